@@ -1,0 +1,27 @@
+# Build description for the cffi addon. Links the system libffi (libffi-dev) and the
+# static libtcc from Debian's libtcc-dev (see src/tcc_glibc.c for why --exclude-libs).
+{
+  "targets": [
+    {
+      "target_name": "cffi",
+      "sources": [
+        "src/addon.c",
+        "src/error.c",
+        "src/convert.c",
+        "src/call_ffi.c",
+        "src/library.c",
+        "src/callback.c",
+        "src/threads.c",
+        "src/async.c",
+        "src/memory.c",
+        "src/call_jit.c",
+        "src/codegen.c"
+      ],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden", "-O2"],
+      "cflags!": ["-fno-exceptions"],
+      "defines": ["NAPI_VERSION=8"],
+      "libraries": ["-lffi", "-ldl", "-lpthread"],
+      "ldflags": ["-Wl,--exclude-libs,ALL"]
+    }
+  ]
+}

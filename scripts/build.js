@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// Builds the native addon offline: checks the system libraries first (naming the Debian package
+// to install when one is missing), then runs node-gyp against the headers of the running Node
+// instead of letting node-gyp download them. Works without any user npm configuration.
+"use strict";
+const { spawnSync } = require("node:child_process");
+const fs = require("node:fs");
+const path = require("node:path");
+
+const root = path.resolve(__dirname, "..");
+
+function fail(msg) {
+  console.error(`cffi: ${msg}`);
+  process.exit(1);
+}
+
+// Each system dependency: a file that must exist (any of), and the package that provides it.
+const deps = [
+  { what: "libffi headers (ffi.h)", pkg: "libffi-dev",
+    files: ["/usr/include/ffi.h", "/usr/include/x86_64-linux-gnu/ffi.h", "/usr/include/aarch64-linux-gnu/ffi.h", "/usr/local/include/ffi.h"] },
+  { what: "TinyCC library (libtcc.h)", pkg: "libtcc-dev",
+    files: ["/usr/include/libtcc.h", "/usr/local/include/libtcc.h"] },
+];
+for (const d of deps) {
+  if (!d.files.some((f) => fs.existsSync(f))) {
+    fail(`missing ${d.what}. Install it with: apt-get install ${d.pkg}`);
+  }
+}
+
+// Headers of the running Node: <prefix>/include/node/node_api.h (Debian: /usr, official
+// tarballs: their own prefix). node-gyp's --nodedir takes the prefix.
+function findNodeDir() {
+  const candidates = [];
+  if (process.env.CFFI_NODEDIR) candidates.push(process.env.CFFI_NODEDIR);
+  candidates.push(path.resolve(path.dirname(process.execPath), ".."), "/usr", "/usr/local");
+  for (const c of candidates) {
+    if (fs.existsSync(path.join(c, "include", "node", "node_api.h")) &&
+        fs.existsSync(path.join(c, "include", "node", "common.gypi"))) return c;
+  }
+  return null;
+}
+
+function findNodeGyp() {
+  const candidates = [];
+  if (process.env.npm_config_node_gyp) candidates.push(process.env.npm_config_node_gyp);
+  try { candidates.push(require.resolve("node-gyp/bin/node-gyp.js")); } catch {}
+  const npmRoot = path.resolve(path.dirname(process.execPath), "..", "lib", "node_modules", "npm");
+  candidates.push(path.join(npmRoot, "node_modules", "node-gyp", "bin", "node-gyp.js"),
+    "/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js",
+    "/usr/share/nodejs/node-gyp/bin/node-gyp.js");
+  return candidates.find((c) => c && fs.existsSync(c)) || null;
+}
+
+const nodedir = findNodeDir();
+if (!nodedir) {
+  fail("cannot find the headers of this Node.js (include/node/node_api.h). On Debian install " +
+    "nodejs's headers (package libnode-dev or nodejs-dev), or set CFFI_NODEDIR to the prefix that has include/node.");
+}
+const gyp = findNodeGyp();
+if (!gyp) fail("cannot find node-gyp (it ships with npm). Install npm, or `npm install -g node-gyp`.");
+
+// configure once (or when binding.gyp changed), then an incremental build.
+function gypRun(cmd) {
+  const args = [gyp, cmd, `--nodedir=${nodedir}`];
+  if (cmd === "build") args.push("--jobs=max");
+  if (process.env.CFFI_DEBUG_BUILD) args.push("--debug");
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit",
+    env: { ...process.env, npm_config_nodedir: nodedir } });
+  if (r.status !== 0) fail(`native build failed (node-gyp ${cmd}, exit ${r.status}). See the output above.`);
+}
+const makefile = path.join(root, "build", "Makefile");
+const stale = !fs.existsSync(makefile) ||
+  fs.statSync(makefile).mtimeMs < fs.statSync(path.join(root, "binding.gyp")).mtimeMs;
+if (stale || process.argv.includes("--rebuild")) gypRun("configure");
+gypRun("build");

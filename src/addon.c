@@ -1,0 +1,95 @@
+/* addon.c: module initialisation. Creates the per-environment state (instance data, so that
+ * every worker_threads Worker has its own), the shared call buffer, the type table, and lets
+ * each part of the addon register its functions on the binding object used by lib/. */
+#include <errno.h>
+#include <ffi.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cffi.h"
+
+const cffi_type_info_t cffi_types[CFFI_T_COUNT] = {
+#define CFFI_TYPE(id, NAME, ctype, ffitype, size, kind) [id] = {ctype, size, kind},
+#include "types.inc"
+};
+
+cffi_env_t *cffi_env_get(napi_env env) {
+  void *data = NULL;
+  if (napi_get_instance_data(env, &data) != napi_ok) return NULL;
+  return data;
+}
+
+static void env_finalize(napi_env env, void *data, void *hint) {
+  cffi_env_t *st = data;
+  cffi_callback_env_cleanup(st);
+  cffi_memory_env_cleanup(st);
+  if (st->buffer_ref) napi_delete_reference(env, st->buffer_ref);
+  if (st->pending) napi_delete_reference(env, st->pending);
+  free(st);
+}
+
+static bool env_flag(const char *name, bool dflt) {
+  const char *v = getenv(name);
+  if (!v || !*v) return dflt;
+  return !(strcmp(v, "0") == 0 || strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "off") == 0);
+}
+
+/* binding.state(): { buffer, jit } — the shared buffer for lib/abi.js. */
+static napi_value get_state(napi_env env, napi_callback_info info) {
+  cffi_env_t *st = cffi_env_get(env);
+  napi_value out, buf, jit;
+  CFFI_CALL(env, napi_create_object(env, &out));
+  CFFI_CALL(env, napi_get_reference_value(env, st->buffer_ref, &buf));
+  CFFI_CALL(env, napi_set_named_property(env, out, "buffer", buf));
+  CFFI_CALL(env, napi_get_boolean(env, st->jit_enabled, &jit));
+  CFFI_CALL(env, napi_set_named_property(env, out, "jit", jit));
+  return out;
+}
+
+/* binding.errno(): errno captured after the last synchronous call on this thread. */
+static napi_value get_errno(napi_env env, napi_callback_info info) {
+  napi_value v;
+  CFFI_CALL(env, napi_create_int32(env, cffi_env_get(env)->last_errno, &v));
+  return v;
+}
+
+static napi_status init_misc(napi_env env, napi_value exports) {
+  CFFI_EXPORT_FN(env, exports, "state", get_state);
+  CFFI_EXPORT_FN(env, exports, "errno", get_errno);
+  return napi_ok;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  cffi_env_t *st = calloc(1, sizeof(*st));
+  if (!st) {
+    napi_throw_error(env, NULL, "cffi: out of memory");
+    return NULL;
+  }
+  st->env = env;
+  st->thread = pthread_self();
+  st->jit_enabled = env_flag("CFFI_JIT", true);
+  st->debug_source = env_flag("CFFI_DEBUG_SOURCE", false);
+  if (napi_set_instance_data(env, st, env_finalize, NULL) != napi_ok) {
+    free(st);
+    cffi_throw_last(env);
+    return NULL;
+  }
+
+  void *data;
+  napi_value ab;
+  CFFI_CALL(env, napi_create_arraybuffer(env, CFFI_BUF_SIZE, &data, &ab));
+  memset(data, 0, CFFI_BUF_SIZE);
+  CFFI_CALL(env, napi_create_reference(env, ab, 1, &st->buffer_ref));
+  st->slots = data;
+  st->tags = (uint8_t *)data + CFFI_TAGS_OFFSET;
+
+  if (cffi_init_library(env, exports) != napi_ok || cffi_init_call(env, exports) != napi_ok ||
+      cffi_init_callback(env, exports) != napi_ok || cffi_init_memory(env, exports) != napi_ok ||
+      cffi_init_async(env, exports) != napi_ok || init_misc(env, exports) != napi_ok) {
+    cffi_throw_last(env);
+    return NULL;
+  }
+  return exports;
+}
+
+NAPI_MODULE_INIT() { return init(env, exports); }

@@ -1,0 +1,106 @@
+/* call_ffi.c: the libffi call path. Always available; the reference behaviour that the JIT
+ * must match, the fallback for whatever the JIT cannot do (CFFI_JIT=0 forces it), and the
+ * raw call used by async calls on worker threads. */
+#include <errno.h>
+#include <ffi.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cffi.h"
+
+static ffi_type *const ffi_types_tab[CFFI_T_COUNT] = {
+#define CFFI_TYPE(id, NAME, ctype, ffitype, size, kind) [id] = &ffitype,
+#include "types.inc"
+};
+
+typedef struct {
+  ffi_cif cif;
+  ffi_type *atypes[CFFI_MAX_ARGS];
+} ffi_data_t;
+
+int cffi_ffi_prepare(cffi_fn_t *fn) {
+  if (fn->ffi) return 0;
+  ffi_data_t *d = calloc(1, sizeof(*d));
+  if (!d) return -1;
+  for (int i = 0; i < fn->sig.nargs; i++) d->atypes[i] = ffi_types_tab[fn->sig.args[i]];
+  if (ffi_prep_cif(&d->cif, FFI_DEFAULT_ABI, fn->sig.nargs, ffi_types_tab[fn->sig.ret], d->atypes) != FFI_OK) {
+    free(d);
+    return -1;
+  }
+  fn->ffi = d;
+  return 0;
+}
+
+void cffi_ffi_release(cffi_fn_t *fn) {
+  free(fn->ffi);
+  fn->ffi = NULL;
+}
+
+/* libffi widens integer results narrower than a register to ffi_arg; narrow them back to
+ * the declared width, so every type's raw bits are as C returned them. */
+static cffi_slot_t narrow_result(uint8_t type, cffi_slot_t r) {
+  cffi_slot_t v = r;
+  switch (type) {
+    case CFFI_T_CHAR:
+    case CFFI_T_I8: v.i64 = (int8_t)r.u64; break;
+    case CFFI_T_U8:
+    case CFFI_T_BOOL: v.u64 = (uint8_t)r.u64; break;
+    case CFFI_T_I16: v.i64 = (int16_t)r.u64; break;
+    case CFFI_T_U16: v.u64 = (uint16_t)r.u64; break;
+    case CFFI_T_I32: v.i64 = (int32_t)r.u64; break;
+    case CFFI_T_U32: v.u64 = (uint32_t)r.u64; break;
+    default: break;
+  }
+  return v;
+}
+
+void cffi_ffi_call_raw(cffi_fn_t *fn, cffi_slot_t *args, cffi_slot_t *ret) {
+  void *avalues[CFFI_MAX_ARGS];
+  ffi_data_t *d = fn->ffi;
+  for (int i = 0; i < fn->sig.nargs; i++) avalues[i] = &args[i];
+  cffi_slot_t r = {0};
+  ffi_call(&d->cif, FFI_FN(fn->addr), &r, avalues);
+  *ret = narrow_result(fn->sig.ret, r);
+}
+
+napi_value cffi_ffi_invoke(napi_env env, napi_callback_info info) {
+  cffi_fn_t *fn;
+  size_t argc = CFFI_MAX_ARGS;
+  napi_value argv[CFFI_MAX_ARGS];
+  napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&fn);
+  cffi_env_t *st = fn->st;
+  const cffi_sig_t *sig = &fn->sig;
+  cffi_slot_t vals[CFFI_MAX_ARGS];
+  cffi_tmp_t tmp;
+  tmp.used = 0;
+  tmp.nheap = 0;
+  napi_value undef = NULL;
+  for (int i = 0; i < sig->nargs; i++) {
+    uint8_t tag = st->tags[1 + i];
+    napi_value jsval = NULL;
+    if (tag >= CFFI_TAG_VIEW && cffi_types[sig->args[i]].kind == CFFI_K_PTR) {
+      if ((size_t)i < argc) {
+        jsval = argv[i];
+      } else {
+        if (!undef) napi_get_undefined(env, &undef);
+        jsval = undef;
+      }
+    }
+    if (cffi_load_arg(env, sig->args[i], &st->slots[1 + i], tag, jsval, &tmp, &vals[i]) != 0) {
+      cffi_tmp_free(&tmp);
+      return NULL;
+    }
+  }
+  cffi_slot_t r;
+  st->depth++;
+  cffi_ffi_call_raw(fn, vals, &r);
+  st->last_errno = errno;
+  st->depth--;
+  cffi_tmp_free(&tmp);
+  if (st->pending) return cffi_rethrow_pending(env, st);
+  if (sig->ret == CFFI_T_CSTRING) return cffi_cstring_value(env, r.ptr);
+  cffi_store_value(sig->ret, r, &st->slots[0], &st->tags[0]);
+  return NULL;
+}
+
+napi_status cffi_init_call(napi_env env, napi_value exports) { return napi_ok; }

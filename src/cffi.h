@@ -1,0 +1,251 @@
+/* cffi.h: the addon's internal header. Shared structs (per-environment state, signatures,
+ * bound functions), the shared-buffer calling convention, error macros and the prototypes
+ * that connect the source files. Nothing here is public API. */
+#ifndef CFFI_H
+#define CFFI_H
+
+#include <node_api.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Types (see types.inc) ------------------------------------------------------------ */
+
+enum {
+  CFFI_K_INT32, /* value fits an int32 slot: char, i8..u32, bool */
+  CFFI_K_I64,
+  CFFI_K_U64,
+  CFFI_K_F64,
+  CFFI_K_F32,
+  CFFI_K_PTR, /* ptr, cstring, function, buffer */
+  CFFI_K_VOID,
+  CFFI_K_NAPI,
+};
+
+enum {
+#define CFFI_TYPE(id, NAME, ctype, ffitype, size, kind) CFFI_T_##NAME = id,
+#include "types.inc"
+  CFFI_T_COUNT
+};
+
+typedef struct {
+  const char *c_name; /* C spelling used by the code generator */
+  uint8_t size;
+  uint8_t kind;
+} cffi_type_info_t;
+
+extern const cffi_type_info_t cffi_types[CFFI_T_COUNT];
+
+/* ---- The shared-buffer calling convention -----------------------------------------------
+ * Every environment owns one buffer of CFFI_BUF_SIZE bytes, visible to JS as typed arrays
+ * (lib/abi.js) and to C as `slots` and `tags`:
+ *   slots[0]      the return value (or the JS callback's result),
+ *   slots[1 + k]  argument k (or the k-th argument of a JS callback),
+ *   tags[s]       how slot s is encoded when the type alone does not say.
+ * Integer types up to 32 bits are an int32 in the slot's low half, f32/f64 a double, bool an
+ * int32 0/1. 64-bit integers and addresses carry a tag, below. Trampolines copy every argument
+ * out of the buffer before calling C, because a callback may re-enter cffi and reuse it.
+ * Must be kept in sync with lib/abi.js. */
+#define CFFI_MAX_ARGS 64
+#define CFFI_BUF_SIZE 1024
+#define CFFI_TAGS_OFFSET (8 * (CFFI_MAX_ARGS + 1))
+
+typedef union {
+  int32_t i32;
+  uint32_t u32;
+  int64_t i64;
+  uint64_t u64;
+  double f64;
+  float f32;
+  void *ptr;
+} cffi_slot_t;
+
+/* Argument tags (JS -> C), for 64-bit integers and address-valued types. */
+enum {
+  CFFI_TAG_RAW = 0,      /* slot holds the 64 bits (from a BigInt) */
+  CFFI_TAG_F64 = 1,      /* slot holds a double: truncate / wrap to 64 bits */
+  CFFI_TAG_VIEW = 2,     /* the JS argument itself is a TypedArray or Buffer */
+  CFFI_TAG_DATAVIEW = 3, /* ... a DataView */
+  CFFI_TAG_ARRAYBUF = 4, /* ... an ArrayBuffer */
+  CFFI_TAG_STRING = 5,   /* ... a JS string: pass a temporary UTF-8 copy (cstring) */
+};
+/* Result tags (C -> JS) for i64_fast, u64_fast, ptr and function. */
+enum {
+  CFFI_RTAG_NUMBER = 0, /* slot holds a double that is exact */
+  CFFI_RTAG_BIGINT = 1, /* slot holds the 64 bits; JS reads a BigInt */
+  CFFI_RTAG_NULL = 2,   /* NULL pointer */
+};
+
+/* ---- Per-environment state (napi instance data; never global: Workers) --------------- */
+
+typedef struct cffi_env_s {
+  napi_env env;
+  pthread_t thread;        /* the JS thread of this environment */
+  cffi_slot_t *slots;      /* the shared buffer (owned by a JS ArrayBuffer, see buffer_ref) */
+  uint8_t *tags;
+  napi_ref buffer_ref;     /* keeps the ArrayBuffer alive */
+  int depth;               /* synchronous FFI calls in flight on this thread */
+  napi_ref pending;        /* first exception thrown by a callback during the current call */
+  int last_errno;          /* errno after the last synchronous call */
+  bool jit_enabled;        /* false with CFFI_JIT=0 or when the JIT is unavailable */
+  bool debug_source;       /* CFFI_DEBUG_SOURCE=1: print generated C when compiling */
+  napi_ref cb_invoke;      /* see callback.c */
+  void *threads;           /* thread relay state, see callback.c */
+  void *memory;            /* memory.c state (deferred deallocators) */
+} cffi_env_t;
+
+cffi_env_t *cffi_env_get(napi_env env);
+
+/* ---- Signatures and bound functions ---------------------------------------------------- */
+
+typedef struct cffi_code_s cffi_code_t; /* a block of JIT-compiled trampolines (call_jit.c) */
+
+typedef struct {
+  uint8_t ret;
+  uint8_t nargs;
+  uint8_t args[CFFI_MAX_ARGS];
+  bool has_objects; /* some argument may be passed as a JS object or string */
+} cffi_sig_t;
+
+typedef struct cffi_fn_s {
+  cffi_env_t *st;
+  void *addr;      /* the C function */
+  cffi_sig_t sig;
+  void *ffi;       /* libffi call interface (call_ffi.c), created lazily */
+  cffi_code_t *code; /* JIT block holding this function's trampoline, or NULL */
+  napi_callback jit_entry; /* the JIT trampoline, or NULL */
+} cffi_fn_t;
+
+/* Reads a signature from JS: ret (number), args (array of numbers). Throws and returns -1 on
+ * malformed input (JS validates definitions before this point). */
+int cffi_sig_from_js(napi_env env, napi_value ret, napi_value args, cffi_sig_t *out);
+
+/* ---- Conversions shared by every call path (convert.c) ---------------------------------- */
+
+/* Temporary storage for one call (UTF-8 copies of JS strings). */
+typedef struct {
+  char inline_buf[512];
+  size_t used;
+  void *heap[CFFI_MAX_ARGS];
+  int nheap;
+} cffi_tmp_t;
+
+int64_t cffi_f64_to_i64(double d);
+/* Loads argument k of `type` from its slot/tag (and argv[k] for objects) into *out.
+ * Returns 0, or -1 with a JS exception pending. */
+int cffi_load_arg(napi_env env, uint8_t type, const cffi_slot_t *slot, uint8_t tag,
+                  napi_value jsval, cffi_tmp_t *tmp, cffi_slot_t *out);
+void *cffi_object_ptr(napi_env env, napi_value v, uint8_t tag);
+char *cffi_tmp_string(napi_env env, napi_value v, cffi_tmp_t *tmp);
+void cffi_tmp_free(cffi_tmp_t *tmp);
+/* Stores a C value of `type` (raw bits in *v) into a slot/tag pair for JS to read. */
+void cffi_store_value(uint8_t type, cffi_slot_t v, cffi_slot_t *slot, uint8_t *tag);
+/* The JS value of a C string (NULL -> null). */
+napi_value cffi_cstring_value(napi_env env, const char *s);
+/* Called after the C function returned: rethrows a callback's exception. Returns NULL. */
+napi_value cffi_rethrow_pending(napi_env env, cffi_env_t *st);
+/* Reads an address from a JS number or BigInt (validated in JS). */
+int cffi_get_address(napi_env env, napi_value v, void **out);
+napi_value cffi_address_value(napi_env env, const void *p);
+
+/* ---- Call paths ---------------------------------------------------------------------- */
+
+/* libffi path (call_ffi.c): always available, the reference behaviour. */
+int cffi_ffi_prepare(cffi_fn_t *fn);
+napi_value cffi_ffi_invoke(napi_env env, napi_callback_info info);
+/* Calls fn with already-converted argument values; stores the raw result in *ret. Used by
+ * the libffi path and by async calls on worker threads. */
+void cffi_ffi_call_raw(cffi_fn_t *fn, cffi_slot_t *args, cffi_slot_t *ret);
+void cffi_ffi_release(cffi_fn_t *fn);
+
+/* JIT path (call_jit.c): compiles trampolines for n functions in one TinyCC state. On
+ * success sets fns[i]->jit_entry/code and returns 0; on failure returns -1 and the caller
+ * uses libffi. `source_out`, when not NULL, receives the generated C (caller frees). */
+int cffi_jit_link(cffi_env_t *st, cffi_fn_t **fns, size_t n);
+void cffi_code_release(cffi_code_t *code);
+/* Generated source for viewSource (codegen.c): malloc'd string, or NULL if the signature
+ * runs on libffi. */
+char *cffi_codegen_call_source(const cffi_sig_t *sig, const char *name);
+char *cffi_codegen_callback_source(const cffi_sig_t *sig);
+bool cffi_jit_supports(const cffi_sig_t *sig);
+
+/* ---- JS callbacks (callback.c; other threads: threads.c) ------------------------------- */
+
+typedef struct cffi_cb_s {
+  cffi_env_t *st;
+  cffi_sig_t sig;
+  void *closure;       /* ffi_closure */
+  void *code;          /* the C function pointer handed out as .ptr */
+  void *ffi;           /* ffi_cif + argument types */
+  napi_ref fn;         /* JS wrapper: reads args from the buffer, calls fn, writes the result */
+  bool threadsafe;
+  bool closed;
+  int active;          /* synchronous invocations on the stack; free is deferred past them */
+  void *relay;         /* threads.c state (threadsafe function), or NULL */
+} cffi_cb_t;
+
+/* Runs the JS function on the JS thread with raw C argument values (cstring arguments as
+ * char*). On success stores the raw result in *ret and returns 0; if the function threw,
+ * returns -1 and stores the exception in *exc (a handle in the caller's scope). */
+int cffi_cb_call_js(cffi_cb_t *cb, const cffi_slot_t *args, cffi_slot_t *ret, napi_value *exc);
+/* Reads libffi closure arguments into raw slots / writes a raw result for libffi. */
+void cffi_cb_capture_args(const cffi_cb_t *cb, void **args, cffi_slot_t *out);
+void cffi_cb_write_ret(const cffi_cb_t *cb, const cffi_slot_t *r, void *ret);
+/* An exception from a callback run on the JS thread outside any relay: kept for the
+ * innermost synchronous FFI call, or reported as uncaught. */
+void cffi_cb_report_exception(cffi_env_t *st, napi_value exc);
+/* threads.c: invocations that cannot run synchronously (other thread, or threadsafe void).
+ * Return with *ret filled (zero for queued calls). */
+void cffi_threads_queue(cffi_cb_t *cb, void **args);
+void cffi_threads_call_blocking(cffi_cb_t *cb, void **args, void *ret);
+int cffi_threads_cb_init(cffi_cb_t *cb);
+void cffi_threads_cb_close(cffi_cb_t *cb); /* may defer the free until queued calls ran */
+bool cffi_on_js_thread(const cffi_env_t *st);
+void cffi_cb_free(cffi_cb_t *cb); /* closure, libffi data and the struct */
+
+/* ---- Module parts: each registers its exports on the binding object ------------------- */
+
+napi_status cffi_init_library(napi_env env, napi_value exports);
+napi_status cffi_init_call(napi_env env, napi_value exports);
+napi_status cffi_init_callback(napi_env env, napi_value exports);
+napi_status cffi_init_memory(napi_env env, napi_value exports);
+napi_status cffi_init_async(napi_env env, napi_value exports);
+void cffi_callback_env_cleanup(cffi_env_t *st);
+void cffi_memory_env_cleanup(cffi_env_t *st);
+
+/* ---- Errors -------------------------------------------------------------------------- */
+
+/* Throws (unless an exception is already pending) and returns NULL on a failed napi call. */
+#define CFFI_CALL(env, call)                                                        \
+  do {                                                                              \
+    if ((call) != napi_ok) {                                                        \
+      cffi_throw_last(env);                                                         \
+      return NULL;                                                                  \
+    }                                                                               \
+  } while (0)
+/* Same for functions returning int (-1 on failure). */
+#define CFFI_CALL_INT(env, call)                                                    \
+  do {                                                                              \
+    if ((call) != napi_ok) {                                                        \
+      cffi_throw_last(env);                                                         \
+      return -1;                                                                    \
+    }                                                                               \
+  } while (0)
+
+void cffi_throw_last(napi_env env);
+/* Throws a TypeError (or Error/RangeError) with an optional code; returns NULL. */
+napi_value cffi_throw_type(napi_env env, const char *code, const char *msg);
+napi_value cffi_throw_error(napi_env env, const char *code, const char *msg);
+napi_value cffi_throw_range(napi_env env, const char *code, const char *msg);
+
+#define CFFI_EXPORT_FN(env, exports, name, cb)                                       \
+  do {                                                                              \
+    napi_value fn__;                                                                \
+    napi_status s__ = napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn__); \
+    if (s__ != napi_ok) return s__;                                                 \
+    s__ = napi_set_named_property(env, exports, name, fn__);                        \
+    if (s__ != napi_ok) return s__;                                                 \
+  } while (0)
+
+#endif

@@ -1,0 +1,243 @@
+/* convert.c: value conversions shared by every call path (libffi, JIT, callbacks, async).
+ * JS writes arguments into the shared buffer's slots (see cffi.h); these functions turn a
+ * slot, its tag and, for objects, the JS argument into a C value, and turn a C result back
+ * into a slot for JS to read. The JIT inlines the common cases and calls these for the rest,
+ * so they define the behaviour both paths must agree on. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cffi.h"
+
+#define MAX_SAFE 9007199254740991.0 /* 2^53 - 1 */
+
+/* A JS number for a 64-bit integer: truncate toward zero; NaN and infinities give 0; values
+ * outside the int64 range wrap modulo 2^64 like a BigInt would. */
+int64_t cffi_f64_to_i64(double d) {
+  if (!(d == d) || d == INFINITY || d == -INFINITY) return 0;
+  d = trunc(d);
+  if (d >= -9223372036854775808.0 && d < 9223372036854775808.0) return (int64_t)d;
+  double m = fmod(d, 18446744073709551616.0); /* exact for doubles */
+  if (m < 0) m += 18446744073709551616.0;
+  return (int64_t)(uint64_t)m; /* 0 <= m < 2^64: well defined */
+}
+
+void *cffi_object_ptr(napi_env env, napi_value v, uint8_t tag) {
+  void *data = NULL;
+  size_t len = 0, off = 0;
+  napi_value ab;
+  switch (tag) {
+    case CFFI_TAG_VIEW: {
+      napi_typedarray_type t;
+      if (napi_get_typedarray_info(env, v, &t, &len, &data, &ab, &off) != napi_ok) return NULL;
+      return data;
+    }
+    case CFFI_TAG_DATAVIEW:
+      if (napi_get_dataview_info(env, v, &len, &data, &ab, &off) != napi_ok) return NULL;
+      return data;
+    case CFFI_TAG_ARRAYBUF:
+      if (napi_get_arraybuffer_info(env, v, &data, &len) != napi_ok) return NULL;
+      return data;
+    default:
+      return NULL;
+  }
+}
+
+char *cffi_tmp_string(napi_env env, napi_value v, cffi_tmp_t *tmp) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+    cffi_throw_last(env);
+    return NULL;
+  }
+  char *p;
+  if (len + 1 <= sizeof(tmp->inline_buf) - tmp->used) {
+    p = tmp->inline_buf + tmp->used;
+    tmp->used += len + 1;
+  } else {
+    p = malloc(len + 1);
+    if (!p || tmp->nheap >= CFFI_MAX_ARGS) {
+      free(p);
+      cffi_throw_error(env, "ERR_CFFI_OUT_OF_MEMORY", "cffi: out of memory copying a string argument");
+      return NULL;
+    }
+    tmp->heap[tmp->nheap++] = p;
+  }
+  napi_get_value_string_utf8(env, v, p, len + 1, &len);
+  return p;
+}
+
+void cffi_tmp_free(cffi_tmp_t *tmp) {
+  for (int i = 0; i < tmp->nheap; i++) free(tmp->heap[i]);
+  tmp->nheap = 0;
+  tmp->used = 0;
+}
+
+int cffi_load_arg(napi_env env, uint8_t type, const cffi_slot_t *slot, uint8_t tag,
+                  napi_value jsval, cffi_tmp_t *tmp, cffi_slot_t *out) {
+  out->u64 = 0;
+  switch (cffi_types[type].kind) {
+    case CFFI_K_INT32:
+      switch (type) {
+        case CFFI_T_CHAR:
+        case CFFI_T_I8: out->i64 = (int8_t)slot->i32; break;
+        case CFFI_T_U8: out->u64 = (uint8_t)slot->i32; break;
+        case CFFI_T_I16: out->i64 = (int16_t)slot->i32; break;
+        case CFFI_T_U16: out->u64 = (uint16_t)slot->i32; break;
+        case CFFI_T_BOOL: out->u64 = slot->i32 != 0; break;
+        case CFFI_T_U32: out->u64 = slot->u32; break;
+        default: out->i64 = slot->i32; break;
+      }
+      return 0;
+    case CFFI_K_F64: out->f64 = slot->f64; return 0;
+    case CFFI_K_F32: out->f32 = (float)slot->f64; return 0;
+    case CFFI_K_I64:
+    case CFFI_K_U64:
+      out->i64 = tag == CFFI_TAG_F64 ? cffi_f64_to_i64(slot->f64) : slot->i64;
+      return 0;
+    case CFFI_K_PTR:
+      switch (tag) {
+        case CFFI_TAG_RAW: out->ptr = slot->ptr; return 0;
+        case CFFI_TAG_F64: out->u64 = (uint64_t)slot->f64; return 0;
+        case CFFI_TAG_STRING:
+          out->ptr = cffi_tmp_string(env, jsval, tmp);
+          return out->ptr ? 0 : -1;
+        default: out->ptr = cffi_object_ptr(env, jsval, tag); return 0;
+      }
+    default: return 0;
+  }
+}
+
+void cffi_store_value(uint8_t type, cffi_slot_t v, cffi_slot_t *slot, uint8_t *tag) {
+  switch (type) {
+    case CFFI_T_CHAR:
+    case CFFI_T_I8: slot->i32 = (int8_t)v.i64; return;
+    case CFFI_T_U8: slot->i32 = (uint8_t)v.u64; return;
+    case CFFI_T_I16: slot->i32 = (int16_t)v.i64; return;
+    case CFFI_T_U16: slot->i32 = (uint16_t)v.u64; return;
+    case CFFI_T_I32:
+    case CFFI_T_U32: slot->i32 = (int32_t)v.i64; return;
+    case CFFI_T_BOOL: slot->i32 = (v.u64 & 0xff) != 0; return;
+    case CFFI_T_F64: slot->f64 = v.f64 == v.f64 ? v.f64 : NAN; return;
+    case CFFI_T_F32: slot->f64 = v.f32 == v.f32 ? (double)v.f32 : NAN; return;
+    case CFFI_T_I64:
+    case CFFI_T_U64: slot->i64 = v.i64; return;
+    case CFFI_T_I64_FAST:
+      if (v.i64 >= -(int64_t)MAX_SAFE && v.i64 <= (int64_t)MAX_SAFE) {
+        slot->f64 = (double)v.i64;
+        *tag = CFFI_RTAG_NUMBER;
+      } else {
+        slot->i64 = v.i64;
+        *tag = CFFI_RTAG_BIGINT;
+      }
+      return;
+    case CFFI_T_U64_FAST:
+      if (v.u64 <= (uint64_t)MAX_SAFE) {
+        slot->f64 = (double)v.u64;
+        *tag = CFFI_RTAG_NUMBER;
+      } else {
+        slot->u64 = v.u64;
+        *tag = CFFI_RTAG_BIGINT;
+      }
+      return;
+    case CFFI_T_PTR:
+    case CFFI_T_FUNCTION:
+    case CFFI_T_CSTRING:
+    case CFFI_T_BUFFER:
+      if (!v.ptr) {
+        slot->u64 = 0;
+        *tag = CFFI_RTAG_NULL;
+      } else if (v.u64 <= (uint64_t)MAX_SAFE) {
+        slot->f64 = (double)v.u64;
+        *tag = CFFI_RTAG_NUMBER;
+      } else {
+        slot->u64 = v.u64;
+        *tag = CFFI_RTAG_BIGINT;
+      }
+      return;
+    default: slot->u64 = v.u64; return;
+  }
+}
+
+napi_value cffi_cstring_value(napi_env env, const char *s) {
+  napi_value v;
+  if (!s) {
+    if (napi_get_null(env, &v) != napi_ok) return NULL;
+    return v;
+  }
+  if (napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v) != napi_ok) {
+    cffi_throw_last(env);
+    return NULL;
+  }
+  return v;
+}
+
+napi_value cffi_rethrow_pending(napi_env env, cffi_env_t *st) {
+  napi_ref ref = st->pending;
+  st->pending = NULL;
+  napi_value err;
+  if (napi_get_reference_value(env, ref, &err) == napi_ok && err) napi_throw(env, err);
+  napi_delete_reference(env, ref);
+  return NULL;
+}
+
+int cffi_get_address(napi_env env, napi_value v, void **out) {
+  napi_valuetype t;
+  CFFI_CALL_INT(env, napi_typeof(env, v, &t));
+  if (t == napi_number) {
+    double d;
+    CFFI_CALL_INT(env, napi_get_value_double(env, v, &d));
+    *out = (void *)(uintptr_t)(uint64_t)d;
+    return 0;
+  }
+  if (t == napi_bigint) {
+    uint64_t u;
+    bool lossless;
+    CFFI_CALL_INT(env, napi_get_value_bigint_uint64(env, v, &u, &lossless));
+    *out = (void *)(uintptr_t)u;
+    return 0;
+  }
+  if (t == napi_null || t == napi_undefined) {
+    *out = NULL;
+    return 0;
+  }
+  cffi_throw_type(env, "ERR_INVALID_ARG_TYPE", "Expected a pointer (number or BigInt)");
+  return -1;
+}
+
+napi_value cffi_address_value(napi_env env, const void *p) {
+  napi_value v;
+  uint64_t u = (uint64_t)(uintptr_t)p;
+  if (u <= (uint64_t)MAX_SAFE) {
+    CFFI_CALL(env, napi_create_double(env, (double)u, &v));
+  } else {
+    CFFI_CALL(env, napi_create_bigint_uint64(env, u, &v));
+  }
+  return v;
+}
+
+int cffi_sig_from_js(napi_env env, napi_value ret, napi_value args, cffi_sig_t *out) {
+  uint32_t r, n;
+  memset(out, 0, sizeof(*out));
+  CFFI_CALL_INT(env, napi_get_value_uint32(env, ret, &r));
+  CFFI_CALL_INT(env, napi_get_array_length(env, args, &n));
+  if (r >= CFFI_T_COUNT || n > CFFI_MAX_ARGS) {
+    cffi_throw_type(env, "ERR_INVALID_ARG_VALUE", n > CFFI_MAX_ARGS ? "Too many arguments (at most 64)" : "invalid ABI type");
+    return -1;
+  }
+  out->ret = (uint8_t)r;
+  out->nargs = (uint8_t)n;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    uint32_t t;
+    CFFI_CALL_INT(env, napi_get_element(env, args, i, &e));
+    CFFI_CALL_INT(env, napi_get_value_uint32(env, e, &t));
+    if (t >= CFFI_T_COUNT) {
+      cffi_throw_type(env, "ERR_INVALID_ARG_VALUE", "invalid ABI type");
+      return -1;
+    }
+    out->args[i] = (uint8_t)t;
+    if (cffi_types[t].kind == CFFI_K_PTR) out->has_objects = true;
+  }
+  return 0;
+}

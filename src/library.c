@@ -1,0 +1,229 @@
+/* library.c: loading libraries and binding C functions. dlopen/dlsym/dlclose for lib/library.js,
+ * and link(), which turns a list of (address, signature) into native call functions: a batch
+ * compiled by the JIT when it can, libffi otherwise. Also viewSource's native half. */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cffi.h"
+
+typedef struct {
+  void *handle;
+  bool closed;
+} lib_t;
+
+static void lib_finalize(napi_env env, void *data, void *hint) {
+  /* GC never closes a library (SPEC §3): only the bookkeeping is freed. */
+  free(data);
+}
+
+/* open(path | null) -> External (library) | string (the loader's reason) */
+static napi_value lib_open(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_valuetype t;
+  CFFI_CALL(env, napi_typeof(env, argv[0], &t));
+  char *path = NULL;
+  if (t == napi_string) {
+    size_t len;
+    CFFI_CALL(env, napi_get_value_string_utf8(env, argv[0], NULL, 0, &len));
+    path = malloc(len + 1);
+    if (!path) return cffi_throw_error(env, NULL, "cffi: out of memory");
+    napi_get_value_string_utf8(env, argv[0], path, len + 1, &len);
+  }
+  dlerror();
+  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  free(path);
+  if (!h) {
+    const char *why = dlerror();
+    CFFI_CALL(env, napi_create_string_utf8(env, why ? why : "unknown error", NAPI_AUTO_LENGTH, &out));
+    return out;
+  }
+  lib_t *lib = calloc(1, sizeof(*lib));
+  if (!lib) {
+    dlclose(h);
+    return cffi_throw_error(env, NULL, "cffi: out of memory");
+  }
+  lib->handle = h;
+  if (napi_create_external(env, lib, lib_finalize, NULL, &out) != napi_ok) {
+    dlclose(h);
+    free(lib);
+    cffi_throw_last(env);
+    return NULL;
+  }
+  return out;
+}
+
+static lib_t *get_lib(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok) {
+    cffi_throw_type(env, NULL, "cffi: expected a library handle");
+    return NULL;
+  }
+  return p;
+}
+
+/* sym(lib, name) -> address (number/BigInt) | null */
+static napi_value lib_sym(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  lib_t *lib = get_lib(env, argv[0]);
+  if (!lib) return NULL;
+  if (lib->closed) return cffi_throw_error(env, NULL, "library is closed");
+  char name[1024];
+  size_t len;
+  CFFI_CALL(env, napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len));
+  void *p = len < sizeof name - 1 ? dlsym(lib->handle, name) : NULL;
+  if (!p) {
+    CFFI_CALL(env, napi_get_null(env, &out));
+    return out;
+  }
+  return cffi_address_value(env, p);
+}
+
+/* close(lib): idempotent. */
+static napi_value lib_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  lib_t *lib = get_lib(env, argv[0]);
+  if (!lib) return NULL;
+  if (!lib->closed) {
+    lib->closed = true;
+    dlclose(lib->handle);
+    lib->handle = NULL;
+  }
+  return NULL;
+}
+
+static void fn_finalize(napi_env env, void *data, void *hint) {
+  cffi_fn_t *fn = data;
+  if (fn->code) cffi_code_release(fn->code);
+  cffi_ffi_release(fn);
+  free(fn);
+}
+
+/* link([[address, ret, [args...]], ...], name[]) -> native call functions (same order).
+ * Each native function owns its cffi_fn_t (napi_wrap, freed by its finalizer). */
+static napi_value lib_link(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  cffi_env_t *st = cffi_env_get(env);
+  uint32_t n;
+  CFFI_CALL(env, napi_get_array_length(env, argv[0], &n));
+  cffi_fn_t **fns = calloc(n ? n : 1, sizeof(*fns));
+  if (!fns) return cffi_throw_error(env, NULL, "cffi: out of memory");
+  napi_value result = NULL;
+  uint32_t made = 0;
+  for (; made < n; made++) {
+    napi_value entry, addr, ret, args;
+    if (napi_get_element(env, argv[0], made, &entry) != napi_ok ||
+        napi_get_element(env, entry, 0, &addr) != napi_ok ||
+        napi_get_element(env, entry, 1, &ret) != napi_ok ||
+        napi_get_element(env, entry, 2, &args) != napi_ok) {
+      cffi_throw_last(env);
+      goto fail;
+    }
+    cffi_fn_t *fn = calloc(1, sizeof(*fn));
+    if (!fn) {
+      cffi_throw_error(env, NULL, "cffi: out of memory");
+      goto fail;
+    }
+    fns[made] = fn;
+    fn->st = st;
+    if (cffi_get_address(env, addr, &fn->addr) != 0 || cffi_sig_from_js(env, ret, args, &fn->sig) != 0)
+      goto fail_after;
+    if (cffi_ffi_prepare(fn) != 0) {
+      cffi_throw_error(env, "ERR_CFFI_FFI", "cffi: libffi could not prepare this signature");
+      goto fail_after;
+    }
+    continue;
+  fail_after:
+    made++;
+    goto fail;
+  }
+
+  if (st->jit_enabled && n > 0) {
+    /* Only JIT-supported signatures go to TinyCC; the rest stay on libffi. */
+    cffi_fn_t **jit = calloc(n, sizeof(*jit));
+    size_t nj = 0;
+    if (jit) {
+      for (uint32_t i = 0; i < n; i++)
+        if (cffi_jit_supports(&fns[i]->sig)) jit[nj++] = fns[i];
+      if (nj) cffi_jit_link(st, jit, nj); /* on failure: libffi, same behaviour */
+      free(jit);
+    }
+  }
+
+  if (napi_create_array_with_length(env, n, &out) != napi_ok) {
+    cffi_throw_last(env);
+    goto fail;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    cffi_fn_t *fn = fns[i];
+    napi_value f;
+    napi_callback cb = fn->jit_entry ? fn->jit_entry : cffi_ffi_invoke;
+    if (napi_create_function(env, "call", NAPI_AUTO_LENGTH, cb, fn, &f) != napi_ok ||
+        napi_wrap(env, f, fn, fn_finalize, NULL, NULL) != napi_ok) {
+      cffi_throw_last(env);
+      /* fns[0..i) are owned by their functions now */
+      for (uint32_t j = i; j < n; j++) fn_finalize(env, fns[j], NULL);
+      free(fns);
+      return NULL;
+    }
+    napi_set_element(env, out, i, f);
+  }
+  result = out;
+  free(fns);
+  return result;
+
+fail:
+  for (uint32_t j = 0; j < made; j++)
+    if (fns[j]) fn_finalize(env, fns[j], NULL);
+  free(fns);
+  return NULL;
+}
+
+/* jitInfo(callFn) -> true when the native function runs a JIT trampoline (tests, viewSource). */
+static napi_value lib_is_jit(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  cffi_fn_t *fn = NULL;
+  CFFI_CALL(env, napi_unwrap(env, argv[0], (void **)&fn));
+  CFFI_CALL(env, napi_get_boolean(env, fn->jit_entry != NULL, &out));
+  return out;
+}
+
+/* source(ret, args, isCallback) -> generated C, or null when the signature runs on libffi. */
+static napi_value lib_source(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  cffi_sig_t sig;
+  if (cffi_sig_from_js(env, argv[0], argv[1], &sig) != 0) return NULL;
+  bool cb = false;
+  napi_get_value_bool(env, argv[2], &cb);
+  char *src = cb ? cffi_codegen_callback_source(&sig) : cffi_codegen_call_source(&sig, "call");
+  if (!src) {
+    CFFI_CALL(env, napi_get_null(env, &out));
+    return out;
+  }
+  napi_status s = napi_create_string_utf8(env, src, NAPI_AUTO_LENGTH, &out);
+  free(src);
+  CFFI_CALL(env, s);
+  return out;
+}
+
+napi_status cffi_init_library(napi_env env, napi_value exports) {
+  CFFI_EXPORT_FN(env, exports, "open", lib_open);
+  CFFI_EXPORT_FN(env, exports, "sym", lib_sym);
+  CFFI_EXPORT_FN(env, exports, "close", lib_close);
+  CFFI_EXPORT_FN(env, exports, "link", lib_link);
+  CFFI_EXPORT_FN(env, exports, "isJit", lib_is_jit);
+  CFFI_EXPORT_FN(env, exports, "source", lib_source);
+  return napi_ok;
+}
