@@ -15,12 +15,13 @@
         "src/async.c",
         "src/memory.c",
         "src/call_jit.c",
-        "src/codegen.c"
+        "src/codegen.c",
+        "src/tcc_glibc.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden", "-O2"],
       "cflags!": ["-fno-exceptions"],
       "defines": ["NAPI_VERSION=8"],
-      "libraries": ["-lffi", "-ldl", "-lpthread"],
+      "libraries": ["-ltcc", "-lffi", "-ldl", "-lpthread"],
       "ldflags": ["-Wl,--exclude-libs,ALL"]
     }
   ]
