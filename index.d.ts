@@ -1,0 +1,496 @@
+// index.d.ts: TypeScript declarations for cffi, the bun:ffi API for Node.js.
+// Hand-written from the API contract (SPEC.md). Sync obligation: the type names
+// and numbers in `TypeCodes` must match lib/types.js and src/types.inc, and the
+// conversions in `ArgValues`/`ReturnValues` must match SPEC §2.
+// Needs TypeScript >= 5.0 (`const` type parameters infer declarations literally,
+// so users need not write `as const`). Type-checked by `npm run test:types`.
+
+/// <reference types="node" />
+
+export {}; // only what is marked `export` below is public
+
+// ---------------------------------------------------------------------------
+// Type names
+
+/** Every type name and alias accepted in `args`/`returns`, with its number. */
+interface TypeCodes {
+  char: 0;
+  int8_t: 1; i8: 1;
+  uint8_t: 2; u8: 2;
+  int16_t: 3; i16: 3;
+  uint16_t: 4; u16: 4;
+  int32_t: 5; i32: 5; int: 5; c_int: 5;
+  uint32_t: 6; u32: 6; c_uint: 6;
+  int64_t: 7; i64: 7; isize: 7;
+  uint64_t: 8; u64: 8; usize: 8; size_t: 8;
+  double: 9; f64: 9;
+  float: 10; f32: 10;
+  bool: 11;
+  ptr: 12; pointer: 12; "void*": 12; "char*": 12;
+  void: 13;
+  cstring: 14;
+  i64_fast: 15;
+  u64_fast: 16;
+  function: 17; callback: 17; fn: 17;
+  napi_env: 18;
+  napi_value: 19;
+  buffer: 20;
+  buffer_length: 21;
+}
+
+/** A type name or alias usable in `args`/`returns` (e.g. `"i32"`, `"int"`, `"void*"`). */
+export type FFITypeName = keyof TypeCodes;
+
+/**
+ * The numbers of the FFI types (0…21); also the type of every `FFIType.*` member.
+ * `FFIType` is both this type and the runtime object.
+ */
+export type FFIType = TypeCodes[FFITypeName];
+
+/**
+ * Plain object mapping each type name (canonical or alias) to its number; the
+ * keys `"0"`…`"17"` map to themselves. `size_t` is accepted in declarations as a
+ * string only and is not a key. Use `FFIType.i32` etc. in `args`/`returns`.
+ */
+export declare const FFIType: {
+  readonly [K in Exclude<FFITypeName, "size_t">]: TypeCodes[K];
+} & {
+  readonly "0": 0; readonly "1": 1; readonly "2": 2; readonly "3": 3;
+  readonly "4": 4; readonly "5": 5; readonly "6": 6; readonly "7": 7;
+  readonly "8": 8; readonly "9": 9; readonly "10": 10; readonly "11": 11;
+  readonly "12": 12; readonly "13": 13; readonly "14": 14; readonly "15": 15;
+  readonly "16": 16; readonly "17": 17;
+};
+
+/** The names whose number is in `C`. */
+type NamesOf<C> = { [K in FFITypeName]: TypeCodes[K] extends C ? K : never }[FFITypeName];
+/** The number of a type given by name or number. */
+type CodeOf<T> = T extends number ? T : T extends FFITypeName ? TypeCodes[T] : never;
+
+// Which types each kind of declaration position accepts (SPEC §1.1).
+type ArgCode = Exclude<FFIType, 13 | 18 | 19>;
+type ReturnCode = Exclude<FFIType, 18 | 19 | 20 | 21>;
+type CallbackArgCode = Exclude<FFIType, 13 | 18 | 19 | 20 | 21>;
+type CallbackReturnCode = ReturnCode;
+type CcArgCode = Exclude<FFIType, 13>;
+type CcReturnCode = Exclude<FFIType, 18 | 20 | 21>;
+
+/** A type (name, alias or number) allowed as an argument of `dlopen`/`linkSymbols`/`CFunction`. */
+export type FFIArgType = ArgCode | NamesOf<ArgCode>;
+/** A type (name, alias or number) allowed as the `returns` of `dlopen`/`linkSymbols`/`CFunction`. */
+export type FFIReturnType = ReturnCode | NamesOf<ReturnCode>;
+/** A type allowed as an argument of a `JSCallback` (what C passes to JS). */
+export type JSCallbackArgType = CallbackArgCode | NamesOf<CallbackArgCode>;
+/** A type allowed as the `returns` of a `JSCallback`. */
+export type JSCallbackReturnType = CallbackReturnCode | NamesOf<CallbackReturnCode>;
+/** A type allowed as an argument in `cc()` (adds `napi_env`, `napi_value`). */
+export type CcArgType = CcArgCode | NamesOf<CcArgCode>;
+/** A type allowed as the `returns` in `cc()` (adds `napi_value`). */
+export type CcReturnType = CcReturnCode | NamesOf<CcReturnCode>;
+/** Any type name, alias or number. */
+export type FFITypeOrString = FFIType | FFITypeName;
+
+// ---------------------------------------------------------------------------
+// JS values
+
+/** A C address as JavaScript sees it: a number, or a BigInt above 2^53 − 1. */
+export type Address = number | bigint;
+
+/** Any view of memory that can be passed where C expects a pointer. */
+export type MemoryView = NodeJS.TypedArray | DataView | ArrayBuffer;
+
+/**
+ * What a `ptr` argument accepts: an address, `null` (NULL), or a TypedArray,
+ * Buffer, DataView or ArrayBuffer (its first byte). Strings are rejected: encode
+ * them into a Buffer, or declare the argument `cstring`.
+ */
+export type Pointer = Address | null | MemoryView;
+
+/** What a `function` argument accepts: a `JSCallback`, anything with a `.ptr` address, an address, or `null`. */
+export type FunctionPointer = JSCallback<any> | { readonly ptr: Address } | Address | null;
+
+type NumberLike = number | bigint;
+type View = NodeJS.TypedArray | DataView;
+
+/** JS → C: what each argument type accepts (SPEC §2.1). */
+interface ArgValues {
+  0: NumberLike; 1: NumberLike; 2: NumberLike; 3: NumberLike; 4: NumberLike;
+  5: NumberLike; 6: NumberLike; 7: NumberLike; 8: NumberLike;
+  9: NumberLike; 10: NumberLike;
+  11: boolean;
+  12: Pointer;
+  13: never;
+  14: Pointer | string;
+  15: NumberLike; 16: NumberLike;
+  17: FunctionPointer;
+  18: unknown;
+  19: unknown;
+  20: View | null;
+  21: View | null;
+}
+
+/** C → JS: what each return type produces; also what a `JSCallback` receives (SPEC §2.2). */
+interface ReturnValues {
+  0: number; 1: number; 2: number; 3: number; 4: number; 5: number; 6: number;
+  7: bigint; 8: bigint;
+  9: number; 10: number;
+  11: boolean;
+  12: Address | null;
+  13: undefined;
+  14: string | null;
+  15: number | bigint; 16: number | bigint;
+  17: Address | null;
+  18: never;
+  19: unknown;
+  20: never;
+  21: never;
+}
+
+type ArgValue<T> = CodeOf<T> extends infer C extends keyof ArgValues ? ArgValues[C] : never;
+type ReturnValue<T> = CodeOf<T> extends infer C extends keyof ReturnValues ? ReturnValues[C] : never;
+
+/** Drops `napi_env` entries: C gets the current environment, JS passes nothing for them (`cc()`). */
+type DropEnv<A extends readonly unknown[]> =
+  A extends readonly [infer H, ...infer R]
+    ? CodeOf<H> extends 18 ? DropEnv<R> : [H, ...DropEnv<R>]
+    : A extends readonly [] ? [] : A[number][];
+
+/** Maps a tuple of types to the JS values they accept. */
+type ArgValuesOf<A> = { -readonly [K in keyof A]: ArgValue<A[K]> };
+/** The JS parameter list of a declaration. */
+export type FFIArgs<D> = D extends { readonly args: infer A extends readonly unknown[] }
+  ? ArgValuesOf<A>
+  : [];
+/** The JS result of a declaration (`undefined` when `returns` is missing or `void`). */
+export type FFIReturn<D> = D extends { readonly returns: infer R } ? ReturnValue<R> : undefined;
+type CcArgs<D> = D extends { readonly args: infer A extends readonly unknown[] }
+  ? ArgValuesOf<DropEnv<A>>
+  : [];
+
+// ---------------------------------------------------------------------------
+// Declarations
+
+/** One C function declared for `dlopen`: `args` default `[]`, `returns` default `"void"`. */
+export interface FFIFunction {
+  readonly args?: readonly FFIArgType[];
+  readonly returns?: FFIReturnType;
+  /** The function's address: skips the symbol lookup. */
+  readonly ptr?: Address;
+}
+
+/** A declaration with the required `ptr`, for `linkSymbols` and `CFunction`. */
+export interface FFIFunctionWithPtr extends FFIFunction {
+  /** The function's address (non-zero). */
+  readonly ptr: Address;
+}
+
+/** One C function declared for `cc()`; `napi_env`/`napi_value` are allowed. */
+export interface CcFunction {
+  readonly args?: readonly CcArgType[];
+  readonly returns?: CcReturnType;
+}
+
+/** The signature of a `JSCallback`, also the argument of `viewSource(def, true)`. */
+export interface JSCallbackDefinition {
+  readonly args?: readonly JSCallbackArgType[];
+  readonly returns?: JSCallbackReturnType;
+  /**
+   * Default `false`. With `true` and a `void` return, calls from any thread are
+   * queued to the JS thread and the C caller returns at once.
+   */
+  readonly threadsafe?: boolean;
+}
+
+// ---------------------------------------------------------------------------
+// Callable results
+
+/**
+ * A C function callable from JS. Numeric arguments take number or BigInt;
+ * see SPEC §2 for every conversion.
+ */
+export interface FFISymbol<A extends unknown[] = any[], R = unknown> {
+  (...args: A): R;
+  /** The C function's address. */
+  readonly ptr: number;
+  /** The function itself. */
+  readonly native: this;
+  /**
+   * Calls the C function on a libuv worker thread. Arguments are converted now
+   * (a conversion error rejects the promise); the result converts on the JS thread.
+   */
+  async(...args: A): Promise<R>;
+}
+
+/** A function made by `CFunction`: an `FFISymbol` with `close()`. */
+export interface CFunctionResult<A extends unknown[] = any[], R = unknown> extends FFISymbol<A, R> {
+  /** Frees the trampoline (idempotent); later calls throw "function is closed". */
+  close(): undefined;
+}
+
+/** The JS functions for a map of declarations. */
+export type ConvertFns<Fns> = {
+  readonly [K in keyof Fns]: FFISymbol<FFIArgs<Fns[K]>, FFIReturn<Fns[K]>>;
+};
+type ConvertCcFns<Fns> = {
+  readonly [K in keyof Fns]: FFISymbol<CcArgs<Fns[K]>, FFIReturn<Fns[K]>>;
+};
+
+/** The result of `dlopen`, `linkSymbols` and `cc`. */
+export interface Library<Symbols> {
+  /** One function per declared symbol, in declaration order. */
+  readonly symbols: Symbols;
+  /**
+   * Unloads the library and frees the trampolines (idempotent, bound). Later
+   * calls throw "library is closed"; async calls in flight finish first.
+   */
+  close(): void;
+}
+
+// ---------------------------------------------------------------------------
+// Functions
+
+/**
+ * Opens a shared library and binds the declared C functions.
+ * `path`: file path, library name, `file:` URL (string or `URL`), or `null`
+ * for the running process (libc etc.). Throws an `Error` with code
+ * `ERR_DLOPEN_FAILED` if the library cannot be loaded.
+ * @example
+ * const { symbols } = dlopen(`libm.${suffix}`, { cos: { args: ["f64"], returns: "f64" } });
+ * symbols.cos(0); // 1
+ */
+export declare function dlopen<const Fns extends Record<string, FFIFunction>>(
+  path: string | URL | null,
+  symbols: Fns,
+): Library<ConvertFns<Fns>>;
+
+/**
+ * Like `dlopen` without a library: binds functions by address. Every entry
+ * needs a non-zero `ptr`. Freed when garbage-collected unless closed first.
+ */
+export declare function linkSymbols<const Fns extends Record<string, FFIFunctionWithPtr>>(
+  symbols: Fns,
+): Library<ConvertFns<Fns>>;
+
+/** The callable and constructible type of `CFunction`. */
+export interface CFunctionConstructor {
+  <const D extends FFIFunctionWithPtr>(definition: D): CFunctionResult<FFIArgs<D>, FFIReturn<D>>;
+  new <const D extends FFIFunctionWithPtr>(definition: D): CFunctionResult<FFIArgs<D>, FFIReturn<D>>;
+}
+
+/**
+ * Makes one JS function from a C function address: `{ ptr, args?, returns? }`,
+ * with or without `new`. The result has `.ptr`, `.native`, `.async` and `.close()`.
+ */
+export declare const CFunction: CFunctionConstructor;
+
+/** The value the callback must return for `returns` (`void` when missing or `"void"`). */
+type CallbackReturn<D> = D extends { readonly returns: infer R }
+  ? CodeOf<R> extends 13 ? void : ArgValue<R>
+  : void;
+/** The values the callback receives for `args`. */
+type CallbackArgs<D> = D extends { readonly args: infer A extends readonly unknown[] }
+  ? { -readonly [K in keyof A]: ReturnValue<A[K]> }
+  : [];
+
+/**
+ * A JS function with a C function pointer (`.ptr`), to pass to C. Its
+ * parameters are typed from `args`, its required result from `returns`. Call
+ * `close()` when C no longer uses it; until then `callback` stays alive.
+ * @example
+ * const cb = new JSCallback((a, b) => a - b, { args: ["i32", "i32"], returns: "i32" });
+ */
+export declare class JSCallback<const D extends JSCallbackDefinition = JSCallbackDefinition> {
+  constructor(callback: (...args: CallbackArgs<D>) => CallbackReturn<D>, definition: D);
+  /** The C function pointer; `null` after `close()`. */
+  readonly ptr: number | null;
+  /** Whether the callback was created with `threadsafe: true`. */
+  readonly threadsafe: boolean;
+  /** Frees the trampoline and releases the JS function (idempotent). */
+  close(): void;
+  /** The pointer (0 when closed), so a `JSCallback` converts to its address. */
+  [Symbol.toPrimitive](): number;
+  /** Same as `close()`, for `using`. */
+  [Symbol.dispose](): void;
+}
+
+/**
+ * The address of a view's first byte plus `byteOffset` (may be negative).
+ * Stable for the view; keep the view alive while C uses the address.
+ */
+export declare function ptr(view: MemoryView, byteOffset?: number): number;
+
+/**
+ * Reads a value at `ptr + byteOffset` (unaligned, native byte order). `ptr`
+ * must not be NULL; `byteOffset` is an int32 and may be negative.
+ */
+export declare const read: {
+  /** Unsigned 8-bit. */
+  u8(ptr: Address, byteOffset?: number): number;
+  /** Signed 8-bit. */
+  i8(ptr: Address, byteOffset?: number): number;
+  /** Unsigned 16-bit. */
+  u16(ptr: Address, byteOffset?: number): number;
+  /** Signed 16-bit. */
+  i16(ptr: Address, byteOffset?: number): number;
+  /** Unsigned 32-bit. */
+  u32(ptr: Address, byteOffset?: number): number;
+  /** Signed 32-bit. */
+  i32(ptr: Address, byteOffset?: number): number;
+  /** 32-bit float. */
+  f32(ptr: Address, byteOffset?: number): number;
+  /** 64-bit float. */
+  f64(ptr: Address, byteOffset?: number): number;
+  /** Signed 64-bit, as a BigInt. */
+  i64(ptr: Address, byteOffset?: number): bigint;
+  /** Unsigned 64-bit, as a BigInt. */
+  u64(ptr: Address, byteOffset?: number): bigint;
+  /** A pointer (unsigned 64-bit) as a number. */
+  ptr(ptr: Address, byteOffset?: number): number;
+  /** A signed 64-bit integer (intptr_t) as a number. */
+  intptr(ptr: Address, byteOffset?: number): number;
+};
+
+/**
+ * A zero-copy ArrayBuffer over the memory at `ptr + byteOffset`; without
+ * `byteLength` its length is the `strlen` there. Without a deallocator the
+ * memory is borrowed and never freed.
+ */
+export declare function toArrayBuffer(ptr: Address, byteOffset?: number, byteLength?: number): ArrayBuffer;
+/**
+ * With a deallocator (a C function pointer, e.g. `JSCallback#ptr`): called once
+ * on the JS thread after the ArrayBuffer is garbage-collected.
+ */
+export declare function toArrayBuffer(
+  ptr: Address, byteOffset: number | undefined, byteLength: number | undefined,
+  deallocator: Address,
+): ArrayBuffer;
+/**
+ * With a context and a deallocator `void (*)(void *bytes, void *ctx)`,
+ * `bytes = ptr + byteOffset`: called once after the ArrayBuffer is garbage-collected.
+ */
+export declare function toArrayBuffer(
+  ptr: Address, byteOffset: number | undefined, byteLength: number | undefined,
+  context: Address, deallocator: Address,
+): ArrayBuffer;
+
+/** As `toArrayBuffer`, as a Buffer (length at most 2^32). */
+export declare function toBuffer(ptr: Address, byteOffset?: number, byteLength?: number): Buffer;
+/** As `toArrayBuffer` with a deallocator, as a Buffer. */
+export declare function toBuffer(
+  ptr: Address, byteOffset: number | undefined, byteLength: number | undefined,
+  deallocator: Address,
+): Buffer;
+/** As `toArrayBuffer` with a context and a deallocator, as a Buffer. */
+export declare function toBuffer(
+  ptr: Address, byteOffset: number | undefined, byteLength: number | undefined,
+  context: Address, deallocator: Address,
+): Buffer;
+
+/** A String object holding a copy of a C string, with where it came from. */
+export interface CString extends String {
+  /** The address given (0 if it was falsy). */
+  readonly ptr: Address;
+  /** Present only when given to the constructor. */
+  readonly byteOffset?: number;
+  /** Present only when given to the constructor. */
+  readonly byteLength?: number;
+  /** `toArrayBuffer(ptr, byteOffset, byteLength)`, computed once (empty for NULL). */
+  readonly arrayBuffer: ArrayBuffer;
+}
+
+/** The type of `CString`: constructible (String object) and callable (string primitive). */
+export interface CStringConstructor {
+  /**
+   * Decodes UTF-8 at `ptr + byteOffset`: `byteLength` bytes, else up to the NUL.
+   * A falsy `ptr` gives `""`.
+   */
+  new (ptr: Address | null | undefined, byteOffset?: number, byteLength?: number): CString;
+  /** Without `new`: the decoded text as a string primitive. */
+  (ptr: Address | null | undefined, byteOffset?: number, byteLength?: number): string;
+  readonly prototype: CString;
+}
+
+/**
+ * Reads a NUL-terminated (or `byteLength`-long) UTF-8 C string into JS. The
+ * text is copied. `new CString(p)` gives a `String` object with `ptr`;
+ * `CString(p)` gives a string primitive.
+ */
+export declare const CString: CStringConstructor;
+
+/**
+ * The C source cffi generates for the trampolines of `symbols` (one string per
+ * symbol); nothing is loaded. Signatures on the libffi path say so instead.
+ */
+export declare function viewSource<const Fns extends Record<string, FFIFunction>>(
+  symbols: Fns, isCallback?: false,
+): string[];
+/** The C source cffi generates for one `JSCallback` signature. */
+export declare function viewSource<const D extends JSCallbackDefinition>(
+  definition: D, isCallback: true,
+): string;
+
+/** The platform's shared library extension without a dot: `"so"`, `"dylib"` or `"dll"`. */
+export declare const suffix: string;
+
+/** Low-level entry points kept for bun:ffi compatibility. */
+export declare const native: {
+  /** `dlopen` that returns its Error instead of throwing it. */
+  dlopen<const Fns extends Record<string, FFIFunction>>(
+    path: string | URL | null,
+    symbols: Fns,
+  ): Library<ConvertFns<Fns>> | Error;
+  /** Deprecated: always throws. Use `new JSCallback(fn, definition)`. */
+  callback(...args: unknown[]): never;
+};
+
+/**
+ * C `errno` right after the C function of the most recent synchronous FFI call
+ * on this JS thread returned; 0 before any call. Async calls leave it unchanged.
+ */
+export declare function errno(): number;
+
+/** Options of `cc()`. */
+export interface CcOptions<Fns> {
+  /** C file(s): path, `file:` URL string or `URL`, relative to `process.cwd()`. */
+  source: string | URL | readonly (string | URL)[];
+  /** The functions to link, as for `dlopen`; `napi_env`/`napi_value` allowed. */
+  symbols: Fns;
+  /** Libraries to link, like `-l`. */
+  library?: string | readonly string[];
+  /** Include directories, like `-I`. */
+  include?: string | readonly string[];
+  /** Macros, like `-D` (a non-string value defines an empty macro). */
+  define?: Record<string, string>;
+  /** TinyCC flags: a string replaces the defaults `-std=c11 -O2`; an array is appended. */
+  flags?: string | readonly string[];
+}
+
+/**
+ * Compiles C source in memory with TinyCC and links the declared symbols.
+ * Planned: until implemented it throws an Error saying so. A `napi_env`
+ * argument is supplied by cffi (JS passes nothing for it); `napi_value`
+ * passes JS values unconverted. Freed only by `close()`.
+ */
+export declare function cc<const Fns extends Record<string, CcFunction>>(
+  options: CcOptions<Fns>,
+): Library<ConvertCcFns<Fns>>;
+
+/** The module object; also the default export of `import cffi from "cffi"`. */
+declare const cffi: {
+  FFIType: typeof FFIType;
+  dlopen: typeof dlopen;
+  linkSymbols: typeof linkSymbols;
+  CFunction: typeof CFunction;
+  JSCallback: typeof JSCallback;
+  ptr: typeof ptr;
+  read: typeof read;
+  toArrayBuffer: typeof toArrayBuffer;
+  toBuffer: typeof toBuffer;
+  CString: typeof CString;
+  viewSource: typeof viewSource;
+  suffix: typeof suffix;
+  native: typeof native;
+  cc: typeof cc;
+  errno: typeof errno;
+};
+export default cffi;

@@ -1,0 +1,25 @@
+// types/test.mts: compile-time test of index.d.ts as seen from an ES module
+// (index.mjs at run time): named imports and the default export.
+
+import cffi, { dlopen, FFIType, JSCallback, type FFISymbol } from "cffi";
+import * as ns from "cffi";
+
+type Equal<X, Y> =
+  (<T>() => T extends X ? 1 : 2) extends (<T>() => T extends Y ? 1 : 2) ? true : false;
+declare function check<T extends true>(): void;
+
+const { symbols } = dlopen(`libm.${cffi.suffix}`, {
+  cos: { args: [FFIType.f64], returns: FFIType.f64 },
+  abs: { args: ["int"], returns: "int" },
+});
+check<Equal<typeof symbols.cos, FFISymbol<[number | bigint], number>>>();
+const x: number = symbols.cos(0) + symbols.abs(-1);
+const viaDefault = cffi.dlopen(null, { labs: { args: ["i64"], returns: "i64" } });
+check<Equal<ReturnType<typeof viaDefault.symbols.labs>, bigint>>();
+check<Equal<typeof cffi.JSCallback, typeof JSCallback>>();
+check<Equal<typeof ns.dlopen, typeof dlopen>>();
+const r: Promise<number> = symbols.abs.async(-3);
+// @ts-expect-error unknown symbol
+symbols.sin(0);
+// @ts-expect-error strings are rejected for numeric types
+symbols.abs("1");
