@@ -1,0 +1,142 @@
+// abi.js: the JS side of the shared-buffer calling convention (see src/cffi.h): typed-array
+// views over this environment's call buffer, and the slow-path conversions the generated
+// wrappers (lib/codegen.js) call when an argument is not of the common type.
+// Must be kept in sync with src/cffi.h (CFFI_MAX_ARGS, CFFI_TAGS_OFFSET, tag values).
+"use strict";
+const binding = require("./binding.js");
+const { codedTypeError } = require("./errors.js");
+
+const MAX_ARGS = 64;
+const TAGS_OFFSET = 8 * (MAX_ARGS + 1);
+const TAG = { RAW: 0, F64: 1, VIEW: 2, DATAVIEW: 3, ARRAYBUF: 4, STRING: 5 };
+const RTAG = { NUMBER: 0, BIGINT: 1, NULL: 2 };
+
+const state = binding.state();
+const buffer = state.buffer;
+const H = {
+  I32: new Int32Array(buffer, 0, 2 * (MAX_ARGS + 1)),
+  U32: new Uint32Array(buffer, 0, 2 * (MAX_ARGS + 1)),
+  F64: new Float64Array(buffer, 0, MAX_ARGS + 1),
+  B64: new BigInt64Array(buffer, 0, MAX_ARGS + 1),
+  BU64: new BigUint64Array(buffer, 0, MAX_ARGS + 1),
+  T: new Uint8Array(buffer, TAGS_OFFSET, MAX_ARGS + 1),
+};
+
+function describe(v) {
+  if (v === null) return "null";
+  return typeof v;
+}
+
+// `index` is the 0-based argument index, or a label such as "Return value" (callbacks).
+function numberError(v, index, cname) {
+  const where = typeof index === "number" ? `Argument ${index}` : index;
+  return codedTypeError("ERR_INVALID_ARG_TYPE",
+    `${where}: expected a number or BigInt for ${cname}, received ${describe(v)}`);
+}
+
+// Integer types up to 32 bits: the result is stored into an Int32Array, which wraps.
+function toInt32(v, index, cname) {
+  if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(BigInt.asIntN(32, v));
+  if (v === undefined || v === null) return 0;
+  throw numberError(v, index, cname);
+}
+
+function toF64(v, index, cname) {
+  if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
+  if (v === undefined) return NaN;
+  if (v === null) return 0;
+  throw numberError(v, index, cname);
+}
+
+// 64-bit integers: BigInt -> raw bits; number -> double the C side truncates and wraps.
+function write64(v, slot, index, cname) {
+  if (typeof v === "bigint") {
+    H.B64[slot] = BigInt.asIntN(64, v);
+    H.T[slot] = TAG.RAW;
+  } else if (typeof v === "number") {
+    H.F64[slot] = v;
+    H.T[slot] = TAG.F64;
+  } else if (v === undefined || v === null) {
+    H.F64[slot] = 0;
+    H.T[slot] = TAG.F64;
+  } else {
+    throw numberError(v, index, cname);
+  }
+}
+
+const MAX_U64 = (1n << 64n) - 1n;
+
+function pointerError(v) {
+  if (typeof v === "string") return new TypeError("To convert a string to a pointer, encode it as a buffer");
+  let shown;
+  try { shown = typeof v === "symbol" ? v.toString() : String(v); } catch { shown = typeof v; }
+  return new TypeError(`Unable to convert ${shown} to a pointer`);
+}
+
+// Address-valued arguments (ptr, cstring, function) that are not a plain non-negative
+// integer number: everything SPEC §2.1 allows, or a TypeError.
+function writePointer(v, slot, allowString) {
+  const T = H.T;
+  if (typeof v === "number") {
+    if (v >= 0 && Number.isInteger(v) && v <= 18446744073709551615) { H.F64[slot] = v; T[slot] = TAG.F64; return; }
+    if (v === 0 || Number.isNaN(v)) { H.F64[slot] = 0; T[slot] = TAG.F64; return; }
+    throw pointerError(v);
+  }
+  if (typeof v === "bigint") {
+    if (v < 0n || v > MAX_U64) throw pointerError(v);
+    H.BU64[slot] = v;
+    T[slot] = TAG.RAW;
+    return;
+  }
+  if (v === null || v === undefined || v === false) { H.F64[slot] = 0; T[slot] = TAG.F64; return; }
+  if (typeof v === "object") {
+    if (ArrayBuffer.isView(v)) { T[slot] = v instanceof DataView ? TAG.DATAVIEW : TAG.VIEW; return; }
+    if (v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== "undefined" && v instanceof SharedArrayBuffer)) {
+      T[slot] = TAG.ARRAYBUF;
+      return;
+    }
+  }
+  if (allowString && typeof v === "string") { T[slot] = TAG.STRING; return; }
+  throw pointerError(v);
+}
+
+// `function` arguments: an address, a JSCallback (object with a truthy .ptr) or null.
+function writeFunction(v, slot) {
+  if (v === null) { H.F64[slot] = 0; H.T[slot] = TAG.F64; return; }
+  if (typeof v === "number" || typeof v === "bigint") {
+    try { writePointer(v, slot, false); return; } catch {}
+  } else if (v !== undefined && typeof v === "object" || typeof v === "function") {
+    const p = v.ptr;
+    if (p) { writePointer(p, slot, false); return; }
+  }
+  throw new TypeError("Expected function to be a JSCallback or a number");
+}
+
+// `buffer` arguments: a TypedArray/DataView or null.
+function writeBuffer(v, slot) {
+  if (v === null) { H.F64[slot] = 0; H.T[slot] = TAG.F64; return; }
+  if (ArrayBuffer.isView(v)) { H.T[slot] = v instanceof DataView ? TAG.DATAVIEW : TAG.VIEW; return; }
+  throw new TypeError("Expected a TypedArray or DataView");
+}
+
+function bufferLength(v, buf, index) {
+  if (v === buf && (buf === null || ArrayBuffer.isView(buf))) return buf === null ? 0 : buf.byteLength;
+  throw codedTypeError("ERR_INVALID_ARG_TYPE",
+    `Argument ${index}: buffer_length must be the same object as the preceding buffer argument`);
+}
+
+// Results (and callback arguments) with a tag: i64_fast/u64_fast/ptr/function.
+function readTagged(slot, signed) {
+  const t = H.T[slot];
+  if (t === RTAG.NUMBER) return H.F64[slot];
+  if (t === RTAG.NULL) return null;
+  return signed ? H.B64[slot] : H.BU64[slot];
+}
+
+module.exports = {
+  binding, H, TAG, RTAG, MAX_ARGS, state,
+  toInt32, toF64, write64, writePointer, writeFunction, writeBuffer, bufferLength, readTagged,
+  pointerError,
+};

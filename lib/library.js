@@ -1,0 +1,191 @@
+// library.js: dlopen, linkSymbols, CFunction and viewSource (SPEC §3–5, §13). Validates the
+// declarations, resolves addresses, asks the native side for one call trampoline per symbol
+// (binding.link: JIT-compiled as a batch, or libffi), and wraps each in its generated JS
+// function (lib/codegen.js).
+"use strict";
+const { binding } = require("./abi.js");
+const { readSignature, T } = require("./types.js");
+const { makeCaller } = require("./codegen.js");
+const { codedTypeError, codedError, codedRangeError } = require("./errors.js");
+const { fileURLToPath } = require("node:url");
+const path = require("node:path");
+
+const MAX_U64 = (1n << 64n) - 1n;
+
+// Async calls (lib/async.js) register here; until then .async rejects.
+let asyncImpl = (call) => Promise.reject(new Error("cffi: async calls are not available in this build"));
+function setAsyncImpl(f) { asyncImpl = f; }
+
+function isPlainObject(v) {
+  return v !== null && typeof v === "object";
+}
+
+function readSymbols(symbols, where) {
+  if (!isPlainObject(symbols) || Array.isArray(symbols)) {
+    throw new TypeError("Expected an options object with symbol names");
+  }
+  const names = Object.keys(symbols);
+  if (names.length === 0) throw new TypeError("Expected at least one symbol");
+  const out = [];
+  for (const name of names) {
+    const def = symbols[name];
+    if (!isPlainObject(def)) throw new TypeError(`Expected an object for key "${name}"`);
+    out.push({ name, def, sig: readSignature(def, where) });
+  }
+  return out;
+}
+
+// A `ptr` field: number or BigInt, 1 … 2^64−1.
+function readPtrField(name, v) {
+  if (v === undefined || v === null || v === 0 || v === 0n || (typeof v !== "number" && typeof v !== "bigint")) {
+    throw new TypeError(`Symbol "${name}" is missing a "ptr" field. When using linkSymbols() or CFunction(), ` +
+      'you must provide a "ptr" field with the memory address of the native function.');
+  }
+  if (typeof v === "number") {
+    if (!(v >= 0) || v > 18446744073709551615 || !Number.isInteger(v)) {
+      if (v < 0 || v > 18446744073709551615) throw new RangeError(`Symbol "${name}": ptr is out of range`);
+      throw new TypeError(`Symbol "${name}": ptr must be an integer`);
+    }
+    return v;
+  }
+  if (v < 0n || v > MAX_U64) throw new RangeError(`Symbol "${name}": ptr is out of range`);
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+// Builds the JS functions for resolved entries [{ name, sig, addr }]. Returns the functions
+// (same order) and a close() that disables them all.
+function bindAll(entries, closedMessage, owner) {
+  const calls = binding.link(entries.map((e) => [e.addr, e.sig.returns, e.sig.args]));
+  const closers = [];
+  const fns = entries.map((e, i) => {
+    const closedErr = () => new Error(closedMessage);
+    const closed = (forAsync) => {
+      if (forAsync === true) return closedErr();
+      throw closedErr();
+    };
+    const made = makeCaller(e.sig)(calls[i], closed, (call, read, ...args) => asyncImpl(call, read, e.sig, owner, args));
+    const f = made.fn;
+    Object.defineProperty(f, "name", { value: e.name, configurable: true });
+    f.ptr = e.addr;
+    f.native = f;
+    f.async = made.async;
+    closers.push(made.close);
+    return f;
+  });
+  return { fns, close() { for (const c of closers) c(); } };
+}
+
+function libraryPath(p) {
+  if (p === null) return null;
+  if (typeof p === "string") {
+    if (p === "") throw new TypeError("Invalid library name");
+    if (p.startsWith("file:")) return fileURLToPath(p);
+    return p;
+  }
+  if (p instanceof URL) return fileURLToPath(p);
+  throw codedTypeError("ERR_INVALID_ARG_TYPE",
+    `The "path" argument must be a string, a URL or null. Received ${p === undefined ? "undefined" : typeof p}`);
+}
+
+function openLibrary(p) {
+  const file = libraryPath(p);
+  let h = binding.open(file);
+  if (typeof h === "string" && file !== null && !path.isAbsolute(file)) {
+    const retry = binding.open(path.resolve(process.cwd(), file));
+    if (typeof retry !== "string") h = retry;
+  }
+  if (typeof h === "string") {
+    const err = codedError("ERR_DLOPEN_FAILED", `Failed to open library "${file}": ${h}`);
+    err.syscall = "dlopen";
+    throw err;
+  }
+  return { handle: h, file };
+}
+
+function dlopen(p, symbols) {
+  const file = libraryPath(p); // argument errors first
+  const list = readSymbols(symbols, "call");
+  const { handle } = openLibrary(p);
+  const lib = { handle, closed: false, inflight: 0 };
+  try {
+    for (const e of list) {
+      if (e.def.ptr !== undefined && e.def.ptr !== null) {
+        e.addr = readPtrField(e.name, e.def.ptr);
+        continue;
+      }
+      const addr = binding.sym(handle, e.name);
+      if (addr === null) {
+        throw codedTypeError("ERR_INVALID_ARG_TYPE", `Symbol "${e.name}" not found in "${file === null ? "(process)" : file}"`);
+      }
+      e.addr = addr;
+    }
+  } catch (err) {
+    binding.close(handle);
+    throw err;
+  }
+  let bound;
+  try {
+    bound = bindAll(list, "library is closed", lib);
+  } catch (err) {
+    binding.close(handle);
+    throw err;
+  }
+  const out = {};
+  list.forEach((e, i) => { out[e.name] = bound.fns[i]; });
+  const close = () => {
+    if (lib.closed) return;
+    lib.closed = true;
+    bound.close();
+    if (lib.inflight === 0) binding.close(handle);
+  };
+  return { symbols: out, close };
+}
+
+function linkSymbols(symbols) {
+  const list = readSymbols(symbols, "call");
+  for (const e of list) e.addr = readPtrField(e.name, e.def.ptr);
+  const lib = { handle: null, closed: false, inflight: 0 };
+  const bound = bindAll(list, "library is closed", lib);
+  const out = {};
+  list.forEach((e, i) => { out[e.name] = bound.fns[i]; });
+  return {
+    symbols: out,
+    close() {
+      if (lib.closed) return;
+      lib.closed = true;
+      bound.close();
+    },
+  };
+}
+
+function CFunction(def) {
+  if (!isPlainObject(def)) throw new TypeError('Symbol "CFunction" is missing a "ptr" field. When using linkSymbols() or CFunction(), ' +
+    'you must provide a "ptr" field with the memory address of the native function.');
+  const sig = readSignature(def, "call");
+  const addr = readPtrField("CFunction", def.ptr);
+  const lib = { handle: null, closed: false, inflight: 0 };
+  const bound = bindAll([{ name: "CFunction", def, sig, addr }], "function is closed", lib);
+  const f = bound.fns[0];
+  f.close = () => {
+    if (lib.closed) return undefined;
+    lib.closed = true;
+    bound.close();
+    return undefined;
+  };
+  return f;
+}
+
+const LIBFFI_NOTE = (name) => `// ${name}: this signature runs on the libffi path (no JIT-compiled trampoline)`;
+
+function viewSource(symbols, isCallback = false) {
+  if (isCallback) {
+    if (!isPlainObject(symbols)) throw new TypeError("Expected an object");
+    const sig = readSignature(symbols, "callback");
+    return binding.source(sig.returns, sig.args, true) ?? LIBFFI_NOTE("JSCallback") +
+      ": JS callbacks are libffi closures";
+  }
+  const list = readSymbols(symbols, "viewsource");
+  return list.map((e) => binding.source(e.sig.returns, e.sig.args, false) ?? LIBFFI_NOTE(e.name));
+}
+
+module.exports = { dlopen, linkSymbols, CFunction, viewSource, setAsyncImpl, readPtrField, openLibrary, T };

@@ -1,0 +1,89 @@
+// types.js: the FFIType table (names, aliases, numbers) and the reading of declarations
+// ({ args, returns }) into type numbers, with every definition error of SPEC §1.1.
+// Must be kept in sync with src/types.inc (numbers, C types) and index.d.ts (FFIType).
+"use strict";
+const { codedTypeError } = require("./errors.js");
+
+const T = {
+  char: 0, int8_t: 1, uint8_t: 2, int16_t: 3, uint16_t: 4, int32_t: 5, uint32_t: 6,
+  int64_t: 7, uint64_t: 8, double: 9, float: 10, bool: 11, ptr: 12, void: 13, cstring: 14,
+  i64_fast: 15, u64_fast: 16, function: 17, napi_env: 18, napi_value: 19, buffer: 20,
+  buffer_length: 21,
+};
+const COUNT = 22;
+
+const aliases = {
+  i8: T.int8_t, u8: T.uint8_t, i16: T.int16_t, u16: T.uint16_t,
+  i32: T.int32_t, int: T.int32_t, c_int: T.int32_t, u32: T.uint32_t, c_uint: T.uint32_t,
+  i64: T.int64_t, isize: T.int64_t, u64: T.uint64_t, usize: T.uint64_t,
+  f64: T.double, f32: T.float,
+  pointer: T.ptr, "void*": T.ptr, "char*": T.ptr,
+  callback: T.function, fn: T.function,
+};
+
+// FFIType: name -> number for every canonical name and alias, and "0".."21" -> themselves.
+const FFIType = {};
+for (let i = 0; i < COUNT; i++) FFIType[i] = i;
+Object.assign(FFIType, T, aliases);
+
+const byName = new Map(Object.entries({ ...T, ...aliases, size_t: T.uint64_t }));
+const canonical = Object.keys(T); // index -> canonical name
+
+// C names used in messages ("expected a number or BigInt for int32_t").
+const cName = canonical.map((n) => (n === "function" ? "function pointer" : n));
+
+function typeOf(x, isReturn) {
+  if (typeof x === "number") {
+    if (Number.isInteger(x) && x >= 0 && x < COUNT) return x;
+    throw new TypeError("invalid ABI type");
+  }
+  if (typeof x === "string") {
+    const t = byName.get(x);
+    if (t !== undefined) return t;
+    throw codedTypeError("ERR_INVALID_ARG_VALUE", isReturn ? `Unknown return type ${x}` : `Unknown type ${x}`);
+  }
+  throw new TypeError("param must be a string (type name) or number");
+}
+
+const NAPI_ONLY = "napi_env / napi_value are only supported in cffi cc()";
+
+// Reads one declaration. `where`: "call" (dlopen/linkSymbols/CFunction/viewSource),
+// "callback" (JSCallback, viewSource(…, true)) or "cc".
+function readSignature(def, where) {
+  let args = def.args;
+  if (args === undefined) args = [];
+  else if (!Array.isArray(args)) throw new TypeError('Expected an object with "args" as an array');
+  const ret = def.returns === undefined ? T.void : typeOf(def.returns, true);
+  const types = new Array(args.length);
+  for (let i = 0; i < args.length; i++) types[i] = typeOf(args[i], false);
+  checkSignature(types, ret, where);
+  return { args: types, returns: ret };
+}
+
+function checkSignature(args, ret, where) {
+  const isCC = where === "cc";
+  if (ret === T.napi_env) throw new TypeError("Cannot return napi_env to JavaScript");
+  if (!isCC && (ret === T.napi_value)) throw new TypeError(NAPI_ONLY);
+  if (ret === T.buffer) throw new TypeError("buffer cannot be a return type: byteLength and byteOffset are unknown");
+  if (ret === T.buffer_length) throw new TypeError("buffer_length cannot be a return type");
+  let sawBuffer = false;
+  for (let i = 0; i < args.length; i++) {
+    const t = args[i];
+    if (t === T.void) throw new TypeError(`Argument ${i}: void is not a valid argument type`);
+    if (!isCC && (t === T.napi_env || t === T.napi_value)) throw new TypeError(NAPI_ONLY);
+    if (t === T.buffer) {
+      if (where === "callback") throw new TypeError("buffer cannot be a JSCallback argument: byteLength and byteOffset are unknown");
+      sawBuffer = true;
+    }
+    if (t === T.buffer_length) {
+      if (where !== "call" || !sawBuffer) {
+        throw new TypeError(where !== "call"
+          ? `Argument ${i}: buffer_length is not supported here`
+          : `Argument ${i}: buffer_length must follow a buffer argument`);
+      }
+    }
+  }
+  if (args.length > 64) throw new TypeError(`Too many arguments: ${args.length} (at most 64)`);
+}
+
+module.exports = { FFIType, T, COUNT, canonical, cName, typeOf, readSignature };
