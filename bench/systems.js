@@ -1,0 +1,196 @@
+// systems.js: the systems the benchmark compares, each one adapting a library to one common
+// shape so that bench/worker.js can run the same loops everywhere. Runs under Node 20, Bun
+// and Node 26 (the runtime of each system), so it uses only plain CommonJS.
+//
+// A system is { runtime, env?, load(), open(mod, libPath, sigs), callback(mod, opened, fn, sig),
+// adapt? }:
+//   load()           requires the library (timed as the "require" setup cost);
+//   open(...)        opens libbench and declares `sigs` (name -> bun:ffi-style { args,
+//                    returns }), returns { fns: { name: function } } (timed as "dlopen");
+//   callback(...)    turns a JS function (i32) -> i32 into what call_cb_i32 takes;
+//   adapt[op]        where a system cannot take the common arguments: { args? (the two
+//                    argument lists, or a function of the common ones), wrap?(f, mod),
+//                    buffer? (pass Buffers for Uint8Arrays), note?, skip? (a reason) }.
+"use strict";
+const path = require("path");
+
+const benchDir = __dirname;
+const root = path.resolve(benchDir, "..");
+const addonPath = path.join(benchDir, "addon", "build", "Release", "bench_addon.node");
+
+// ---- hand-written Node-API addon -------------------------------------------------------
+
+// Declared functions must exist in the addon; the napi systems have no run-time declaration,
+// so "open" only picks the functions (dlopen + declare is not applicable to them).
+function pickAddon(obj, sigs) {
+  const fns = {};
+  for (const name of Object.keys(sigs)) {
+    if (typeof obj[name] !== "function") throw new Error(`the addon has no ${name}`);
+    fns[name] = obj[name];
+  }
+  return { fns };
+}
+
+const napiUsual = {
+  runtime: "node",
+  linked: true,
+  load: () => require(addonPath),
+  open: (addon, lib, sigs) => pickAddon(addon.usual, sigs),
+  callback: (addon, opened, fn) => fn,
+};
+
+// The floor: per-signature wrappers over the shared buffer, as cffi's JS layer writes them.
+function bufferWrappers(addon) {
+  const ab = addon.sharedBuffer;
+  const i32 = new Int32Array(ab);
+  const u32 = new Uint32Array(ab);
+  const f64 = new Float64Array(ab);
+  const u64 = new BigUint64Array(ab);
+  const cb = new Int32Array(ab, addon.callbackOffset);
+  const b = addon.buffer;
+  return {
+    noop: () => { b.noop(); },
+    add_i32: (x, y) => { i32[2] = x; i32[4] = y; b.add_i32(); return i32[0]; },
+    add_f64: (x, y) => { f64[1] = x; f64[2] = y; b.add_f64(); return f64[0]; },
+    add_u64: (x, y) => { u64[1] = x; u64[2] = y; b.add_u64(); return u64[0]; },
+    add6_i32: (p, q, r, s, t, u) => {
+      i32[2] = p; i32[4] = q; i32[6] = r; i32[8] = s; i32[10] = t; i32[12] = u;
+      b.add6_i32();
+      return i32[0];
+    },
+    sum_u8: (view, n) => { f64[2] = n; b.sum_u8(view); return u32[0]; },
+    hello: () => b.hello(),
+    call_cb_i32: (id, n) => { i32[2] = id; i32[4] = n; b.call_cb_i32(); return i32[0]; },
+    // A JS callback: the trampoline leaves the argument in the callback area and reads the
+    // result from it.
+    callback: (fn) => b.registerCallback(() => { cb[0] = fn(cb[2]); }),
+  };
+}
+
+const napiBuffer = {
+  runtime: "node",
+  linked: true,
+  load: () => {
+    const addon = require(addonPath);
+    return { addon, wrappers: bufferWrappers(addon) };
+  },
+  open: (mod, lib, sigs) => pickAddon(mod.wrappers, sigs),
+  callback: (mod, opened, fn) => mod.wrappers.callback(fn),
+};
+
+// ---- bun:ffi API: cffi (this repository) and Bun itself ---------------------------------
+
+const bunStyle = (load) => ({
+  load,
+  open: (ffi, lib, sigs) => {
+    const l = ffi.dlopen(lib, sigs);
+    return { fns: l.symbols, close: () => l.close() };
+  },
+  callback: (ffi, opened, fn, sig) => new ffi.JSCallback(fn, sig),
+});
+
+const cffi = { runtime: "node", ...bunStyle(() => require(path.join(root, "lib", "index.js"))) };
+const cffiNoJit = { ...cffi, env: { CFFI_JIT: "0" } };
+const bun = { runtime: "bun", ...bunStyle(() => require("bun:ffi")) };
+
+// ---- koffi ------------------------------------------------------------------------------
+
+const koffiTypes = {
+  void: "void", i8: "int8_t", u8: "uint8_t", i16: "int16_t", u16: "uint16_t", i32: "int32_t",
+  u32: "uint32_t", i64: "int64_t", u64: "uint64_t", usize: "size_t", f32: "float",
+  f64: "double", ptr: "void *", cstring: "const char *", function: "cb_i32 *",
+};
+
+const koffi = {
+  runtime: "node",
+  load: () => require(path.join(benchDir, "node_modules", "koffi")),
+  open: (k, lib, sigs) => {
+    const l = k.load(lib);
+    if (!k.__benchProto) k.__benchProto = k.proto("int32_t cb_i32(int32_t)");
+    const fns = {};
+    for (const [name, s] of Object.entries(sigs)) {
+      fns[name] = l.func(name, koffiTypes[s.returns], s.args.map((t) => koffiTypes[t]));
+    }
+    return { fns, close: () => l.unload() };
+  },
+  // A registered callback is a stable C pointer: the fast way to pass the same callback often.
+  callback: (k, opened, fn) => k.register(fn, k.pointer(k.__benchProto)),
+  adapt: {
+    add_u64: { note: "returns a number when the value is safe, not a BigInt" },
+  },
+};
+
+// ---- ffi-napi + ref-napi -----------------------------------------------------------------
+
+const ffiNapiTypes = {
+  void: "void", i8: "int8", u8: "uint8", i16: "int16", u16: "uint16", i32: "int32",
+  u32: "uint32", i64: "int64", u64: "uint64", usize: "size_t", f32: "float", f64: "double",
+  ptr: "pointer", cstring: "string", function: "pointer",
+};
+
+const ffiNapi = {
+  runtime: "node",
+  load: () => require(path.join(benchDir, "node_modules", "ffi-napi")),
+  open: (ffi, lib, sigs) => {
+    const decl = {};
+    for (const [name, s] of Object.entries(sigs)) {
+      decl[name] = [ffiNapiTypes[s.returns], s.args.map((t) => ffiNapiTypes[t])];
+    }
+    return { fns: ffi.Library(lib, decl) };
+  },
+  callback: (ffi, opened, fn) => ffi.Callback("int32", ["int32"], fn),
+  adapt: {
+    // ref-napi reads and writes 64-bit integers as numbers or strings, never BigInts.
+    add_u64: { args: [[1, 2], [3, 4]], note: "numbers in and out: ref-napi has no BigInt" },
+    // ref-napi passes only a Buffer as a pointer.
+    sum_u8: { buffer: true, note: "a Buffer (ref-napi takes no Uint8Array)" },
+  },
+};
+
+// ---- node:ffi (Node >= 26) ---------------------------------------------------------------
+
+const nodeFfiTypes = {
+  void: "void", i8: "i8", u8: "u8", i16: "i16", u16: "u16", i32: "i32", u32: "u32",
+  i64: "i64", u64: "u64", usize: "u64", f32: "f32", f64: "f64", ptr: "buffer",
+  cstring: "string", function: "pointer",
+};
+// node:ffi returns no strings: a char * comes back as a pointer (a BigInt) to decode.
+const nodeFfiReturns = { ...nodeFfiTypes, cstring: "pointer" };
+
+const nodeFfi = {
+  runtime: "node26",
+  load: () => require("node:ffi"),
+  open: (ffi, lib, sigs) => {
+    const l = new ffi.DynamicLibrary(lib);
+    const fns = {};
+    for (const [name, s] of Object.entries(sigs)) {
+      fns[name] = l.getFunction(name, {
+        arguments: s.args.map((t) => nodeFfiTypes[t]),
+        return: nodeFfiReturns[s.returns],
+      });
+    }
+    return { fns, lib: l, close: () => l.close() };
+  },
+  callback: (ffi, opened, fn) => opened.lib.registerCallback({ arguments: ["i32"], return: "i32" }, fn),
+  adapt: {
+    hello: { wrap: (f, ffi) => () => ffi.toString(f()), note: "returns a pointer, decoded with ffi.toString()" },
+    sum_u8: {
+      args: (lists) => lists.map(([view, n]) => [view, BigInt(n)]),
+      note: "size_t as a BigInt (node:ffi takes no number for u64)" },
+  },
+};
+
+module.exports = {
+  systems: {
+    "cffi": cffi,
+    "cffi (CFFI_JIT=0)": cffiNoJit,
+    "napi-usual": napiUsual,
+    "napi-buffer": napiBuffer,
+    "koffi": koffi,
+    "ffi-napi": ffiNapi,
+    "bun": bun,
+    "node:ffi": nodeFfi,
+  },
+  addonPath,
+  benchDir,
+};

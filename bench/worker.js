@@ -1,0 +1,209 @@
+// worker.js: measures one (system, op) pair in a fresh process and prints one JSON line.
+// Usage: <runtime> bench/worker.js <system> <op> [--quick]
+// Hot ops: calibrate, warm up, then several timed samples of a plain loop; the result is ns
+// per call (per callback for cb1000). Op "setup": require time, dlopen + declare 9
+// functions, first call; bench/run.js runs it in several fresh processes.
+// Runs under Node 20, Node 26 and Bun, so it sticks to what all three provide.
+"use strict";
+const path = require("path");
+
+const now = () => process.hrtime.bigint();
+const t0 = now(); // before anything of the system is loaded
+const { systems, benchDir } = require("./systems.js");
+
+const libPath = path.join(benchDir, "build", "libbench.so");
+const [systemName, opName] = process.argv.slice(2);
+const quick = process.argv.includes("--quick");
+
+// bun:ffi-style signatures of libbench's functions.
+const SIGS = {
+  noop: { args: [], returns: "void" },
+  add_i32: { args: ["i32", "i32"], returns: "i32" },
+  add_f64: { args: ["f64", "f64"], returns: "f64" },
+  add_u64: { args: ["u64", "u64"], returns: "u64" },
+  add6_i32: { args: ["i32", "i32", "i32", "i32", "i32", "i32"], returns: "i32" },
+  sum_u8: { args: ["ptr", "usize"], returns: "u32" },
+  hello: { args: [], returns: "cstring" },
+  call_cb_i32: { args: ["function", "i32"], returns: "i32" },
+  setup_1: { args: ["i32"], returns: "i32" },
+  setup_2: { args: ["f64", "f64"], returns: "f64" },
+  setup_3: { args: ["u64"], returns: "u64" },
+  setup_4: { args: ["i32", "i32", "i32"], returns: "i32" },
+  setup_5: { args: ["f32"], returns: "f32" },
+  setup_6: { args: ["ptr"], returns: "ptr" },
+  setup_7: { args: ["i8", "u8"], returns: "i8" },
+  setup_8: { args: ["i16", "u16", "i32", "f64"], returns: "i16" },
+  setup_9: { args: ["cstring"], returns: "u32" },
+};
+const CB_SIG = { args: ["i32"], returns: "i32" };
+
+const bytes = new Uint8Array(64);
+for (let i = 0; i < 64; i++) bytes[i] = i;
+const BYTES_SUM = (63 * 64) / 2;
+
+// Each op: the symbol it calls, two argument lists that calls alternate between (a callback
+// goes where CB is) and the value each must return, and how many C-side operations one call
+// counts as (cb1000: per callback). Alternating arguments keep a JIT from treating a call as
+// loop-invariant; the two lists are preallocated constants, so no system allocates for them.
+const CB = Symbol("callback");
+const OPS = {
+  noop: { sym: "noop", args: [[], []], expect: [undefined, undefined] },
+  add_i32: { sym: "add_i32", args: [[1, 2], [3, 4]], expect: [3, 7] },
+  add_f64: { sym: "add_f64", args: [[1.5, 2.25], [0.5, 4.25]], expect: [3.75, 4.75] },
+  add_u64: { sym: "add_u64", args: [[1n, 2n], [3n, 4n]], expect: [3n, 7n] },
+  add6_i32: { sym: "add6_i32", args: [[1, 2, 3, 4, 5, 6], [2, 3, 4, 5, 6, 7]], expect: [21, 27] },
+  sum_u8: { sym: "sum_u8", args: [[bytes, 64], [bytes, 63]], expect: [BYTES_SUM, BYTES_SUM - 63] },
+  hello: { sym: "hello", args: [[], []], expect: ["hello, world", "hello, world"] },
+  cb1: { sym: "call_cb_i32", args: [[CB, 1], [CB, 2]], expect: [1, 3] },
+  cb1000: { sym: "call_cb_i32", args: [[CB, 1000], [CB, 1000]], expect: [500500, 500500], per: 1000 },
+};
+
+// One loop per arity so that every call site is a plain, monomorphic call; each process
+// builds exactly one of them. Argument k of iteration i is vk[i & 1].
+function makeLoop(f, [a, b]) {
+  const v = a.map((x, k) => [x, b[k]]);
+  let sink;
+  switch (a.length) {
+    case 0: return (n) => { for (let i = 0; i < n; i++) sink = f(); return sink; };
+    case 2: {
+      const [v0, v1] = v;
+      return (n) => { for (let i = 0; i < n; i++) sink = f(v0[i & 1], v1[i & 1]); return sink; };
+    }
+    case 6: {
+      const [v0, v1, v2, v3, v4, v5] = v;
+      return (n) => {
+        for (let i = 0; i < n; i++) {
+          const j = i & 1;
+          sink = f(v0[j], v1[j], v2[j], v3[j], v4[j], v5[j]);
+        }
+        return sink;
+      };
+    }
+    default: throw new Error(`no loop for ${a.length} arguments`);
+  }
+}
+
+// Results compare loosely across systems that box differently (CString objects, numbers for
+// 64-bit values); the note in `adapt` says where a system's value is not the bun:ffi type.
+function same(got, want) {
+  if (want === undefined) return got === undefined || got === null;
+  if (typeof want === "string") return got != null && String(got) === want;
+  if (typeof want === "bigint") return got != null && (typeof got === "bigint" ? got === want : BigInt(got) === want);
+  return got === want;
+}
+
+function show(v) {
+  return typeof v === "bigint" ? `${v}n` : typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+const ns = (a, b) => Number(b - a);
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function runSetup(sys) {
+  const tReq0 = now();
+  const mod = sys.load();
+  const tReq1 = now();
+  const out = { require_ns: ns(tReq0, tReq1), require_total_ns: ns(t0, tReq1) };
+  if (sys.linked) {
+    // Linked at build time: there is nothing to open; the first call is still measured.
+    const opened = sys.open(mod, libPath, { add_i32: SIGS.add_i32 });
+    const tc0 = now();
+    const r = opened.fns.add_i32(1, 2);
+    out.first_call_ns = ns(tc0, now());
+    if (r !== 3) throw new Error(`add_i32(1, 2) returned ${show(r)}`);
+    out.dlopen9_ns = null;
+    return out;
+  }
+  const nine = {};
+  for (let i = 1; i <= 9; i++) nine[`setup_${i}`] = SIGS[`setup_${i}`];
+  const td0 = now();
+  const opened = sys.open(mod, libPath, nine);
+  const td1 = now();
+  const r = opened.fns.setup_4(1, 2, 3);
+  const td2 = now();
+  if (r !== 6) throw new Error(`setup_4(1, 2, 3) returned ${show(r)}`);
+  out.dlopen9_ns = ns(td0, td1);
+  out.first_call_ns = ns(td1, td2);
+  return out;
+}
+
+function runHot(sys, op) {
+  const adapt = (sys.adapt && sys.adapt[opName]) || {};
+  if (adapt.skip) throw new Error(adapt.skip);
+  const mod = sys.load();
+  const opened = sys.open(mod, libPath, { [op.sym]: SIGS[op.sym] });
+  let f = opened.fns[op.sym];
+  if (adapt.wrap) f = adapt.wrap(f, mod);
+  let args = typeof adapt.args === "function" ? adapt.args(op.args) : adapt.args || op.args;
+  if (adapt.buffer) args = args.map((l) => l.map((a) => (a instanceof Uint8Array ? Buffer.from(a) : a)));
+  if (args[0].includes(CB)) {
+    const cb = sys.callback(mod, opened, (x) => x + 1, CB_SIG);
+    args = args.map((l) => l.map((a) => (a === CB ? cb : a)));
+  }
+  for (let k = 0; k < 2; k++) {
+    const got = f(...args[k]);
+    if (!same(got, op.expect[k])) {
+      throw new Error(`wrong result: ${op.sym} returned ${show(got)}, expected ${show(op.expect[k])}`);
+    }
+  }
+  const loop = makeLoop(f, args);
+  const per = op.per || 1;
+  const target = quick ? 10e6 : 100e6; // ns per sample
+  const samplesWanted = quick ? 3 : 7;
+
+  // Calibrate (this also warms up): grow n until one run takes a tenth of a sample.
+  let n = 16;
+  for (;;) {
+    const a = now();
+    loop(n);
+    const t = ns(a, now());
+    if (t > target / 10 || n > 1e9) {
+      n = Math.max(2, Math.round((n * target) / Math.max(t, 1)));
+      break;
+    }
+    n *= 4;
+  }
+  loop(n); // one full-size warm-up sample
+  const samples = [];
+  for (let s = 0; s < samplesWanted; s++) {
+    const a = now();
+    const r = loop(n);
+    const t = ns(a, now());
+    const want = op.expect[(n - 1) & 1];
+    if (!same(r, want)) throw new Error(`wrong result in the loop: ${show(r)}, expected ${show(want)}`);
+    samples.push(t / n / per);
+  }
+  samples.sort((a, b) => a - b);
+  return {
+    ns: median(samples),
+    min: samples[0],
+    max: samples[samples.length - 1],
+    samples,
+    iterations: n,
+    note: adapt.note || null,
+  };
+}
+
+function main() {
+  const sys = systems[systemName];
+  if (!sys) throw new Error(`unknown system ${systemName}`);
+  if (opName === "setup") return runSetup(sys);
+  const op = OPS[opName];
+  if (!op) throw new Error(`unknown op ${opName}`);
+  return runHot(sys, op);
+}
+
+let result;
+try {
+  result = { ok: true, ...main() };
+} catch (e) {
+  result = { ok: false, error: String((e && e.message) || e).split("\n")[0] };
+}
+process.stdout.write(`${JSON.stringify(result)}\n`);
+// Some systems keep the event loop alive (callbacks); the measurement is done.
+process.exit(0);
