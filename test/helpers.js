@@ -1,0 +1,131 @@
+// helpers.js: shared setup for the black-box tests. Compiles test/fixtures/*.c with gcc into
+// build/test-fixtures/<name>.so (cached by mtime, written atomically so parallel test files
+// can share it), exports their paths, and small assertion and memory utilities.
+// A fixture may ask for extra gcc flags with a line `// cffi-test-flags: -lz` in its source.
+"use strict";
+const assert = require("node:assert/strict");
+const { execFileSync } = require("node:child_process");
+const fs = require("node:fs");
+const path = require("node:path");
+
+const root = path.resolve(__dirname, "..");
+const fixtureDir = path.join(__dirname, "fixtures");
+const outDir = path.join(root, "build", "test-fixtures");
+
+function extraFlags(src) {
+  const m = /^\s*(?:\/\/|\/\*)\s*cffi-test-flags:\s*(.*?)\s*(?:\*\/)?\s*$/m.exec(fs.readFileSync(src, "utf8"));
+  return m ? m[1].split(/\s+/).filter(Boolean) : [];
+}
+
+// Compiles one fixture if its .so is missing or older than the .c; returns the .so path.
+function compileFixture(name) {
+  const src = path.join(fixtureDir, `${name}.c`);
+  const out = path.join(outDir, `${name}.so`);
+  let stale = true;
+  try {
+    stale = fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs;
+  } catch {}
+  if (stale) {
+    fs.mkdirSync(outDir, { recursive: true });
+    const tmp = `${out}.${process.pid}.tmp`;
+    execFileSync("gcc", ["-shared", "-fPIC", "-O1", "-pthread", "-o", tmp, src, ...extraFlags(src)], {
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    fs.renameSync(tmp, out);
+  }
+  return out;
+}
+
+// Compiles every fixture; returns { name: path }.
+function buildFixtures() {
+  const result = {};
+  for (const f of fs.readdirSync(fixtureDir).sort()) {
+    if (f.endsWith(".c")) result[f.slice(0, -2)] = compileFixture(f.slice(0, -2));
+  }
+  return result;
+}
+
+// Lazily compiled fixture paths: fixtures.basic, fixtures.unload, ...
+const fixtures = new Proxy({}, {
+  get(cache, name) {
+    if (typeof name !== "string") return undefined;
+    if (!(name in cache)) {
+      if (!fs.existsSync(path.join(fixtureDir, `${name}.c`))) return undefined;
+      cache[name] = compileFixture(name);
+    }
+    return cache[name];
+  },
+});
+
+// The package under test, as the tests see it.
+const cffiPath = path.join(root, "lib", "index.js");
+const jit = process.env.CFFI_JIT !== "0";
+
+// Asserts fn() throws an error of class `cls` whose message equals a string or matches a
+// RegExp, and (when given) whose .code equals `code`. Returns the error.
+function expectError(cls, fn, message, code) {
+  let err;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err !== undefined, `expected a ${cls.name} to be thrown${message ? `: ${message}` : ""}`);
+  assert.ok(err instanceof cls, `expected a ${cls.name}, got ${err && err.constructor && err.constructor.name}: ${err && err.message}`);
+  if (typeof message === "string") assert.equal(err.message, message);
+  else if (message instanceof RegExp) assert.match(err.message, message);
+  if (code !== undefined) assert.equal(err.code, code, `error code of "${err.message}"`);
+  return err;
+}
+const expectTypeError = (fn, message, code) => expectError(TypeError, fn, message, code);
+
+// Asserts an error message contains `part`.
+function expectTypeErrorContaining(fn, part, code) {
+  const err = expectError(TypeError, fn, undefined, code);
+  assert.ok(err.message.includes(part), `message ${JSON.stringify(err.message)} should contain ${JSON.stringify(part)}`);
+  return err;
+}
+
+// The gc() function: --expose-gc when given, else enabled at run time.
+function getGC() {
+  if (typeof globalThis.gc === "function") return globalThis.gc;
+  require("node:v8").setFlagsFromString("--expose-gc");
+  return require("node:vm").runInNewContext("gc");
+}
+
+// Collects garbage and lets finalizers and queued work run.
+async function collect(rounds = 3) {
+  const gc = getGC();
+  for (let i = 0; i < rounds; i++) {
+    gc();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+// Resident set size in bytes, from /proc (more direct than process.memoryUsage on Linux).
+function rss() {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
+  return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
+}
+
+// Is a file mapped into this process (i.e. a library still loaded)?
+function isMapped(file) {
+  return fs.readFileSync("/proc/self/maps", "utf8").includes(file);
+}
+
+module.exports = {
+  root,
+  fixtures,
+  buildFixtures,
+  compileFixture,
+  cffiPath,
+  jit,
+  expectError,
+  expectTypeError,
+  expectTypeErrorContaining,
+  getGC,
+  collect,
+  rss,
+  isMapped,
+};
