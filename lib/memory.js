@@ -1,0 +1,293 @@
+// memory.js: ptr(), read.*, toArrayBuffer(), toBuffer() and CString (SPEC §9–12), plus
+// toAddress(), the one address validator other modules reuse. JS validates and throws;
+// src/memory.c does the raw loads, address lookups and external buffers.
+//
+// Hot paths use the per-environment scratch buffer of src/memory.c (keep in sync): JS
+// writes the address as a uint64 into word 0, calls a zero-argument native function, and
+// reads the result from word 1 through the typed array of the right type.
+"use strict";
+const binding = require("./binding.js");
+
+const scratch = binding.memScratch;
+const U8 = new Uint8Array(scratch);
+const I8 = new Int8Array(scratch);
+const U16 = new Uint16Array(scratch);
+const I16 = new Int16Array(scratch);
+const U32 = new Uint32Array(scratch);
+const I32 = new Int32Array(scratch);
+const F32 = new Float32Array(scratch);
+const F64 = new Float64Array(scratch);
+const I64 = new BigInt64Array(scratch);
+const U64 = new BigUint64Array(scratch);
+// Word 1 (the result) seen through each view.
+const R8 = 8, R16 = 4, R32 = 2, R64 = 1;
+
+const {
+  memLoad1: load1, memLoad2: load2, memLoad4: load4, memLoad8: load8,
+  memPtrView: ptrView, memPtrArrayBuffer: ptrArrayBuffer,
+  memMakeExternal: makeExternal, memDecodeUtf8: decodeUtf8, memStrlen: strlen,
+} = binding;
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const TWO32 = 4294967296;
+const MAX_U64 = (1n << 64n) - 1n;
+const MAX_U64_NUMBER = 18446744073709551615; // rounds to 2^64: numbers must be below it
+// Addresses below this are never mapped (the zero page and the usual guard area).
+const MIN_ADDRESS = 4096;
+const BUFFER_MAX_LENGTH = 2 ** 32;
+
+// ---- Addresses ------------------------------------------------------------------------
+
+// Error wording per caller (SPEC §10, §11, §12). `type`: ptr is not a number/BigInt or is a
+// negative number; `negBig`/`big`: a BigInt below 0 / above 2^64 - 1 (RangeError when
+// `range`); `big` is also used for numbers ≥ 2^64.
+const READ = { type: "Expected a pointer", negBigRange: false, bigRange: false };
+const BUFFER = { type: "ptr must be a number.", negBigRange: false, bigRange: true };
+const CSTRING = { type: "ptr must be a number", negBigRange: true, bigRange: true };
+const ADDRESS_MODES = { read: READ, buffer: BUFFER, cstring: CSTRING };
+
+function outOfRange(value) {
+  return new RangeError(`ptr ${value} is out of range (0 to 2^64 - 1)`);
+}
+
+function lowAddressError(addr) {
+  return new TypeError(`ptr ${addr} is not a valid address: addresses below ${MIN_ADDRESS} are never mapped`);
+}
+
+// Checks `p + byteOffset` (byteOffset: an integer number, may be negative) and returns the
+// address as a number when it is exact (≤ 2^53 - 1), else as a BigInt. `mode` is one of
+// "read", "buffer", "cstring" (or one of the objects above) and chooses the messages.
+// Throws TypeError "ptr cannot be zero" for results ≤ 0 and a TypeError below 4096.
+function toAddress(p, byteOffset = 0, mode = READ) {
+  const m = typeof mode === "string" ? ADDRESS_MODES[mode] : mode;
+  if (typeof p === "number") {
+    if (!(p >= 0)) {
+      if (p !== p) return checkLow(0); // NaN: no address
+      throw new TypeError(m.type);
+    }
+    if (p >= MAX_U64_NUMBER) {
+      if (m.bigRange) throw outOfRange(p);
+      throw new TypeError(m.type);
+    }
+    p = Math.trunc(p);
+    if (p <= MAX_SAFE) {
+      const a = p + byteOffset;
+      if (a >= -MAX_SAFE && a <= MAX_SAFE) return checkLow(a);
+    }
+    return bigAddress(BigInt(p), byteOffset, m);
+  }
+  if (typeof p === "bigint") {
+    if (p < 0n) {
+      if (m.negBigRange) throw outOfRange(p);
+      throw new TypeError(m.type);
+    }
+    if (p > MAX_U64) {
+      if (m.bigRange) throw outOfRange(p);
+      throw new TypeError(m.type);
+    }
+    return bigAddress(p, byteOffset, m);
+  }
+  throw new TypeError(m.type);
+}
+
+function bigAddress(p, byteOffset, m) {
+  const a = p + BigInt(byteOffset);
+  if (a > MAX_U64) {
+    if (m.bigRange) throw outOfRange(a);
+    throw new TypeError(m.type);
+  }
+  if (a <= BigInt(MAX_SAFE)) return checkLow(Number(a));
+  return a;
+}
+
+function checkLow(a) {
+  if (a <= 0) throw new TypeError("ptr cannot be zero");
+  if (a < MIN_ADDRESS) throw lowAddressError(a);
+  return a;
+}
+
+// An optional byteOffset of toArrayBuffer/toBuffer/CString: undefined → 0, else a number,
+// truncated to an integer.
+function offsetArg(byteOffset) {
+  if (byteOffset === undefined) return 0;
+  if (typeof byteOffset !== "number") throw new TypeError("Expected number for byteOffset");
+  return byteOffset === byteOffset ? Math.trunc(byteOffset) : 0;
+}
+
+// Writes a validated address (number or BigInt) into scratch word 0.
+function setAddress(a) {
+  if (typeof a === "number") {
+    U32[0] = a >>> 0;
+    U32[1] = (a / TWO32) >>> 0;
+  } else {
+    U64[0] = a;
+  }
+}
+
+// ---- ptr --------------------------------------------------------------------------------
+
+function typeName(v) {
+  return v === null ? "null" : typeof v;
+}
+
+function ptr(view, byteOffset) {
+  let len;
+  if (ArrayBuffer.isView(view)) {
+    len = view.byteLength;
+    if (len === 0) throw emptyView();
+    ptrView(view);
+  } else if (view instanceof ArrayBuffer) {
+    len = view.byteLength;
+    if (len === 0) throw emptyView();
+    ptrArrayBuffer(view);
+  } else {
+    throw new TypeError(`Expected ArrayBufferView but received ${typeName(view)}`);
+  }
+  const a = U32[2] + U32[3] * TWO32;
+  if (byteOffset === undefined) return a;
+  if (typeof byteOffset !== "number" || byteOffset !== byteOffset) {
+    throw new TypeError("Expected number for byteOffset");
+  }
+  if (byteOffset > len) throw new TypeError("byteOffset out of bounds");
+  return a + Math.trunc(byteOffset);
+}
+
+function emptyView() {
+  return new TypeError("ArrayBufferView must have a length > 0. A pointer to empty memory doesn't work");
+}
+
+// ---- read.* ------------------------------------------------------------------------------
+
+// Validates (p, byteOffset) and stores the address into scratch word 0. The common case (a
+// safe number well inside the address space) is checked inline.
+function address(p, byteOffset) {
+  const off = byteOffset | 0;
+  if (typeof p === "number") {
+    const a = p + off;
+    if (p >= 0 && a >= MIN_ADDRESS && a <= MAX_SAFE) {
+      U32[0] = a >>> 0;
+      U32[1] = (a / TWO32) >>> 0;
+      return;
+    }
+  }
+  setAddress(toAddress(p, off, READ));
+}
+
+const read = {
+  u8(p, byteOffset) { address(p, byteOffset); load1(); return U8[R8]; },
+  i8(p, byteOffset) { address(p, byteOffset); load1(); return I8[R8]; },
+  u16(p, byteOffset) { address(p, byteOffset); load2(); return U16[R16]; },
+  i16(p, byteOffset) { address(p, byteOffset); load2(); return I16[R16]; },
+  u32(p, byteOffset) { address(p, byteOffset); load4(); return U32[R32]; },
+  i32(p, byteOffset) { address(p, byteOffset); load4(); return I32[R32]; },
+  f32(p, byteOffset) { address(p, byteOffset); load4(); return F32[R32]; },
+  f64(p, byteOffset) { address(p, byteOffset); load8(); return F64[R64]; },
+  i64(p, byteOffset) { address(p, byteOffset); load8(); return I64[R64]; },
+  u64(p, byteOffset) { address(p, byteOffset); load8(); return U64[R64]; },
+  // Unsigned 64-bit as a double: one rounding (the high half times 2^32 is exact).
+  ptr(p, byteOffset) { address(p, byteOffset); load8(); return U32[2] + U32[3] * TWO32; },
+  intptr(p, byteOffset) { address(p, byteOffset); load8(); return I32[3] * TWO32 + U32[2]; },
+};
+
+// ---- toArrayBuffer / toBuffer --------------------------------------------------------------
+
+// A C pointer argument (deallocator or context): number or BigInt, 0 → NULL.
+function cPointer(v, message) {
+  if (typeof v === "number") {
+    if (v >= 0 && v < MAX_U64_NUMBER && Number.isInteger(v)) return v;
+  } else if (typeof v === "bigint") {
+    if (v >= 0n && v <= MAX_U64) return v;
+  } else if (v === undefined || v === null) {
+    return 0;
+  }
+  throw new TypeError(message);
+}
+
+const CALLBACK_MSG = "Expected callback to be a C pointer (number or BigInt)";
+const CONTEXT_MSG = "Expected user data to be a C pointer (number or BigInt)";
+
+function external(asBuffer, nargs, p, byteOffset, byteLength, ctxOrDeallocator, deallocator) {
+  const a = toAddress(p, offsetArg(byteOffset), BUFFER);
+  let len = -1; // strlen
+  if (byteLength !== undefined) {
+    if (typeof byteLength !== "number") throw new TypeError("length must be a number.");
+    len = Math.trunc(byteLength);
+    if (!(len > 0)) throw new TypeError("length must be > 0. This usually means a bug in your code.");
+    if (len > BUFFER_MAX_LENGTH) {
+      throw new RangeError(`length ${len} is larger than the maximum of ${BUFFER_MAX_LENGTH} bytes`);
+    }
+  }
+  let fn = 0;
+  let ctx = 0;
+  if (nargs >= 5) {
+    ctx = cPointer(ctxOrDeallocator, CONTEXT_MSG);
+    fn = cPointer(deallocator, CALLBACK_MSG);
+  } else if (nargs === 4) {
+    fn = cPointer(ctxOrDeallocator, CALLBACK_MSG);
+  }
+  return makeExternal(asBuffer, a, len, fn, ctx);
+}
+
+function toArrayBuffer(p, byteOffset, byteLength, ctxOrDeallocator, deallocator) {
+  return external(false, arguments.length, p, byteOffset, byteLength, ctxOrDeallocator, deallocator);
+}
+
+function toBuffer(p, byteOffset, byteLength, ctxOrDeallocator, deallocator) {
+  return external(true, arguments.length, p, byteOffset, byteLength, ctxOrDeallocator, deallocator);
+}
+
+// ---- CString ------------------------------------------------------------------------------
+
+function isLength(n) {
+  return typeof n === "number" && n >= 0 && Number.isSafeInteger(n);
+}
+
+// The decoded text of CString(p, byteOffset, byteLength).
+function cstringText(p, byteOffset, byteLength) {
+  if (!p) {
+    if (p === 0 || p === 0n || p === null || p === undefined || p !== p) return "";
+    if (p === false || p === "") throw new TypeError(CSTRING.type);
+  }
+  const a = toAddress(p, offsetArg(byteOffset), CSTRING);
+  return decodeUtf8(a, isLength(byteLength) ? byteLength : -1);
+}
+
+const cached = new WeakMap(); // CString object → its arrayBuffer
+
+// Behaves as `class CString extends String`, but is also callable without `new` (then it
+// returns a string primitive), which a class cannot be.
+function CString(p, byteOffset, byteLength) {
+  const text = cstringText(p, byteOffset, byteLength);
+  if (new.target === undefined) return text;
+  const self = Reflect.construct(String, [text], new.target);
+  self.ptr = p ? p : 0;
+  if (typeof self.ptr === "bigint" && self.ptr <= BigInt(MAX_SAFE)) self.ptr = Number(self.ptr);
+  if (byteOffset !== undefined) self.byteOffset = byteOffset;
+  if (byteLength !== undefined) self.byteLength = byteLength;
+  return self;
+}
+Object.setPrototypeOf(CString, String);
+CString.prototype = Object.create(String.prototype, {
+  constructor: { value: CString, writable: true, configurable: true },
+  arrayBuffer: {
+    configurable: true,
+    get() {
+      let ab = cached.get(this);
+      if (ab === undefined) {
+        ab = cstringArrayBuffer(this.ptr, this.byteOffset, this.byteLength);
+        cached.set(this, ab);
+      }
+      return ab;
+    },
+  },
+});
+
+function cstringArrayBuffer(p, byteOffset, byteLength) {
+  if (!p) return new ArrayBuffer(0);
+  const a = toAddress(p, offsetArg(byteOffset), CSTRING);
+  const len = isLength(byteLength) ? byteLength : strlen(a);
+  if (len === 0) return new ArrayBuffer(0);
+  return toArrayBuffer(a, 0, len);
+}
+
+module.exports = { ptr, read, toArrayBuffer, toBuffer, CString, toAddress };

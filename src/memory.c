@@ -1,0 +1,259 @@
+/* memory.c: the raw work behind ptr(), read.*, toArrayBuffer/toBuffer and CString
+ * (lib/memory.js validates every argument and produces the error messages; C trusts it).
+ *
+ * Hot paths (ptr, read.*) avoid Node-API argument and result conversions: each environment
+ * owns a small "scratch" ArrayBuffer that JS also sees as typed arrays. JS writes the
+ * address into scratch[0] (a uint64), calls a zero-argument native function, and reads the
+ * result back from scratch[1] through the view of the right type. Nothing in between can
+ * run JS, so one scratch per environment is enough. Must be kept in sync with
+ * lib/memory.js (SCRATCH_* layout).
+ *
+ * Deallocators of toArrayBuffer/toBuffer never run inside the napi finalizer: the finalizer
+ * only queues the call on a per-environment threadsafe function, whose callback runs it on
+ * the JS thread from the event loop (with a proper callback scope, so a JSCallback used as
+ * deallocator can run JS and its exceptions surface as uncaught exceptions). Node closes
+ * the threadsafe function itself at environment teardown; calls still queued then are
+ * dropped (JS can no longer run and a JSCallback deallocator may already be freed). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cffi.h"
+
+#define SCRATCH_WORDS 4 /* [0] address in, [1] result out, [2..3] spare */
+
+typedef struct mem_state_s {
+  uint64_t *scratch;          /* data of the scratch ArrayBuffer (kept alive by scratch_ref) */
+  napi_ref scratch_ref;
+  napi_threadsafe_function tsfn; /* runs queued deallocators; NULL once Node closed it */
+  size_t queued;              /* deallocations queued and not yet run (tsfn is ref'd while > 0) */
+  size_t live;                /* external buffers with a deallocator not yet finalized */
+  bool env_alive;             /* cffi_memory_env_cleanup not yet called */
+} mem_state_t;
+
+typedef struct {
+  mem_state_t *ms;
+  void (*fn)(void *bytes, void *ctx);
+  void *bytes;
+  void *ctx;
+} dealloc_t;
+
+static mem_state_t *state(napi_env env) {
+  cffi_env_t *st = cffi_env_get(env);
+  return st ? st->memory : NULL;
+}
+
+/* Frees the state once nothing can reach it any more. */
+static void maybe_free(mem_state_t *ms) {
+  if (!ms->env_alive && !ms->tsfn && ms->live == 0) free(ms);
+}
+
+/* ---- read.* and ptr(): the scratch convention ------------------------------------------ */
+
+#define LOAD_FN(name, width)                                                          \
+  static napi_value name(napi_env env, napi_callback_info info) {                     \
+    uint64_t *s = state(env)->scratch;                                                \
+    memcpy(&s[1], (const void *)(uintptr_t)s[0], width);                             \
+    return NULL;                                                                      \
+  }
+LOAD_FN(load1, 1)
+LOAD_FN(load2, 2)
+LOAD_FN(load4, 4)
+LOAD_FN(load8, 8)
+
+/* ptrView(view): TypedArray/Buffer or DataView -> scratch[1] = address of its first byte.
+ * napi_get_typedarray_info moves an on-heap typed array's bytes off the V8 heap, so the
+ * address is stable from then on. */
+static napi_value ptr_view(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value v;
+  void *data = NULL;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, &v, NULL, NULL));
+  if (napi_get_typedarray_info(env, v, NULL, NULL, &data, NULL, NULL) != napi_ok)
+    CFFI_CALL(env, napi_get_dataview_info(env, v, NULL, &data, NULL, NULL));
+  state(env)->scratch[1] = (uintptr_t)data;
+  return NULL;
+}
+
+static napi_value ptr_arraybuffer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value v;
+  void *data = NULL;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, &v, NULL, NULL));
+  CFFI_CALL(env, napi_get_arraybuffer_info(env, v, &data, NULL));
+  state(env)->scratch[1] = (uintptr_t)data;
+  return NULL;
+}
+
+/* ---- Addresses given as arguments (non-hot paths) -------------------------------------- */
+
+/* A number (exact integer, validated in JS) or a BigInt -> address. */
+static int get_addr(napi_env env, napi_value v, void **out) {
+  double d;
+  napi_status s = napi_get_value_double(env, v, &d);
+  if (s == napi_ok) {
+    *out = (void *)(uintptr_t)(uint64_t)d;
+    return 0;
+  }
+  uint64_t u;
+  bool lossless;
+  CFFI_CALL_INT(env, napi_get_value_bigint_uint64(env, v, &u, &lossless));
+  *out = (void *)(uintptr_t)u;
+  return 0;
+}
+
+/* ---- toArrayBuffer / toBuffer ---------------------------------------------------------- */
+
+static void run_dealloc(napi_env env, napi_value js_cb, void *context, void *data) {
+  dealloc_t *d = data;
+  mem_state_t *ms = d->ms;
+  /* env == NULL: the threadsafe function is being torn down; drop the call. */
+  if (env) d->fn(d->bytes, d->ctx);
+  free(d);
+  if (env && ms->queued > 0 && --ms->queued == 0 && ms->tsfn)
+    napi_unref_threadsafe_function(env, ms->tsfn);
+}
+
+static void tsfn_finalize(napi_env env, void *data, void *hint) {
+  mem_state_t *ms = data;
+  ms->tsfn = NULL;
+  maybe_free(ms);
+}
+
+/* napi finalizer of an external buffer with a deallocator: only queue the call. */
+static void on_external_gc(napi_env env, void *bytes, void *hint) {
+  dealloc_t *d = hint;
+  mem_state_t *ms = d->ms;
+  ms->live--;
+  if (ms->env_alive && ms->tsfn &&
+      napi_call_threadsafe_function(ms->tsfn, d, napi_tsfn_nonblocking) == napi_ok) {
+    cffi_env_t *st = cffi_env_get(env);
+    /* Keep the event loop alive until the call ran (uv_ref: JS thread only). */
+    if (ms->queued++ == 0 && st && pthread_equal(st->thread, pthread_self()))
+      napi_ref_threadsafe_function(env, ms->tsfn);
+  } else {
+    free(d);
+  }
+  maybe_free(ms);
+}
+
+/* makeExternal(asBuffer, address, length, deallocator, context): length < 0 -> strlen.
+ * deallocator 0 -> borrowed memory, nothing runs. Validated in JS, except that a strlen
+ * above the Buffer limit throws here. */
+static napi_value make_external(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool as_buffer;
+  double dlen;
+  void *addr, *fn, *ctx;
+  CFFI_CALL(env, napi_get_value_bool(env, argv[0], &as_buffer));
+  if (get_addr(env, argv[1], &addr) < 0) return NULL;
+  CFFI_CALL(env, napi_get_value_double(env, argv[2], &dlen));
+  if (get_addr(env, argv[3], &fn) < 0 || get_addr(env, argv[4], &ctx) < 0) return NULL;
+  size_t len = dlen < 0 ? strlen(addr) : (size_t)dlen;
+  if (dlen < 0 && len > ((size_t)1 << 32))
+    return cffi_throw_range(env, "ERR_BUFFER_TOO_LARGE", "Cannot create a Buffer larger than 4294967296 bytes");
+
+  dealloc_t *d = NULL;
+  mem_state_t *ms = state(env);
+  if (fn) {
+    d = malloc(sizeof(*d));
+    if (!d) return cffi_throw_error(env, NULL, "cffi: out of memory");
+    *d = (dealloc_t){ms, (void (*)(void *, void *))fn, addr, ctx};
+  }
+  napi_value out;
+  napi_status s;
+  if (as_buffer)
+    s = napi_create_external_buffer(env, len, addr, d ? on_external_gc : NULL, d, &out);
+  else
+    s = napi_create_external_arraybuffer(env, addr, len, d ? on_external_gc : NULL, d, &out);
+  if (s != napi_ok) {
+    free(d);
+    cffi_throw_last(env);
+    return NULL;
+  }
+  if (d) ms->live++;
+  return out;
+}
+
+/* strlen(address) as a number (for CString's arrayBuffer and tests). */
+static napi_value str_len(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value v, out;
+  void *addr;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, &v, NULL, NULL));
+  if (get_addr(env, v, &addr) < 0) return NULL;
+  CFFI_CALL(env, napi_create_double(env, (double)strlen(addr), &out));
+  return out;
+}
+
+/* ---- CString --------------------------------------------------------------------------- */
+
+/* decodeUtf8(address, length): length < 0 -> up to the NUL. Bad sequences -> U+FFFD. */
+static napi_value decode_utf8(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  void *addr;
+  double dlen;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (get_addr(env, argv[0], &addr) < 0) return NULL;
+  CFFI_CALL(env, napi_get_value_double(env, argv[1], &dlen));
+  size_t len = dlen < 0 ? NAPI_AUTO_LENGTH : (size_t)dlen;
+  CFFI_CALL(env, napi_create_string_utf8(env, addr, len, &out));
+  return out;
+}
+
+/* ---- Registration and teardown --------------------------------------------------------- */
+
+napi_status cffi_init_memory(napi_env env, napi_value exports) {
+  cffi_env_t *st = cffi_env_get(env);
+  mem_state_t *ms = calloc(1, sizeof(*ms));
+  if (!ms) return napi_generic_failure;
+  ms->env_alive = true;
+  st->memory = ms;
+
+  napi_status s;
+  napi_value ab, name;
+  void *data;
+  if ((s = napi_create_arraybuffer(env, SCRATCH_WORDS * 8, &data, &ab)) != napi_ok) return s;
+  memset(data, 0, SCRATCH_WORDS * 8);
+  ms->scratch = data;
+  if ((s = napi_create_reference(env, ab, 1, &ms->scratch_ref)) != napi_ok) return s;
+  if ((s = napi_set_named_property(env, exports, "memScratch", ab)) != napi_ok) return s;
+
+  if ((s = napi_create_string_utf8(env, "cffi:deallocator", NAPI_AUTO_LENGTH, &name)) != napi_ok)
+    return s;
+  s = napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, ms, tsfn_finalize, NULL,
+                                      run_dealloc, &ms->tsfn);
+  if (s != napi_ok) return s;
+  if ((s = napi_unref_threadsafe_function(env, ms->tsfn)) != napi_ok) return s;
+
+  CFFI_EXPORT_FN(env, exports, "memLoad1", load1);
+  CFFI_EXPORT_FN(env, exports, "memLoad2", load2);
+  CFFI_EXPORT_FN(env, exports, "memLoad4", load4);
+  CFFI_EXPORT_FN(env, exports, "memLoad8", load8);
+  CFFI_EXPORT_FN(env, exports, "memPtrView", ptr_view);
+  CFFI_EXPORT_FN(env, exports, "memPtrArrayBuffer", ptr_arraybuffer);
+  CFFI_EXPORT_FN(env, exports, "memMakeExternal", make_external);
+  CFFI_EXPORT_FN(env, exports, "memStrlen", str_len);
+  CFFI_EXPORT_FN(env, exports, "memDecodeUtf8", decode_utf8);
+  return napi_ok;
+}
+
+/* Environment teardown (instance data finalizer). Node has already closed the threadsafe
+ * function (its teardown drops queued calls, see run_dealloc); external buffers keep the
+ * environment alive until their finalizers ran, so normally nothing is left. The state is
+ * freed by whichever of these ends last. */
+void cffi_memory_env_cleanup(cffi_env_t *st) {
+  mem_state_t *ms = st->memory;
+  if (!ms) return;
+  st->memory = NULL;
+  if (ms->scratch_ref) napi_delete_reference(st->env, ms->scratch_ref);
+  ms->scratch_ref = NULL;
+  ms->env_alive = false;
+  if (ms->tsfn) {
+    /* Not closed yet (unexpected order): abort it; tsfn_finalize frees the state later. */
+    napi_release_threadsafe_function(ms->tsfn, napi_tsfn_abort);
+  }
+  maybe_free(ms);
+}
