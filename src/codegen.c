@@ -232,7 +232,8 @@ static void emit_result_store(sbuf_t *b, uint8_t t) {
               "  }\n");
       return;
     }
-    case CFFI_T_VOID:
+    case CFFI_T_VOID: /* like libffi's path: slot 0 holds zero bits */
+      sb_puts(b, "  S[0].u64 = 0;\n");
       return;
     default: /* the other INT32 kinds: the local already has the declared width */
       sb_puts(b, "  S[0].i32 = (int32_t)r;\n");
