@@ -475,22 +475,8 @@ export declare function cc<const Fns extends Record<string, CcFunction>>(
   options: CcOptions<Fns>,
 ): Library<ConvertCcFns<Fns>>;
 
-/** The module object; also the default export of `import cffi from "cffi"`. */
-declare const cffi: {
-  FFIType: typeof FFIType;
-  dlopen: typeof dlopen;
-  linkSymbols: typeof linkSymbols;
-  CFunction: typeof CFunction;
-  JSCallback: typeof JSCallback;
-  ptr: typeof ptr;
-  read: typeof read;
-  toArrayBuffer: typeof toArrayBuffer;
-  toBuffer: typeof toBuffer;
-  CString: typeof CString;
-  viewSource: typeof viewSource;
-  suffix: typeof suffix;
-  native: typeof native;
-  cc: typeof cc;
-  errno: typeof errno;
-};
-export default cffi;
+// The default export. `import cffi from "cffi"` is the module object itself:
+// index.mjs exports it as default, and for CommonJS TypeScript synthesizes it
+// (esModuleInterop, on by default with module "nodenext"). lib/index.js has no
+// `default` property, so none is declared here: `require("cffi").default` is
+// undefined and must not type-check.

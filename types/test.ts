@@ -354,6 +354,8 @@ cc({ symbols: { f: {} } });
 check<Equal<typeof cffi.dlopen, typeof dlopen>>();
 check<Equal<typeof cffi.JSCallback, typeof JSCallback>>();
 check<Equal<typeof cffiDefault.dlopen, typeof dlopen>>();
+// @ts-expect-error require("cffi") has no `default` property at run time
+cffiDefault.default;
 cffi.errno();
 
 export {};
