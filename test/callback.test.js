@@ -1,0 +1,447 @@
+// callback.test.js: SPEC §8 and §8.2 on the JS thread (no other threads): JSCallback
+// construction errors, every type in and out, exceptions (rethrown to the JS caller of the
+// innermost call, first one wins, a result conversion error counts), Symbol.toPrimitive,
+// close semantics and lifetime, and callbacks re-entering cffi during a call.
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const { fixtures, cffiPath, expectTypeError, collect } = require("./helpers.js");
+const cffi = require(cffiPath);
+const { dlopen, JSCallback } = cffi;
+
+const TYPES = ["char", "i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "f32", "f64", "bool", "ptr", "fn"];
+const FFI_NAME = { fn: "function" };
+const defs = {};
+for (const t of TYPES) {
+  const ft = FFI_NAME[t] || t;
+  defs[`call_${t}`] = { args: ["function", ft], returns: ft };
+  defs[`get_last_${t}`] = { returns: ft };
+  defs[`set_last_${t}`] = { args: [ft] };
+}
+Object.assign(defs, {
+  call_with_cstring: { args: ["function", "cstring"], returns: "i32" },
+  call_with_hello: { args: ["function"], returns: "i32" },
+  call_with_invalid_utf8: { args: ["function"], returns: "i32" },
+  call_with_null_cstring: { args: ["function"], returns: "i32" },
+  call_with_volatile_cstring: { args: ["function"], returns: "i32" },
+  call_void: { args: ["function"] },
+  get_void_calls: { returns: "i32" },
+  call_void_n: { args: ["function", "i32"] },
+  call_twice: { args: ["function"], returns: "i32" },
+  call_twice_counted: { args: ["function"], returns: "i32" },
+  get_after_calls: { returns: "i32" },
+  call_mixed34: { args: ["function"], returns: "f64" },
+  call_limits: { args: ["function"], returns: "i32" },
+  outer_i64: { args: ["i64", "i64", "function", "f64", "i32"], returns: "i64" },
+  outer_f64: { args: ["f64", "function", "f64", "f32"], returns: "f64" },
+  nest: { args: ["function", "i32"], returns: "i32" },
+  outer_void_cb: { args: ["function", "i32"], returns: "i32" },
+  many_i64: { args: Array(40).fill("i64"), returns: "u64" },
+  many_f64: { args: Array(40).fill("f64"), returns: "f64" },
+  add_i32: { args: ["i32", "i32"], returns: "i32" },
+  add_f64: { args: ["f64", "f64"], returns: "f64" },
+  hello: { returns: "cstring" },
+  echo_cstring: { args: ["cstring"], returns: "cstring" },
+  id_u64: { args: ["u64"], returns: "u64" },
+  id_i64_fast: { args: ["i64_fast"], returns: "i64_fast" },
+});
+const lib = dlopen(fixtures.basic, defs);
+const S = lib.symbols;
+
+// Makes a callback, runs body(cb), closes it.
+function withCb(fn, def, body) {
+  const cb = new JSCallback(fn, def);
+  try {
+    return body(cb);
+  } finally {
+    cb.close();
+  }
+}
+
+// ---- construction ----------------------------------------------------------------------------
+
+test("JSCallback: construction errors", () => {
+  for (const d of [undefined, null, 5, "i32"]) expectTypeError(() => new JSCallback(() => {}, d), "Expected object");
+  for (const f of [undefined, null, 5, "f", {}]) expectTypeError(() => new JSCallback(f, {}), "Expected callback function");
+  expectTypeError(() => JSCallback(() => {}, {}), undefined);
+  expectTypeError(() => new JSCallback(() => {}, { args: "i32" }), 'Expected an object with "args" as an array');
+  expectTypeError(() => new JSCallback(() => {}, { returns: "nope" }), "Unknown return type nope", "ERR_INVALID_ARG_VALUE");
+});
+
+test("JSCallback: instance shape, defaults, toPrimitive, close", () => {
+  const cb = new JSCallback(() => {}, {});
+  assert.ok(cb instanceof JSCallback);
+  assert.equal(typeof cb.ptr, "number");
+  assert.ok(cb.ptr > 0);
+  assert.equal(cb.threadsafe, false);
+  assert.equal(+cb, cb.ptr, "Symbol.toPrimitive → ptr");
+  assert.equal(cb[Symbol.toPrimitive](), cb.ptr);
+  assert.equal(S.call_void(cb), undefined, "args [] and returns void by default");
+  assert.equal(cb.close(), undefined);
+  assert.equal(cb.ptr, null, "ptr is null after close");
+  assert.equal(cb[Symbol.toPrimitive](), 0, "toPrimitive is 0 when closed");
+  assert.equal(+cb, 0);
+  cb.close();
+  cb.close();
+  const ts = new JSCallback(() => {}, { threadsafe: true });
+  assert.equal(ts.threadsafe, true);
+  ts.close();
+  const cbs = Array.from({ length: 50 }, () => new JSCallback(() => 1, { returns: "i32" }));
+  assert.equal(new Set(cbs.map((c) => c.ptr)).size, 50, "distinct pointers");
+  for (const c of cbs) c.close();
+});
+
+test("JSCallback: Symbol.dispose closes it (where the runtime has Symbol.dispose)", (t) => {
+  if (typeof Symbol.dispose !== "symbol") return t.skip("no Symbol.dispose in this Node");
+  const cb = new JSCallback(() => {}, {});
+  cb[Symbol.dispose]();
+  assert.equal(cb.ptr, null);
+});
+
+test("JSCallback: fn stays alive until close(), then is collectable", async () => {
+  let collected = 0;
+  const reg = new FinalizationRegistry(() => { collected++; });
+  let cb;
+  (() => {
+    const fn = (x) => x + 1;
+    reg.register(fn, "fn");
+    cb = new JSCallback(fn, { args: ["i32"], returns: "i32" });
+  })();
+  await collect(5);
+  assert.equal(collected, 0, "fn kept alive by the open JSCallback");
+  assert.equal(S.call_i32(cb, 41), 42);
+  cb.close();
+  await collect(5);
+  assert.equal(collected, 1, "fn released after close()");
+});
+
+test("JSCallback: fn of a failed construction is collectable", async () => {
+  let collected = 0;
+  const reg = new FinalizationRegistry(() => { collected++; });
+  (() => {
+    const fn = () => 0;
+    reg.register(fn, "fn");
+    assert.throws(() => new JSCallback(fn, { args: ["nope"] }));
+  })();
+  await collect(5);
+  assert.equal(collected, 1);
+});
+
+// ---- every type in and out ---------------------------------------------------------------------
+
+// [type, value C passes, what JS receives, what JS returns, what C gets back (as JS reads it)]
+const ROUND = [
+  ["char", -5, -5, 100, 100],
+  ["char", 200, -56, 300, 44],
+  ["i8", -128, -128, 127, 127],
+  ["i8", 127, 127, 129, -127],
+  ["u8", 255, 255, -1, 255],
+  ["i16", -32768, -32768, 40000, -25536],
+  ["u16", 65535, 65535, 65536, 0],
+  ["i32", -2147483648, -2147483648, 2 ** 31, -2147483648],
+  ["i32", 7, 7, -3.9, -3],
+  ["u32", 4294967295, 4294967295, -1, 4294967295],
+  ["u32", 2 ** 31, 2 ** 31, 5e9, 705032704],
+  ["i64", -(2n ** 63n), -(2n ** 63n), 5, 5n],
+  ["i64", 1n, 1n, 2n ** 63n, -(2n ** 63n)],
+  ["i64", 0n, 0n, -5.7, -5n],
+  ["u64", 2n ** 64n - 1n, 2n ** 64n - 1n, -1n, 2n ** 64n - 1n],
+  ["u64", 3n, 3n, 1n << 64n, 0n],
+  ["f32", 0.1, Math.fround(0.1), 0.2, Math.fround(0.2)],
+  ["f32", 1e40, Infinity, 1e40, Infinity],
+  ["f64", Math.PI, Math.PI, -0.5, -0.5],
+  ["f64", 2 ** 60, 2 ** 60, 2n ** 1024n, Infinity],
+  ["bool", true, true, 0, false],
+  ["bool", false, false, "yes", true],
+  ["ptr", 4096, 4096, 8192, 8192],
+  ["ptr", null, null, 0, null],
+  ["ptr", 2n ** 63n, 2n ** 63n, 2n ** 64n - 1n, 2n ** 64n - 1n],
+  ["ptr", 2 ** 52, 2 ** 52, 2n ** 53n, 2n ** 53n],
+  ["fn", 4096, 4096, 12288, 12288],
+  ["fn", null, null, null, null],
+];
+
+for (const [t, cIn, jsSees, jsRet, cGets] of ROUND) {
+  test(`callback ${t}: receives ${String(cIn)} as ${String(jsSees)}, returns ${String(jsRet)} → ${String(cGets)}`, () => {
+    const ft = FFI_NAME[t] || t;
+    let seen;
+    const r = withCb((x) => { seen = x; return jsRet; }, { args: [ft], returns: ft }, (cb) => S[`call_${t}`](cb, cIn));
+    if (typeof jsSees === "number" && Number.isNaN(jsSees)) assert.ok(Number.isNaN(seen));
+    else assert.equal(seen, jsSees);
+    assert.equal(typeof seen, typeof jsSees === "object" ? "object" : typeof jsSees);
+    assert.equal(r, cGets);
+    assert.equal(S[`get_last_${t}`](), cGets);
+  });
+}
+
+test("callback u32 argument never negative; i64/u64 arguments are always BigInt", () => {
+  withCb((x) => { assert.equal(x, 4294967295); return x; }, { args: ["u32"], returns: "u32" }, (cb) => S.call_u32(cb, -1));
+  withCb((x) => { assert.equal(typeof x, "bigint"); return x; }, { args: ["i64"], returns: "i64" }, (cb) => S.call_i64(cb, 0));
+  withCb((x) => { assert.equal(typeof x, "bigint"); return x; }, { args: ["u64"], returns: "u64" }, (cb) => S.call_u64(cb, 1));
+});
+
+test("callback i64_fast/u64_fast arguments: number when safe, else BigInt", () => {
+  const got = [];
+  withCb((x) => { got.push(x); return x; }, { args: ["i64_fast"], returns: "i64_fast" }, (cb) => {
+    assert.equal(S.call_i64(cb, 5n), 5n);
+    assert.equal(S.call_i64(cb, 2n ** 60n), 2n ** 60n);
+    assert.equal(S.call_i64(cb, -(2n ** 53n) + 1n), -(2n ** 53n) + 1n);
+  });
+  assert.deepEqual(got, [5, 2n ** 60n, -(2 ** 53) + 1]);
+  got.length = 0;
+  withCb((x) => { got.push(x); return x; }, { args: ["u64_fast"], returns: "u64_fast" }, (cb) => {
+    assert.equal(S.call_u64(cb, 2n ** 64n - 1n), 2n ** 64n - 1n);
+    assert.equal(S.call_u64(cb, 9n), 9n);
+  });
+  assert.deepEqual(got, [2n ** 64n - 1n, 9]);
+});
+
+test("callback receiving limit values of every kind (15 arguments)", () => {
+  let got;
+  const def = { args: ["i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "i64_fast", "u64_fast", "f32", "f64", "bool", "ptr", "char"], returns: "i32" };
+  const r = withCb((...a) => { got = a; return 99; }, def, (cb) => S.call_limits(cb));
+  assert.equal(r, 99);
+  assert.deepEqual(got.slice(0, 10), [-128, 255, -32768, 65535, -2147483648, 4294967295, -(2n ** 63n), 2n ** 64n - 1n,
+    2 ** 53 - 1, 2n ** 53n]);
+  assert.equal(got[10], Math.fround(0.1));
+  assert.ok(Object.is(got[11], -0), "-0.0 kept");
+  assert.equal(got[12], true);
+  assert.equal(got[13], 0xFFFFFFFFFFFFFFF0n);
+  assert.equal(got[14], -1);
+});
+
+test("callback with 34 mixed arguments (stack-passed, integer and floating)", () => {
+  const kinds = ["i32", "f64", "i64", "f32", "u8", "f64", "u32", "i16"];
+  const args = Array.from({ length: 34 }, (_, k) => kinds[k % 8]);
+  let got;
+  const r = withCb((...a) => { got = a; return a.reduce((s, v, k) => s + (k + 1) * Number(v), 0); },
+    { args, returns: "f64" }, (cb) => S.call_mixed34(cb));
+  const want = args.map((t, k) => (["f64", "f32"].includes(t) ? k + 1.5 : t === "i64" ? BigInt(k + 1) : k + 1));
+  assert.deepEqual(got, want);
+  assert.equal(r, want.reduce((s, v, k) => s + (k + 1) * Number(v), 0));
+});
+
+test("callback cstring arguments: copied when C calls; UTF-8; NULL → null", () => {
+  let seen;
+  const def = { args: ["cstring"], returns: "i32" };
+  withCb((s) => { seen = s; return s === null ? -1 : s.length; }, def, (cb) => {
+    assert.equal(S.call_with_hello(cb), 12);
+    assert.equal(seen, "hello from C");
+    assert.equal(typeof seen, "string");
+    assert.equal(S.call_with_cstring(cb, "héllo 😀"), 8);
+    assert.equal(seen, "héllo 😀");
+    assert.equal(S.call_with_invalid_utf8(cb), 3);
+    assert.equal(seen, "x\uFFFDy");
+    assert.equal(S.call_with_null_cstring(cb), -1);
+    assert.equal(seen, null);
+    S.call_with_volatile_cstring(cb);
+  });
+  assert.equal(seen, "volatile", "the text was copied when C called");
+});
+
+test("callback results convert as arguments do: undefined, null, BigInt, booleans", () => {
+  const run = (t, ret) => withCb(() => ret, { args: [FFI_NAME[t] || t], returns: FFI_NAME[t] || t }, (cb) => S[`call_${t}`](cb, 0));
+  assert.equal(run("i32", undefined), 0);
+  assert.equal(run("i32", null), 0);
+  assert.equal(run("i32", 2n ** 32n + 5n), 5);
+  assert.ok(Number.isNaN(run("f64", undefined)), "undefined → NaN for f64");
+  assert.ok(Number.isNaN(run("f32", undefined)), "undefined → NaN for f32");
+  assert.equal(run("f64", null), 0);
+  assert.equal(run("f64", 3n), 3);
+  assert.equal(run("u64", undefined), 0n);
+  assert.equal(run("ptr", undefined), null);
+  assert.equal(run("ptr", false), null);
+  assert.equal(run("bool", undefined), false);
+  assert.equal(run("bool", {}), true);
+  const buf = new Uint8Array(8);
+  assert.equal(run("ptr", buf), cffi.ptr(buf), "a view returned as ptr passes its address");
+});
+
+test("void callback: return value ignored; C continues", () => {
+  const before = S.get_void_calls();
+  let n = 0;
+  withCb(() => { n++; return 42; }, { returns: "void" }, (cb) => {
+    assert.equal(S.call_void(cb), undefined);
+    S.call_void_n(cb, 1000);
+  });
+  assert.equal(n, 1001);
+  assert.equal(S.get_void_calls(), before + 1);
+});
+
+// ---- exceptions ----------------------------------------------------------------------------
+
+test("a throwing callback: C gets zero, the JS caller gets the exception", () => {
+  for (const [t, init] of [["i32", 5], ["u8", 5], ["i64", 5n], ["u64", 5n], ["f64", 5.5], ["f32", 5.5], ["bool", true], ["ptr", 4096], ["char", 5], ["fn", 4096]]) {
+    const ft = FFI_NAME[t] || t;
+    S[`set_last_${t}`](init);
+    const err = new Error(`boom ${t}`);
+    withCb(() => { throw err; }, { args: [ft], returns: ft }, (cb) => {
+      assert.throws(() => S[`call_${t}`](cb, init), (e) => e === err, `${t}: the same exception object`);
+    });
+    const zeros = { i64: 0n, u64: 0n, bool: false, ptr: null, fn: null };
+    const z = t in zeros ? zeros[t] : 0;
+    assert.equal(S[`get_last_${t}`](), z, `${t}: C got zero`);
+  }
+});
+
+test("non-Error thrown values are rethrown as they are", () => {
+  for (const v of [42, "str", null, undefined, { a: 1 }]) {
+    withCb(() => { throw v; }, { returns: "i32" }, (cb) => {
+      let caught = Symbol("none");
+      try {
+        S.call_i32(cb, 0);
+      } catch (e) {
+        caught = e;
+      }
+      assert.equal(caught, v);
+    });
+  }
+});
+
+test("a throwing callback does not stop the C function; first exception wins", () => {
+  const before = S.get_after_calls();
+  const calls = [];
+  withCb((x) => { calls.push(x); throw new Error(`e${x}`); }, { args: ["i32"], returns: "i32" }, (cb) => {
+    assert.throws(() => S.call_twice_counted(cb), { message: "e1" });
+  });
+  assert.deepEqual(calls, [1, 2], "C called the callback twice");
+  assert.equal(S.get_after_calls(), before + 2, "the C function ran to the end");
+});
+
+test("a callback result that fails to convert counts as a throw", () => {
+  S.set_last_i32(9);
+  withCb(() => "not a number", { args: ["i32"], returns: "i32" }, (cb) => {
+    expectTypeError(() => S.call_i32(cb, 1), /expected a number or BigInt/);
+  });
+  assert.equal(S.get_last_i32(), 0);
+  S.set_last_ptr(4096);
+  withCb(() => ({}), { args: ["ptr"], returns: "ptr" }, (cb) => {
+    expectTypeError(() => S.call_ptr(cb, 1), /^Unable to convert .* to a pointer$/);
+  });
+  assert.equal(S.get_last_ptr(), null);
+  withCb(() => "s", { args: ["ptr"], returns: "ptr" }, (cb) => {
+    expectTypeError(() => S.call_ptr(cb, 1), "To convert a string to a pointer, encode it as a buffer");
+  });
+  // First wins also between a conversion error and a later throw.
+  let n = 0;
+  withCb(() => (n++ === 0 ? "bad" : (() => { throw new Error("second"); })()), { args: ["i32"], returns: "i32" }, (cb) => {
+    expectTypeError(() => S.call_twice(cb), /expected a number or BigInt/);
+  });
+});
+
+test("after an exception the next calls work normally", () => {
+  let fail = true;
+  withCb((x) => { if (fail) throw new Error("x"); return x * 2; }, { args: ["i32"], returns: "i32" }, (cb) => {
+    assert.throws(() => S.call_i32(cb, 1));
+    fail = false;
+    assert.equal(S.call_i32(cb, 21), 42);
+    assert.equal(S.add_i32(1, 2), 3);
+  });
+});
+
+test("exceptions go to the JS caller of the innermost FFI call", () => {
+  const inner = new Error("inner");
+  let caughtInside;
+  const cbB = new JSCallback(() => { throw inner; }, { returns: "void" });
+  const cbA = new JSCallback(() => {
+    try {
+      S.call_void(cbB); // nested FFI call: its callback throws
+    } catch (e) {
+      caughtInside = e;
+    }
+    return 5;
+  }, { args: ["i32"], returns: "i32" });
+  try {
+    assert.equal(S.call_i32(cbA, 0), 5, "the outer call is not affected");
+    assert.equal(caughtInside, inner, "rethrown inside the callback, to the nested call's caller");
+    // If the callback lets it propagate, it becomes the outer callback's exception.
+    const cbC = new JSCallback(() => { S.call_void(cbB); return 1; }, { args: ["i32"], returns: "i32" });
+    S.set_last_i32(7);
+    assert.throws(() => S.call_i32(cbC, 0), (e) => e === inner);
+    assert.equal(S.get_last_i32(), 0);
+    cbC.close();
+  } finally {
+    cbA.close();
+    cbB.close();
+  }
+});
+
+// ---- re-entrancy ---------------------------------------------------------------------------
+
+test("re-entering cffi in a callback does not corrupt the outer call's arguments or result", () => {
+  const intsA = Array.from({ length: 40 }, (_, k) => BigInt(k * 7 + 1));
+  const dblB = Array.from({ length: 40 }, (_, k) => k * 1.25);
+  let want40 = 0n;
+  intsA.forEach((v, k) => { want40 += BigInt(k + 1) * v; });
+  let want40f = 0;
+  dblB.forEach((v, k) => { want40f += (k + 1) * v; });
+  const cb = new JSCallback((d) => {
+    // Many different signatures while the outer call is in flight.
+    assert.equal(S.many_i64(...intsA), want40);
+    assert.equal(S.many_f64(...dblB), want40f);
+    assert.equal(S.add_f64(0.5, 0.25), 0.75);
+    assert.equal(S.hello(), "Hello, world!");
+    assert.equal(S.echo_cstring("nested"), "nested");
+    assert.equal(S.id_u64(-1), 2n ** 64n - 1n);
+    assert.equal(S.id_i64_fast(2n ** 60n), 2n ** 60n);
+    return d + 1000;
+  }, { args: ["i32"], returns: "i32" });
+  try {
+    for (let i = 0; i < 50; i++) {
+      const a = BigInt(i) - 25n, b = 1n << 40n, c = 77.9, d = i * 3;
+      const r = S.outer_i64(a, b, cb, c, d);
+      assert.equal(r, a * 3n + b * 5n + 77n * 7n + BigInt(d) * 11n + BigInt(d + 1000), `round ${i}`);
+      const f = S.outer_f64(1.5, cb, -2.25, 0.5);
+      assert.equal(f, 1.5 * 2 + -2.25 * 3 + 0.5 * 4 + 1001);
+    }
+  } finally {
+    cb.close();
+  }
+});
+
+test("recursive re-entry: C → JS → C → JS … 20 levels", () => {
+  let cb;
+  cb = new JSCallback((n) => S.nest(cb, n - 1) + 1, { args: ["i32"], returns: "i32" });
+  try {
+    // nest(n) = n*100 + nest(n-1) + 1, nest(0) = 0
+    const want = (n) => (n <= 0 ? 0 : n * 100 + want(n - 1) + 1);
+    assert.equal(S.nest(cb, 20), want(20));
+    assert.equal(S.nest(cb, 3), 603);
+  } finally {
+    cb.close();
+  }
+});
+
+test("a callback may close another callback and create new ones during a call", () => {
+  const other = new JSCallback(() => 3, { returns: "i32" });
+  const cb = new JSCallback(() => {
+    const tmp = new JSCallback((x) => x * 2, { args: ["i32"], returns: "i32" });
+    const r = S.call_i32(tmp, 21);
+    tmp.close();
+    other.close();
+    return r;
+  }, { returns: "i32" });
+  try {
+    assert.equal(S.call_i32(cb, 0), 42);
+    assert.equal(other.ptr, null);
+  } finally {
+    cb.close();
+  }
+});
+
+test("a callback can be called directly from JS through CFunction", () => {
+  withCb((a, b) => a - b, { args: ["f64", "f64"], returns: "f64" }, (cb) => {
+    const f = cffi.CFunction({ ptr: cb.ptr, args: ["f64", "f64"], returns: "f64" });
+    assert.equal(f(10, 2.5), 7.5);
+    f.close();
+  });
+});
+
+test("many callbacks alive at once, each distinct", () => {
+  const cbs = Array.from({ length: 200 }, (_, k) => new JSCallback((x) => x + k, { args: ["i32"], returns: "i32" }));
+  try {
+    for (let k = 0; k < 200; k++) assert.equal(S.call_i32(cbs[k], 1000), 1000 + k);
+  } finally {
+    for (const c of cbs) c.close();
+  }
+});
