@@ -1,0 +1,160 @@
+// workers.test.js: everything basic works inside worker_threads Workers, several at once,
+// while the main thread keeps calling: dlopen, conversions, callbacks (on the Worker's own
+// thread), exceptions, errno, memory helpers, linkSymbols/CFunction, close; and Workers that
+// exit or are terminated with libraries and callbacks still open do not crash the process.
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const { Worker } = require("node:worker_threads");
+const { fixtures, cffiPath } = require("./helpers.js");
+const cffi = require(cffiPath);
+
+// The body run in each Worker (and once on the main thread): returns a list of failures.
+const BODY = `
+function body(cffi, libPath, seed, rounds) {
+  const { dlopen, JSCallback, linkSymbols, CFunction, ptr, read, toArrayBuffer, CString } = cffi;
+  const fails = [];
+  const eq = (a, b, what) => { if (!(a === b || (a !== a && b !== b))) fails.push(what + ": " + String(a) + " !== " + String(b)); };
+  const lib = dlopen(libPath, {
+    add_i32: { args: ["i32", "i32"], returns: "i32" },
+    id_u8: { args: ["u8"], returns: "u8" },
+    id_i64: { args: ["i64"], returns: "i64" },
+    id_u64_fast: { args: ["u64"], returns: "u64_fast" },
+    id_f32: { args: ["f32"], returns: "f32" },
+    id_f64: { args: ["f64"], returns: "f64" },
+    id_ptr: { args: ["ptr"], returns: "ptr" },
+    hello: { returns: "cstring" },
+    echo_cstring: { args: ["cstring"], returns: "cstring" },
+    cstr_len: { args: ["cstring"], returns: "i64" },
+    call_i32: { args: ["function", "i32"], returns: "i32" },
+    call_f64: { args: ["function", "f64"], returns: "f64" },
+    call_void_n: { args: ["function", "i32"] },
+    nest: { args: ["function", "i32"], returns: "i32" },
+    set_errno: { args: ["i32"], returns: "i32" },
+    static_text_ptr: { returns: "ptr" },
+    buf_sum: { args: ["buffer", "buffer_length"], returns: "u64" },
+    many_f64: { args: Array(40).fill("f64"), returns: "f64" },
+  });
+  const S = lib.symbols;
+  for (let r = 0; r < rounds; r++) {
+    const k = seed * 1000 + r;
+    eq(S.add_i32(k, 1), k + 1, "add_i32");
+    eq(S.id_u8(k), k & 255, "id_u8");
+    eq(S.id_i64(-k), BigInt(-k), "id_i64");
+    eq(S.id_u64_fast(2n ** 60n + BigInt(k)), 2n ** 60n + BigInt(k), "id_u64_fast");
+    eq(S.id_f32(k + 0.1), Math.fround(k + 0.1), "id_f32");
+    eq(S.id_f64(-k / 3), -k / 3, "id_f64");
+    eq(S.echo_cstring("w" + k + "é"), "w" + k + "é", "echo_cstring");
+    eq(S.cstr_len("x".repeat(r % 50)), BigInt(r % 50), "cstr_len");
+    const arr = Array.from({ length: 40 }, (_, i) => i + seed);
+    eq(S.many_f64(...arr), arr.reduce((s, v, i) => s + (i + 1) * v, 0), "many_f64");
+    const u8 = new Uint8Array([1, 2, 3, seed & 255]);
+    eq(S.buf_sum(u8, u8), BigInt(6 + (seed & 255)), "buf_sum");
+    eq(S.id_ptr(u8), ptr(u8), "id_ptr(view)");
+    const cb = new JSCallback((x) => x * 2 + seed, { args: ["i32"], returns: "i32" });
+    eq(S.call_i32(cb, k), k * 2 + seed, "callback");
+    cb.close();
+    const cbf = new JSCallback((x) => x / 2, { args: ["f64"], returns: "f64" });
+    eq(S.call_f64(cbf, k), k / 2, "f64 callback");
+    cbf.close();
+    let n = 0;
+    const cbv = new JSCallback(() => { n++; }, {});
+    S.call_void_n(cbv, 10);
+    cbv.close();
+    eq(n, 10, "void callback count");
+    let rec;
+    rec = new JSCallback((d) => S.nest(rec, d - 1) + 1, { args: ["i32"], returns: "i32" });
+    eq(S.nest(rec, 5), 1505, "re-entrant nest");
+    rec.close();
+    const err = new Error("w" + k);
+    const thrower = new JSCallback(() => { throw err; }, { args: ["i32"], returns: "i32" });
+    try { S.call_i32(thrower, 1); fails.push("no throw"); } catch (e) { eq(e, err, "exception"); }
+    thrower.close();
+    S.set_errno(100 + seed);
+    eq(cffi.errno(), 100 + seed, "errno");
+    const p = S.static_text_ptr();
+    eq(CString(p), "static text", "CString");
+    eq(read.u8(p), 115, "read.u8");
+    eq(new Uint8Array(toArrayBuffer(p, 0, 6))[5], 99, "toArrayBuffer");
+    const linked = linkSymbols({ add: { ptr: S.add_i32.ptr, args: ["i32", "i32"], returns: "i32" } });
+    eq(linked.symbols.add(k, k), 2 * k, "linkSymbols");
+    linked.close();
+    const cf = CFunction({ ptr: S.add_i32.ptr, args: ["i32", "i32"], returns: "i32" });
+    eq(cf(k, 2), k + 2, "CFunction");
+    cf.close();
+  }
+  lib.close();
+  try { S.add_i32(1, 1); fails.push("call after close did not throw"); } catch (e) { eq(e.message, "library is closed", "closed"); }
+  return fails;
+}
+`;
+const body = new Function(`${BODY}; return body;`)();
+
+function runWorker(code, workerData) {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData });
+    let msg;
+    w.on("message", (m) => { msg = m; });
+    w.on("error", reject);
+    w.on("exit", (codeNum) => (codeNum === 0 ? resolve(msg) : reject(new Error(`worker exited with ${codeNum}`))));
+  });
+}
+
+const WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+${BODY}
+const cffi = require(workerData.cffiPath);
+parentPort.postMessage(body(cffi, workerData.lib, workerData.seed, workerData.rounds));
+`;
+
+test("the main thread alone", () => {
+  assert.deepEqual(body(cffi, fixtures.basic, 0, 50), []);
+});
+
+test("4 Workers at once, concurrently with the main thread", async () => {
+  const workers = [1, 2, 3, 4].map((seed) => runWorker(WORKER, { cffiPath, lib: fixtures.basic, seed, rounds: 300 }));
+  let done = false;
+  const all = Promise.all(workers).finally(() => { done = true; });
+  let mainRounds = 0;
+  while (!done) {
+    assert.deepEqual(body(cffi, fixtures.basic, 9, 5), []);
+    mainRounds++;
+    await new Promise((r) => setImmediate(r));
+  }
+  const results = await all;
+  results.forEach((fails, i) => assert.deepEqual(fails, [], `worker ${i + 1}`));
+  assert.ok(mainRounds > 0);
+});
+
+test("Workers that exit with libraries and callbacks still open", async () => {
+  const code = `
+    const { parentPort, workerData } = require("node:worker_threads");
+    const cffi = require(workerData.cffiPath);
+    const lib = cffi.dlopen(workerData.lib, { call_i32: { args: ["function", "i32"], returns: "i32" } });
+    const cbs = Array.from({ length: 20 }, (_, i) => new cffi.JSCallback((x) => x + i, { args: ["i32"], returns: "i32" }));
+    parentPort.postMessage(lib.symbols.call_i32(cbs[7], 1));
+    // no close(): the environment teardown must cope
+  `;
+  for (let i = 0; i < 10; i++) assert.equal(await runWorker(code, { cffiPath, lib: fixtures.basic }), 8);
+});
+
+test("terminate() a Worker busy in FFI calls and callbacks", async () => {
+  const code = `
+    const { parentPort, workerData } = require("node:worker_threads");
+    const cffi = require(workerData.cffiPath);
+    const lib = cffi.dlopen(workerData.lib, { call_void_n: { args: ["function", "i32"] }, add_i32: { args: ["i32", "i32"], returns: "i32" } });
+    let n = 0;
+    const cb = new cffi.JSCallback(() => { n++; lib.symbols.add_i32(n, 1); }, {});
+    parentPort.postMessage("started");
+    for (;;) lib.symbols.call_void_n(cb, 1000);
+  `;
+  for (let i = 0; i < 5; i++) {
+    const w = new Worker(code, { eval: true, workerData: { cffiPath, lib: fixtures.basic } });
+    await new Promise((resolve, reject) => { w.once("message", resolve); w.once("error", reject); });
+    await new Promise((r) => setTimeout(r, 20));
+    const exitCode = await w.terminate();
+    assert.equal(exitCode, 1);
+  }
+  // The main thread still works afterwards.
+  assert.deepEqual(body(cffi, fixtures.basic, 5, 3), []);
+});
