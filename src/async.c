@@ -1,3 +1,159 @@
-/* async.c: fn.async() — C calls on libuv worker threads (stub, issue 4). */
+/* async.c: fn.async() (SPEC §6). binding.callAsync(call, read, ...args) reads the arguments the
+ * generated wrapper just wrote into the shared buffer, resolves them into a job (strings
+ * copied, views/ArrayBuffers kept referenced until the promise settles), runs the C function
+ * through libffi on a libuv pool thread and settles the promise on the JS thread: the result is
+ * stored into slot 0 and read back by the signature's `read()` (cstring: made here). A
+ * JSCallback the C code calls on the pool thread is relayed to the JS thread (threads.c); the
+ * first exception it throws rejects the promise. errno is not captured. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "cffi.h"
-napi_status cffi_init_async(napi_env env, napi_value exports) { return napi_ok; }
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref call_ref; /* keeps the cffi_fn_t alive (owned by the native call function) */
+  napi_ref read_ref;
+  napi_ref exc;      /* first exception from a relayed callback */
+  cffi_fn_t *fn;
+  cffi_tmp_t *tmp;   /* string copies (heap, so inline ones stay put), or NULL */
+  cffi_slot_t ret;
+  int nobj;
+  napi_ref *objs;    /* view/ArrayBuffer arguments */
+  cffi_slot_t args[]; /* nargs converted arguments */
+} job_t;
+
+static void job_free(napi_env env, job_t *job) {
+  if (env) {
+    for (int i = 0; i < job->nobj; i++) napi_delete_reference(env, job->objs[i]);
+    if (job->call_ref) napi_delete_reference(env, job->call_ref);
+    if (job->read_ref) napi_delete_reference(env, job->read_ref);
+    if (job->exc) napi_delete_reference(env, job->exc);
+    if (job->work) napi_delete_async_work(env, job->work);
+  }
+  if (job->tmp) {
+    cffi_tmp_free(job->tmp);
+    free(job->tmp);
+  }
+  free(job);
+}
+
+void cffi_async_job_exception(void *p, napi_value exc) {
+  job_t *job = p;
+  if (!job->exc) napi_create_reference(job->fn->st->env, exc, 1, &job->exc);
+}
+
+static void execute(napi_env env, void *data) {
+  job_t *job = data;
+  cffi_threads_set_job(job);
+  cffi_ffi_call_raw(job->fn, job->args, &job->ret);
+  cffi_threads_set_job(NULL);
+}
+
+static void complete(napi_env env, napi_status status, void *data) {
+  job_t *job = data;
+  cffi_env_t *st = job->fn->st;
+  napi_value v = NULL, exc = NULL;
+  if (status != napi_ok) {
+    /* cancelled: the environment is going away */
+    napi_get_undefined(env, &exc);
+  } else if (job->exc) {
+    napi_get_reference_value(env, job->exc, &exc);
+  } else {
+    uint8_t rt = job->fn->sig.ret;
+    if (rt == CFFI_T_CSTRING) {
+      v = cffi_cstring_value(env, job->ret.ptr);
+    } else if (rt == CFFI_T_VOID) {
+      napi_get_undefined(env, &v);
+    } else {
+      napi_value read, recv;
+      cffi_store_value(rt, job->ret, &st->slots[0], &st->tags[0]);
+      if (napi_get_reference_value(env, job->read_ref, &read) != napi_ok || napi_get_undefined(env, &recv) != napi_ok ||
+          napi_call_function(env, recv, read, 0, NULL, &v) != napi_ok)
+        v = NULL;
+    }
+    if (!v) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) napi_get_and_clear_last_exception(env, &exc);
+      else napi_get_undefined(env, &exc);
+    }
+  }
+  if (exc) napi_reject_deferred(env, job->deferred, exc);
+  else napi_resolve_deferred(env, job->deferred, v);
+  job_free(env, job);
+}
+
+/* callAsync(call, read, ...args) -> Promise */
+static napi_value call_async(napi_env env, napi_callback_info info) {
+  size_t argc = 2 + CFFI_MAX_ARGS;
+  napi_value argv[2 + CFFI_MAX_ARGS], promise, name, undef;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  cffi_fn_t *fn = NULL;
+  CFFI_CALL(env, napi_unwrap(env, argv[0], (void **)&fn));
+  CFFI_CALL(env, napi_get_undefined(env, &undef));
+  cffi_env_t *st = fn->st;
+  const cffi_sig_t *sig = &fn->sig;
+  size_t given = argc - 2;
+
+  /* Copy the slots and tags now: the buffer belongs to the next call. */
+  cffi_slot_t slots[CFFI_MAX_ARGS];
+  uint8_t tags[CFFI_MAX_ARGS];
+  int nobj = 0;
+  bool strings = false;
+  for (int i = 0; i < sig->nargs; i++) {
+    slots[i] = st->slots[1 + i];
+    tags[i] = st->tags[1 + i];
+    if (cffi_types[sig->args[i]].kind == CFFI_K_PTR && tags[i] >= CFFI_TAG_VIEW) {
+      if (tags[i] == CFFI_TAG_STRING) strings = true;
+      else nobj++;
+    }
+  }
+  size_t size = sizeof(job_t) + sig->nargs * sizeof(cffi_slot_t);
+  job_t *job = calloc(1, size + nobj * sizeof(napi_ref));
+  if (!job) return cffi_throw_error(env, "ERR_CFFI_OUT_OF_MEMORY", "cffi: out of memory");
+  job->fn = fn;
+  job->objs = (napi_ref *)((char *)job + size);
+  if (strings) {
+    job->tmp = calloc(1, sizeof(cffi_tmp_t));
+    if (!job->tmp) {
+      job_free(env, job);
+      return cffi_throw_error(env, "ERR_CFFI_OUT_OF_MEMORY", "cffi: out of memory");
+    }
+  }
+  for (int i = 0; i < sig->nargs; i++) {
+    napi_value jsval = NULL;
+    bool obj = cffi_types[sig->args[i]].kind == CFFI_K_PTR && tags[i] >= CFFI_TAG_VIEW;
+    if (obj) jsval = (size_t)i < given ? argv[2 + i] : undef;
+    if (cffi_load_arg(env, sig->args[i], &slots[i], tags[i], jsval, job->tmp, &job->args[i]) != 0) goto fail;
+    if (obj && tags[i] != CFFI_TAG_STRING) {
+      if (napi_create_reference(env, jsval, 1, &job->objs[job->nobj]) != napi_ok) goto fail_napi;
+      job->nobj++;
+    }
+  }
+  if (napi_create_reference(env, argv[0], 1, &job->call_ref) != napi_ok ||
+      napi_create_reference(env, argv[1], 1, &job->read_ref) != napi_ok ||
+      napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "cffi.async", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, job, &job->work) != napi_ok)
+    goto fail_napi;
+  if (napi_queue_async_work(env, job->work) != napi_ok) goto fail_napi;
+  return promise;
+fail_napi:
+  cffi_throw_last(env);
+fail:
+  if (job->deferred) {
+    /* a promise was made: settle it so nothing dangles, and report through the throw */
+    napi_value e;
+    napi_get_undefined(env, &e);
+    napi_resolve_deferred(env, job->deferred, e);
+  }
+  job_free(env, job);
+  return NULL;
+}
+
+napi_status cffi_init_async(napi_env env, napi_value exports) {
+  CFFI_EXPORT_FN(env, exports, "callAsync", call_async);
+  return napi_ok;
+}

@@ -215,4 +215,4 @@ napi_status cffi_init_callback(napi_env env, napi_value exports) {
   return napi_ok;
 }
 
-void cffi_callback_env_cleanup(cffi_env_t *st) {}
+void cffi_callback_env_cleanup(cffi_env_t *st) { cffi_threads_env_cleanup(st); }

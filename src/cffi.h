@@ -202,6 +202,11 @@ void cffi_threads_call_blocking(cffi_cb_t *cb, void **args, void *ret);
 int cffi_threads_cb_init(cffi_cb_t *cb);
 void cffi_threads_cb_close(cffi_cb_t *cb); /* may defer the free until queued calls ran */
 bool cffi_on_js_thread(const cffi_env_t *st);
+void cffi_threads_env_cleanup(cffi_env_t *st); /* from cffi_callback_env_cleanup */
+/* threads.c <-> async.c: the async job whose C call runs on this thread (NULL: none), and
+ * (JS thread) an exception thrown by a callback relayed from that job: rejects its promise. */
+void cffi_threads_set_job(void *job);
+void cffi_async_job_exception(void *job, napi_value exc);
 void cffi_cb_free(cffi_cb_t *cb); /* closure, libffi data and the struct */
 
 /* ---- Module parts: each registers its exports on the binding object ------------------- */

@@ -1,11 +1,342 @@
-/* threads.c: callbacks invoked off the JS thread, and threadsafe callbacks (stub: issue 4).
- * Until the relay exists, such invocations return zero without running JS. */
+/* threads.c: JSCallback invocations that cannot run synchronously on the JS thread (SPEC §8.1):
+ * threadsafe void callbacks (queued from any thread; the C caller returns at once) and calls
+ * from other threads (the caller blocks until the JS thread has run the function).
+ *
+ * Design. One relay per environment (st->threads): a FIFO of pending invocations guarded by a
+ * mutex, and one napi_threadsafe_function used only as a wake-up. A producer appends to the
+ * FIFO and signals the threadsafe function only when the FIFO was idle; the JS thread then
+ * drains the whole FIFO in one dispatch (one callback scope for many invocations, measured
+ * faster than one threadsafe-function item per invocation). The threadsafe function is unref'd:
+ * an idle callback never keeps the event loop alive.
+ *
+ * Lifetime. Each callback has a node (cb->relay) counting its undelivered invocations. close()
+ * frees the callback at once when nothing is pending; otherwise it appends a "free" marker
+ * behind the pending invocations, so that everything queued before close() is still delivered.
+ * On environment teardown (worker.terminate()), the threadsafe function's finalizer marks the
+ * relay dead and drops the FIFO: queued invocations are freed, blocked callers get zero. Later
+ * calls see the dead relay and return zero at once; callbacks still open then keep their
+ * closure (C may still hold the pointer) and point at a static "dead" environment. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "cffi.h"
 
-void cffi_threads_queue(cffi_cb_t *cb, void **args) {}
-void cffi_threads_call_blocking(cffi_cb_t *cb, void **args, void *ret) {
-  cffi_slot_t z = {0};
-  cffi_cb_write_ret(cb, &z, ret);
+enum { ITEM_QUEUED, ITEM_BLOCKING, ITEM_FREE };
+
+/* Invocations handled per wake-up before yielding back to the event loop. */
+#define BATCH_LIMIT 4096
+
+typedef struct relay_s relay_t;
+
+typedef struct node_s {
+  relay_t *re;
+  cffi_cb_t *cb;
+  struct node_s *prev, *next; /* the relay's list of live callbacks (JS thread only) */
+  int pending;                /* undelivered invocations; atomic */
+  bool free_when_idle;        /* close() ran while invocations were pending (JS thread) */
+} node_t;
+
+typedef struct item_s {
+  struct item_s *next;
+  node_t *node;
+  uint8_t kind;
+  cffi_slot_t *args;
+} item_t;
+
+/* A blocked caller's invocation: lives on the caller's stack until `done`. */
+typedef struct {
+  item_t h;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool done;
+  void *job; /* async job running on the calling thread (async.c), or NULL */
+  cffi_slot_t ret;
+} blocking_t;
+
+struct relay_s {
+  pthread_mutex_t mu;
+  napi_threadsafe_function tsfn;
+  item_t *head, *tail; /* FIFO, under mu */
+  bool scheduled;      /* a wake-up is on its way; under mu */
+  bool dead;           /* environment torn down; under mu */
+  node_t *live;        /* callbacks not yet freed (JS thread only) */
+};
+
+/* What an open callback points at once its environment is gone (thread 0: never matches). */
+static cffi_env_t dead_env;
+
+/* The async job running on this thread (set by async.c around the C call). */
+static __thread void *current_job;
+
+void cffi_threads_set_job(void *job) { current_job = job; }
+
+static void item_release(item_t *it);
+
+static void node_free(node_t *n) {
+  relay_t *re = n->re;
+  if (n->prev) n->prev->next = n->next;
+  else re->live = n->next;
+  if (n->next) n->next->prev = n->prev;
+  cffi_cb_t *cb = n->cb;
+  if (cb->fn && cb->st->env) napi_delete_reference(cb->st->env, cb->fn);
+  cb->fn = NULL;
+  cb->relay = NULL;
+  cffi_cb_free(cb);
+  free(n);
 }
-int cffi_threads_cb_init(cffi_cb_t *cb) { return 0; }
-void cffi_threads_cb_close(cffi_cb_t *cb) {}
+
+/* After an invocation of n's callback was delivered or dropped (JS thread). */
+static void node_done(node_t *n) {
+  if (__atomic_sub_fetch(&n->pending, 1, __ATOMIC_ACQ_REL) == 0 && n->free_when_idle) node_free(n);
+}
+
+/* Runs one invocation on the JS thread; returns with the blocked caller released. */
+static void deliver(napi_env env, item_t *it) {
+  node_t *n = it->node;
+  cffi_cb_t *cb = n->cb;
+  if (it->kind == ITEM_FREE) {
+    free(it);
+    if (__atomic_load_n(&n->pending, __ATOMIC_ACQUIRE) == 0 && cb->active == 0) node_free(n);
+    else n->free_when_idle = true;
+    return;
+  }
+  cffi_slot_t r = {0};
+  napi_value exc = NULL;
+  if (env && cb->fn) {
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) == napi_ok) {
+      if (cffi_cb_call_js(cb, it->args, &r, &exc) != 0) {
+        r.u64 = 0;
+        napi_valuetype t = napi_undefined;
+        /* No exception object means JS could not run at all (environment terminating). */
+        if (exc && napi_typeof(env, exc, &t) == napi_ok && t != napi_undefined) {
+          void *job = it->kind == ITEM_BLOCKING ? ((blocking_t *)it)->job : NULL;
+          if (job) cffi_async_job_exception(job, exc);
+          else cffi_cb_report_exception(cb->st, exc);
+        }
+      }
+      napi_close_handle_scope(env, scope);
+    }
+  }
+  item_release(it);
+  if (it->kind == ITEM_BLOCKING) {
+    blocking_t *b = (blocking_t *)it;
+    pthread_mutex_lock(&b->mu);
+    b->ret = r;
+    b->done = true;
+    pthread_cond_signal(&b->cv);
+    pthread_mutex_unlock(&b->mu); /* b may be gone after this */
+  }
+  node_done(n);
+}
+
+/* Frees what a queued invocation owns (its copies of cstring arguments, itself). */
+static void item_release(item_t *it) {
+  if (it->kind != ITEM_QUEUED) return;
+  const cffi_sig_t *sig = &it->node->cb->sig;
+  for (int i = 0; i < sig->nargs; i++)
+    if (sig->args[i] == CFFI_T_CSTRING) free(it->args[i].ptr);
+  /* `it` itself is freed by the caller of item_release, after the last use */
+}
+
+/* The threadsafe function's call_js: drain the FIFO (env NULL: teardown, nothing to do since
+ * the finalizer already dropped the FIFO). */
+static void relay_dispatch(napi_env env, napi_value js_cb, void *context, void *data) {
+  relay_t *re = context;
+  if (!env) return;
+  int handled = 0;
+  for (;;) {
+    pthread_mutex_lock(&re->mu);
+    item_t *list = re->head;
+    re->head = re->tail = NULL;
+    if (!list || handled >= BATCH_LIMIT) {
+      if (list) {
+        /* put the batch back and come back after the event loop had a turn */
+        re->head = list;
+        item_t *t = list;
+        while (t->next) t = t->next;
+        re->tail = t;
+        if (napi_call_threadsafe_function(re->tsfn, NULL, napi_tsfn_nonblocking) != napi_ok) re->scheduled = false;
+      } else {
+        re->scheduled = false;
+      }
+      pthread_mutex_unlock(&re->mu);
+      return;
+    }
+    pthread_mutex_unlock(&re->mu);
+    while (list) {
+      item_t *next = list->next;
+      bool queued = list->kind == ITEM_QUEUED;
+      deliver(env, list);
+      if (queued) free(list);
+      list = next;
+      handled++;
+    }
+  }
+}
+
+/* Teardown: the threadsafe function is being deleted. Drop everything still queued. */
+static void relay_finalize(napi_env env, void *data, void *hint) {
+  relay_t *re = data;
+  pthread_mutex_lock(&re->mu);
+  re->dead = true;
+  re->tsfn = NULL;
+  item_t *list = re->head;
+  re->head = re->tail = NULL;
+  pthread_mutex_unlock(&re->mu);
+  while (list) {
+    item_t *next = list->next;
+    bool queued = list->kind == ITEM_QUEUED;
+    deliver(NULL, list); /* no JS: releases blocked callers with zero, frees the rest */
+    if (queued) free(list);
+    list = next;
+  }
+}
+
+/* Appends an invocation; false when the environment is gone (nothing was queued). */
+static bool relay_push(relay_t *re, item_t *it) {
+  it->next = NULL;
+  pthread_mutex_lock(&re->mu);
+  if (re->dead) {
+    pthread_mutex_unlock(&re->mu);
+    return false;
+  }
+  __atomic_add_fetch(&it->node->pending, 1, __ATOMIC_ACQ_REL);
+  if (re->tail) re->tail->next = it;
+  else re->head = it;
+  re->tail = it;
+  if (!re->scheduled) {
+    /* The finalizer takes mu too, so tsfn is valid here. On napi_closing the item stays in
+     * the FIFO and the finalizer drops it. */
+    if (napi_call_threadsafe_function(re->tsfn, NULL, napi_tsfn_nonblocking) == napi_ok) re->scheduled = true;
+  }
+  pthread_mutex_unlock(&re->mu);
+  return true;
+}
+
+void cffi_threads_queue(cffi_cb_t *cb, void **args) {
+  node_t *n = cb->relay;
+  if (!n) return;
+  int nargs = cb->sig.nargs;
+  item_t *it = malloc(sizeof(*it) + (size_t)nargs * sizeof(cffi_slot_t));
+  if (!it) return; /* out of memory: the invocation is lost rather than crashing C */
+  it->node = n;
+  it->kind = ITEM_QUEUED;
+  it->args = (cffi_slot_t *)(it + 1);
+  cffi_cb_capture_args(cb, args, it->args);
+  for (int i = 0; i < nargs; i++) {
+    /* the caller's string may be gone by delivery: copy its bytes now */
+    if (cb->sig.args[i] == CFFI_T_CSTRING && it->args[i].ptr) it->args[i].ptr = strdup(it->args[i].ptr);
+  }
+  if (!relay_push(n->re, it)) {
+    item_release(it);
+    free(it);
+  }
+}
+
+void cffi_threads_call_blocking(cffi_cb_t *cb, void **args, void *ret) {
+  node_t *n = cb->relay;
+  blocking_t b;
+  cffi_slot_t raw[CFFI_MAX_ARGS];
+  memset(&b.ret, 0, sizeof b.ret);
+  if (n) {
+    b.h.node = n;
+    b.h.kind = ITEM_BLOCKING;
+    b.h.args = raw;
+    b.done = false;
+    b.job = current_job;
+    cffi_cb_capture_args(cb, args, raw); /* cstring bytes stay valid: the caller waits */
+    pthread_mutex_init(&b.mu, NULL);
+    pthread_cond_init(&b.cv, NULL);
+    if (relay_push(n->re, &b.h)) {
+      pthread_mutex_lock(&b.mu);
+      while (!b.done) pthread_cond_wait(&b.cv, &b.mu);
+      pthread_mutex_unlock(&b.mu);
+    }
+    pthread_cond_destroy(&b.cv);
+    pthread_mutex_destroy(&b.mu);
+  }
+  cffi_cb_write_ret(cb, &b.ret, ret);
+}
+
+int cffi_threads_cb_init(cffi_cb_t *cb) {
+  cffi_env_t *st = cb->st;
+  relay_t *re = st->threads;
+  if (!re) {
+    re = calloc(1, sizeof(*re));
+    if (!re) return -1;
+    pthread_mutex_init(&re->mu, NULL);
+    napi_value name;
+    if (napi_create_string_utf8(st->env, "cffi.JSCallback", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+        napi_create_threadsafe_function(st->env, NULL, NULL, name, 0, 1, re, relay_finalize, re,
+                                        relay_dispatch, &re->tsfn) != napi_ok) {
+      pthread_mutex_destroy(&re->mu);
+      free(re);
+      return -1;
+    }
+    napi_unref_threadsafe_function(st->env, re->tsfn);
+    st->threads = re;
+  }
+  if (re->dead) return -1;
+  node_t *n = calloc(1, sizeof(*n));
+  if (!n) return -1;
+  n->re = re;
+  n->cb = cb;
+  n->next = re->live;
+  if (re->live) re->live->prev = n;
+  re->live = n;
+  cb->relay = n;
+  return 0;
+}
+
+/* close() (cb->closed already set) or a failed creation: free now if nothing is pending, else
+ * behind the pending invocations. */
+void cffi_threads_cb_close(cffi_cb_t *cb) {
+  node_t *n = cb->relay;
+  if (__atomic_load_n(&n->pending, __ATOMIC_ACQUIRE) == 0 && cb->active == 0) {
+    node_free(n);
+    return;
+  }
+  item_t *it = malloc(sizeof(*it));
+  if (it) {
+    it->node = n;
+    it->kind = ITEM_FREE;
+    it->args = NULL;
+    it->next = NULL;
+    pthread_mutex_lock(&n->re->mu);
+    bool pushed = !n->re->dead;
+    if (pushed) {
+      if (n->re->tail) n->re->tail->next = it;
+      else n->re->head = it;
+      n->re->tail = it;
+      if (!n->re->scheduled &&
+          napi_call_threadsafe_function(n->re->tsfn, NULL, napi_tsfn_nonblocking) == napi_ok)
+        n->re->scheduled = true;
+    }
+    pthread_mutex_unlock(&n->re->mu);
+    if (pushed) return;
+    free(it);
+  }
+  n->free_when_idle = true; /* the last delivery frees it */
+}
+
+/* The environment is being freed (after the threadsafe function's finalizer ran). Callbacks
+ * that were never closed keep their closures: C code may still call them, and then gets zero. */
+void cffi_threads_env_cleanup(cffi_env_t *st) {
+  relay_t *re = st->threads;
+  if (!re) return;
+  st->threads = NULL;
+  if (!re->live && !re->tsfn) { /* tsfn NULL: its finalizer ran, nothing refers to re */
+    pthread_mutex_destroy(&re->mu);
+    free(re);
+    return;
+  }
+  pthread_mutex_lock(&re->mu);
+  re->dead = true;
+  pthread_mutex_unlock(&re->mu);
+  for (node_t *n = re->live; n; n = n->next) {
+    n->cb->fn = NULL; /* the environment deletes its references itself */
+    __atomic_store_n(&n->cb->st, &dead_env, __ATOMIC_RELEASE);
+  }
+  /* re and the nodes stay allocated: the closures still point at them. */
+}
