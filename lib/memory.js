@@ -6,6 +6,7 @@
 // writes the address as a uint64 into word 0, calls a zero-argument native function, and
 // reads the result from word 1 through the typed array of the right type.
 "use strict";
+const { isArrayBuffer } = require("node:util").types;
 const binding = require("./binding.js");
 
 const scratch = binding.memScratch;
@@ -136,7 +137,7 @@ function ptr(view, byteOffset) {
     len = view.byteLength;
     if (len === 0) throw emptyView();
     ptrView(view);
-  } else if (view instanceof ArrayBuffer) {
+  } else if (view instanceof ArrayBuffer || isArrayBuffer(view)) { // (other realms too)
     len = view.byteLength;
     if (len === 0) throw emptyView();
     ptrArrayBuffer(view);

@@ -54,6 +54,9 @@ test("ptr: address of the first byte of every kind of view", () => {
   const shared = new Int32Array(new SharedArrayBuffer(8));
   shared[1] = 1234;
   assert.equal(read.i32(ptr(shared), 4), 1234);
+  // An ArrayBuffer from another realm.
+  const foreign = require("node:vm").runInNewContext("new Uint8Array([7, 8]).buffer");
+  assert.equal(read.u8(ptr(foreign), 1), 8);
 });
 
 test("ptr: byteOffset may be negative and may equal byteLength", () => {
@@ -97,7 +100,7 @@ test("ptr: stable across calls, .buffer and garbage collection (small on-heap ar
 
 test("ptr: errors", () => {
   for (const [v, type] of [[1, "number"], ["s", "string"], [null, "null"], [undefined, "undefined"],
-    [{}, "object"], [[1], "object"], [1n, "bigint"], [true, "boolean"]]) {
+    [{}, "object"], [[1], "object"], [1n, "bigint"], [true, "boolean"], [new SharedArrayBuffer(8), "object"]]) {
     expectTypeError(() => ptr(v), `Expected ArrayBufferView but received ${type}`);
   }
   expectTypeError(() => ptr(), "Expected ArrayBufferView but received undefined");
