@@ -91,7 +91,18 @@ const runtimes = {
 
 const short = (s, n = 70) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
+// A worker killed by a signal is run once more: a crash can come from the system itself, or
+// from its native addon being rebuilt in place while the worker had it loaded (the tree is
+// shared). A second crash is reported; a success says it needed the retry.
 function runWorker(system, op) {
+  const first = runWorkerOnce(system, op);
+  if (first.ok || !/^killed by/.test(first.error)) return first;
+  const second = runWorkerOnce(system, op);
+  if (!second.ok) return second;
+  return { ...second, note: [second.note, `crashed once (${first.error}), then ran`].filter(Boolean).join("; ") };
+}
+
+function runWorkerOnce(system, op) {
   const sys = systems[system];
   if (status[system]) return { ok: false, error: status[system] };
   const rt = runtimes[sys.runtime];
@@ -200,7 +211,8 @@ lines.push(`- Node ${process.version} (cffi, napi-*, koffi ${pkgVersion("koffi")
   `Bun ${version(runtimes.bun.bin, ["--version"]) || "n/a"}; node:ffi in Node ${(version(runtimes.node26.bin, ["--version"]) || "n/a").replace(/^v/, "")}`);
 lines.push(`- cffi at commit: ${gitHead()}`);
 lines.push(`- Method: one fresh process per cell; calibration and warm-up, then ${quick ? 3 : 7} samples of ~${quick ? 10 : 100} ms; ` +
-  `median ns per call (per callback for cb1000), min–max of the samples in parentheses. Setup: median of ${setupRuns} fresh processes.`);
+  `median ns per call (per callback for cb1000), min–max of the samples in parentheses; a sample's time is min(wall clock, process CPU time). ` +
+  `Setup: median of ${setupRuns} fresh processes.`);
 lines.push("");
 
 const cols = systemNames;

@@ -8,7 +8,6 @@
 const path = require("path");
 
 const now = () => process.hrtime.bigint();
-const t0 = now(); // before anything of the system is loaded
 const { systems, benchDir } = require("./systems.js");
 
 const libPath = path.join(benchDir, "build", "libbench.so");
@@ -98,6 +97,20 @@ function show(v) {
 
 const ns = (a, b) => Number(b - a);
 
+// The machine is shared: a process that is descheduled mid-sample would count the other
+// processes' time as its own. So a sample's time is the smaller of its wall-clock time and
+// the process's CPU time (user + system): CPU time excludes descheduling, wall time excludes
+// V8's helper threads working in parallel. Below 1 ms CPU time is too coarse; wall is used.
+function measure(fn) {
+  const c0 = process.cpuUsage();
+  const w0 = now();
+  const r = fn();
+  const wall = ns(w0, now());
+  const c = process.cpuUsage(c0);
+  const cpu = (c.user + c.system) * 1000;
+  return { t: wall < 1e6 ? wall : Math.min(wall, cpu), wall, cpu, r };
+}
+
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -105,30 +118,26 @@ function median(xs) {
 }
 
 function runSetup(sys) {
-  const tReq0 = now();
-  const mod = sys.load();
-  const tReq1 = now();
-  const out = { require_ns: ns(tReq0, tReq1), require_total_ns: ns(t0, tReq1) };
+  const req = measure(() => sys.load());
+  const mod = req.r;
+  const out = { require_ns: req.t, require_wall_ns: req.wall };
   if (sys.linked) {
     // Linked at build time: there is nothing to open; the first call is still measured.
     const opened = sys.open(mod, libPath, { add_i32: SIGS.add_i32 });
-    const tc0 = now();
-    const r = opened.fns.add_i32(1, 2);
-    out.first_call_ns = ns(tc0, now());
+    const first = measure(() => opened.fns.add_i32(1, 2));
+    const r = first.r;
+    out.first_call_ns = first.t;
     if (r !== 3) throw new Error(`add_i32(1, 2) returned ${show(r)}`);
     out.dlopen9_ns = null;
     return out;
   }
   const nine = {};
   for (let i = 1; i <= 9; i++) nine[`setup_${i}`] = SIGS[`setup_${i}`];
-  const td0 = now();
-  const opened = sys.open(mod, libPath, nine);
-  const td1 = now();
-  const r = opened.fns.setup_4(1, 2, 3);
-  const td2 = now();
-  if (r !== 6) throw new Error(`setup_4(1, 2, 3) returned ${show(r)}`);
-  out.dlopen9_ns = ns(td0, td1);
-  out.first_call_ns = ns(td1, td2);
+  const open = measure(() => sys.open(mod, libPath, nine));
+  const first = measure(() => open.r.fns.setup_4(1, 2, 3));
+  if (first.r !== 6) throw new Error(`setup_4(1, 2, 3) returned ${show(first.r)}`);
+  out.dlopen9_ns = open.t;
+  out.first_call_ns = first.t;
   return out;
 }
 
@@ -159,9 +168,7 @@ function runHot(sys, op) {
   // Calibrate (this also warms up): grow n until one run takes a tenth of a sample.
   let n = 16;
   for (;;) {
-    const a = now();
-    loop(n);
-    const t = ns(a, now());
+    const { t } = measure(() => loop(n));
     if (t > target / 10 || n > 1e9) {
       n = Math.max(2, Math.round((n * target) / Math.max(t, 1)));
       break;
@@ -170,10 +177,10 @@ function runHot(sys, op) {
   }
   loop(n); // one full-size warm-up sample
   const samples = [];
+  const wallSamples = [];
   for (let s = 0; s < samplesWanted; s++) {
-    const a = now();
-    const r = loop(n);
-    const t = ns(a, now());
+    const { t, wall, r } = measure(() => loop(n));
+    wallSamples.push(wall / n / per);
     const want = op.expect[(n - 1) & 1];
     if (!same(r, want)) throw new Error(`wrong result in the loop: ${show(r)}, expected ${show(want)}`);
     samples.push(t / n / per);
@@ -184,6 +191,7 @@ function runHot(sys, op) {
     min: samples[0],
     max: samples[samples.length - 1],
     samples,
+    wall_median: median(wallSamples),
     iterations: n,
     note: adapt.note || null,
   };
