@@ -168,13 +168,14 @@ function fmtTime(ns) {
   if (ns < 1e6) return `${(ns / 1e3).toFixed(ns < 1e4 ? 1 : 0)} µs`;
   return `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 1)} ms`;
 }
-const na = (why) => `n/a (${short(why, 60).replace(/\|/g, "/")})`;
+// Markdown-safe: no table separators, no unbalanced code spans.
+const na = (why) => `n/a (${short(why, 60).replace(/\|/g, "/").replace(/`/g, "'")})`;
 
 const notes = [];
 function cell(system, op, kind) {
   const r = results[system] && results[system][op];
   if (!r) return "";
-  if (!r.ok) return na(r.error);
+  if (!r.ok) return kind === "ns" ? na(r.error) : "n/a";
   if (r.note && kind === "ns" && !notes.some((n) => n.system === system && n.op === op)) notes.push({ system, op, note: r.note });
   const mark = r.note ? "*" : "";
   if (kind === "ns") return `${fmtNs(r.ns)} (${fmtNs(r.min)}–${fmtNs(r.max)})${mark}`;
@@ -268,7 +269,7 @@ if (notes.length || failures.length) {
   lines.push("");
 }
 
-const md = lines.join("\n");
+const md = `${lines.join("\n").trimEnd()}\n`;
 process.stdout.write(`\n${md}`);
 const partial = quick || only || opsOpt;
 const outFile = path.join(benchDir, partial ? "results-partial.md" : "results.md");
