@@ -1,0 +1,51 @@
+// examples.test.js: runs every examples/*.js as a child process (same CFFI_JIT mode) and
+// checks it exits 0 with output and without writing to stderr. An example may state its exact
+// expected stdout in a trailing comment block, each line starting with "// " after a line
+// "// Expected output:"; then stdout must match it exactly (lines, trailing spaces trimmed).
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const { spawnSync } = require("node:child_process");
+const fs = require("node:fs");
+const path = require("node:path");
+const { root } = require("./helpers.js");
+
+const dir = path.join(root, "examples");
+const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".js")).sort() : [];
+
+function expectedOutput(src) {
+  const lines = src.split("\n");
+  const start = lines.findIndex((l) => /^\/\/\s*Expected output:\s*$/.test(l.trim()));
+  if (start < 0) return null;
+  const out = [];
+  for (const l of lines.slice(start + 1)) {
+    if (!l.startsWith("//")) break;
+    out.push(l.replace(/^\/\/ ?/, "").trimEnd());
+  }
+  return out.join("\n").trim();
+}
+
+if (files.length === 0) {
+  test("examples", (t) => t.skip("examples/ has no .js files yet"));
+}
+
+for (const f of files) {
+  test(`examples/${f}`, () => {
+    const r = spawnSync(process.execPath, [path.join("examples", f)], {
+      cwd: root,
+      env: process.env,
+      encoding: "utf8",
+      timeout: 120000,
+    });
+    assert.equal(r.error, undefined, r.error && r.error.message);
+    assert.equal(r.signal, null, `killed by ${r.signal}\n${r.stderr}`);
+    assert.equal(r.status, 0, `exit code ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+    assert.equal(r.stderr, "", "nothing on stderr");
+    assert.ok(r.stdout.trim().length > 0, "prints something");
+    const want = expectedOutput(fs.readFileSync(path.join(dir, f), "utf8"));
+    if (want !== null) {
+      const got = r.stdout.split("\n").map((l) => l.trimEnd()).join("\n").trim();
+      assert.equal(got, want);
+    }
+  });
+}
