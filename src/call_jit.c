@@ -34,14 +34,71 @@ struct cffi_code_s {
   int refs;   /* one per function using a trampoline in it (atomic) */
 };
 
-/* The prelude's copy of the layouts must match cffi.h. */
-_Static_assert(sizeof(cffi_slot_t) == 8, "cffi_slot_t layout (prelude.h)");
-_Static_assert(offsetof(cffi_tmp_t, used) == 512, "cffi_tmp_t layout (prelude.h)");
-_Static_assert(offsetof(cffi_tmp_t, heap) == 520, "cffi_tmp_t layout (prelude.h)");
-_Static_assert(offsetof(cffi_tmp_t, nheap) == 520 + 8 * 64, "cffi_tmp_t layout (prelude.h)");
-_Static_assert(CFFI_MAX_ARGS == 64, "cffi_tmp_t layout (prelude.h)");
+/* Per-call state of a trampoline with address arguments, on the trampoline's stack
+ * (cffi_jit_cx_t in the prelude, same size). Only cffi_jit_ptr_arg/cffi_jit_end touch more
+ * than `state`, which the trampoline zeroes on entry. */
+enum {
+  CX_ARGV = 1,  /* argv holds the JS arguments (one napi_get_cb_info per call) */
+  CX_TMP = 2,   /* tmp is initialised and may hold string copies */
+  CX_ERROR = 4, /* a conversion failed: a JS exception is pending */
+};
+typedef struct {
+  long state;
+  napi_value argv[CFFI_MAX_ARGS];
+  cffi_tmp_t tmp;
+} jit_cx_t;
+
+/* The prelude's copies of the layouts must match. */
+_Static_assert(sizeof(jit_cx_t) == sizeof(long) + 194 * sizeof(void *), "cffi_jit_cx_t (prelude.h)");
+_Static_assert(sizeof(cffi_slot_t) == 8, "cffi_slot_t (prelude.h)");
 _Static_assert(CFFI_TAG_RAW == 0 && CFFI_TAG_F64 == 1, "tags (prelude.h)");
 _Static_assert(CFFI_RTAG_NUMBER == 0 && CFFI_RTAG_BIGINT == 1 && CFFI_RTAG_NULL == 2, "tags (prelude.h)");
+
+/* An address argument the trampoline could not read inline (an object, a string, or a
+ * number at or above 2^63, or NaN): what=slot | type << 8 | nargs << 16, slots = the buffer. */
+static void *jit_ptr_arg(napi_env env, napi_callback_info info, jit_cx_t *cx, cffi_slot_t *slots,
+                         uint32_t what) {
+  int s = what & 0xff;
+  uint8_t type = (what >> 8) & 0xff;
+  size_t nargs = what >> 16;
+  uint8_t tag = ((uint8_t *)slots)[CFFI_TAGS_OFFSET + s];
+  cffi_slot_t out;
+  if (cx->state & CX_ERROR) return NULL;
+  napi_value jsval = NULL;
+  if (tag >= CFFI_TAG_VIEW) {
+    if (!(cx->state & CX_ARGV)) {
+      size_t argc = nargs;
+      if (napi_get_cb_info(env, info, &argc, cx->argv, NULL, NULL) != napi_ok) {
+        cffi_throw_last(env);
+        cx->state |= CX_ERROR;
+        return NULL;
+      }
+      cx->state |= CX_ARGV;
+    }
+    jsval = cx->argv[s - 1];
+  }
+  if (!(cx->state & CX_TMP)) {
+    cx->tmp.used = 0;
+    cx->tmp.nheap = 0;
+    cx->state |= CX_TMP;
+  }
+  if (cffi_load_arg(env, type, &slots[s], tag, jsval, &cx->tmp, &out) != 0) {
+    cx->state |= CX_ERROR;
+    return NULL;
+  }
+  return out.ptr;
+}
+
+/* Frees the call's string copies. */
+static void jit_end(jit_cx_t *cx) {
+  if (cx->state & CX_TMP) cffi_tmp_free(&cx->tmp);
+}
+
+/* A conversion failed (exception pending): free the copies, return undefined. */
+static napi_value jit_fail(jit_cx_t *cx) {
+  jit_end(cx);
+  return NULL;
+}
 
 /* libtcc keeps global state: every TinyCC call in the process goes through this lock
  * (environments on worker threads included). */
@@ -59,12 +116,11 @@ static const struct {
   const char *name;
   const void *addr;
 } jit_symbols[] = {
-    {"napi_get_cb_info", (const void *)napi_get_cb_info},
     {"__errno_location", (const void *)__errno_location},
-    {"cffi_throw_last", (const void *)cffi_throw_last},
     {"cffi_f64_to_i64", (const void *)cffi_f64_to_i64},
-    {"cffi_load_arg", (const void *)cffi_load_arg},
-    {"cffi_tmp_free", (const void *)cffi_tmp_free},
+    {"cffi_jit_ptr_arg", (const void *)jit_ptr_arg},
+    {"cffi_jit_end", (const void *)jit_end},
+    {"cffi_jit_fail", (const void *)jit_fail},
     {"cffi_cstring_value", (const void *)cffi_cstring_value},
     {"cffi_rethrow_pending", (const void *)cffi_rethrow_pending},
     {"__fixunsdfdi", (const void *)jit_fixunsdfdi},

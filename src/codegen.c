@@ -126,130 +126,96 @@ static bool sig_has_object_args(const cffi_sig_t *sig) {
   return false;
 }
 
-/* Loads argument k into local a<k>. */
-static void emit_arg_load(sbuf_t *b, const cffi_sig_t *sig, int k) {
+/* The expression for argument k as passed to the target. Scalars are read from the buffer
+ * while the call's arguments are evaluated, i.e. before the call; addresses were loaded into
+ * locals p<k> first (they may need cffi_load_arg). */
+static void emit_arg_expr(sbuf_t *b, const cffi_sig_t *sig, int k) {
   uint8_t t = sig->args[k];
   int s = 1 + k;
   switch (cffi_types[t].kind) {
     case CFFI_K_INT32:
       if (t == CFFI_T_BOOL)
-        sb_printf(b, "  a%d = S[%d].i32 != 0;\n", k, s);
+        sb_printf(b, "S[%d].i32 != 0", s);
+      else if (t == CFFI_T_I32)
+        sb_printf(b, "S[%d].i32", s);
       else
-        sb_printf(b, "  a%d = (%s)S[%d].i32;\n", k, cffi_types[t].c_name, s);
+        sb_printf(b, "(%s)S[%d].i32", cffi_types[t].c_name, s);
       return;
-    case CFFI_K_F64:
-      sb_printf(b, "  a%d = S[%d].f64;\n", k, s);
-      return;
-    case CFFI_K_F32:
-      sb_printf(b, "  a%d = (float)S[%d].f64;\n", k, s);
-      return;
+    case CFFI_K_F64: sb_printf(b, "S[%d].f64", s); return;
+    case CFFI_K_F32: sb_printf(b, "(float)S[%d].f64", s); return;
     case CFFI_K_I64:
     case CFFI_K_U64:
-      /* A number (tag F64) truncates toward zero, wrapping like convert.c's cffi_f64_to_i64;
-       * below 2^63 in magnitude that is the plain conversion. */
+      /* raw bits (a BigInt), or a number truncated toward zero and wrapped mod 2^64 */
       sb_printf(b,
-                "  if (T[%d] != CFFI_TAG_F64) a%d = S[%d].i64;\n"
-                "  else if (CFFI_F64_SMALL(S[%d].u64)) a%d = (int64_t)S[%d].f64;\n"
-                "  else a%d = cffi_f64_to_i64(S[%d].f64);\n",
-                s, k, s, s, k, s, k, s);
+                "T[%d] != 1 ? S[%d].i64 : (S[%d].u64 << 1) < 0x87c0000000000000UL ?\n"
+                "      (int64_t)S[%d].f64 : cffi_f64_to_i64(S[%d].f64)",
+                s, s, s, s, s);
       return;
-    case CFFI_K_PTR:
-      sb_printf(b,
-                "  g = T[%d];\n"
-                "  if (g == CFFI_TAG_RAW) a%d = S[%d].ptr;\n"
-                "  else if (g == CFFI_TAG_F64) a%d = CFFI_F64_SMALL(S[%d].u64) ?\n"
-                "    (void *)(int64_t)S[%d].f64 : (void *)(uint64_t)S[%d].f64;\n"
-                "  else {\n"
-                "    if (!have_argv) {\n"
-                "      size_t argc = %d;\n"
-                "      if (napi_get_cb_info(env, info, &argc, argv, 0, 0) != 0) {\n"
-                "        cffi_throw_last(env);\n"
-                "        goto fail;\n"
-                "      }\n"
-                "      have_argv = 1;\n"
-                "    }\n"
-                "    if (!have_tmp) {\n"
-                "      tmp.used = 0;\n"
-                "      tmp.nheap = 0;\n"
-                "      have_tmp = 1;\n"
-                "    }\n"
-                "    if (cffi_load_arg(env, %d, &S[%d], g, argv[%d], &tmp, &o) != 0) goto fail;\n"
-                "    a%d = o.ptr;\n"
-                "  }\n",
-                s, k, s, k, s, s, s, sig->nargs, t, s, k, k);
-      return;
-    default:
-      return;
+    case CFFI_K_PTR: sb_printf(b, "p%d", k); return;
+    default: return;
   }
 }
 
-/* Stores the result r into slot 0 / tag 0 exactly like convert.c's cffi_store_value. */
-static void emit_result_store(sbuf_t *b, uint8_t t) {
+/* Calls the target (expression `call`) and stores the result into slot 0 / tag 0 exactly
+ * like convert.c's cffi_store_value; errno and depth are updated right after the call. A
+ * cstring result is left in local r. */
+static void emit_call_and_store(sbuf_t *b, uint8_t t, const char *call) {
+  static const char after[] = "  *cffi_errno = *__errno_location();\n  --*cffi_depth;\n";
   switch (t) {
-    case CFFI_T_BOOL:
-      sb_puts(b, "  S[0].i32 = r != 0;\n");
+    case CFFI_T_VOID: /* slot 0 holds zero bits, like the libffi path */
+      sb_printf(b, "  %s;\n  S[0].u64 = 0;\n%s", call, after);
+      return;
+    case CFFI_T_BOOL: /* read as uint8_t: a non-canonical bool in AL agrees with libffi */
+      sb_printf(b, "  S[0].i32 = %s != 0;\n%s", call, after);
       return;
     case CFFI_T_F64:
-    case CFFI_T_F32:
-      sb_puts(b,
-              "  S[0].f64 = r;\n"
-              "  if (CFFI_IS_NAN(S[0].u64)) S[0].u64 = CFFI_CANONICAL_NAN;\n");
+    case CFFI_T_F32: /* any NaN becomes the canonical one */
+      sb_printf(b,
+                "  S[0].f64 = %s;\n%s"
+                "  if ((S[0].u64 << 1) > 0xffe0000000000000UL) S[0].u64 = 0x7ff8000000000000UL;\n",
+                call, after);
       return;
     case CFFI_T_I64:
     case CFFI_T_U64:
-      sb_puts(b, "  S[0].i64 = r;\n");
+      sb_printf(b, "  S[0].i64 = %s;\n%s", call, after);
       return;
     case CFFI_T_I64_FAST:
-      sb_puts(b,
-              "  if (r >= -CFFI_MAX_SAFE && r <= CFFI_MAX_SAFE) {\n"
-              "    S[0].f64 = (double)r;\n"
-              "    T[0] = CFFI_RTAG_NUMBER;\n"
-              "  } else {\n"
-              "    S[0].i64 = r;\n"
-              "    T[0] = CFFI_RTAG_BIGINT;\n"
-              "  }\n");
+      sb_printf(b,
+                "  int64_t r = %s;\n%s"
+                "  if (r >= -9007199254740991L && r <= 9007199254740991L) {\n"
+                "    S[0].f64 = (double)r;\n    T[0] = 0;\n"
+                "  } else {\n    S[0].i64 = r;\n    T[0] = 1;\n  }\n",
+                call, after);
       return;
     case CFFI_T_U64_FAST:
     case CFFI_T_PTR:
-    case CFFI_T_FUNCTION: {
-      bool ptr = t != CFFI_T_U64_FAST;
-      sb_printf(b, "  u = (uint64_t)r;\n");
-      if (ptr)
-        sb_puts(b,
-                "  if (!u) {\n"
-                "    S[0].u64 = 0;\n"
-                "    T[0] = CFFI_RTAG_NULL;\n"
-                "  } else ");
-      else
-        sb_puts(b, "  ");
+    case CFFI_T_FUNCTION:
+      sb_printf(b, "  uint64_t r = (uint64_t)%s;\n%s", call, after);
+      if (t != CFFI_T_U64_FAST) sb_puts(b, "  if (!r) {\n    S[0].u64 = 0;\n    T[0] = 2;\n  } else");
+      else sb_puts(b, " ");
       sb_puts(b,
-              "if (u <= (uint64_t)CFFI_MAX_SAFE) {\n"
-              "    S[0].f64 = (double)(int64_t)u;\n"
-              "    T[0] = CFFI_RTAG_NUMBER;\n"
-              "  } else {\n"
-              "    S[0].u64 = u;\n"
-              "    T[0] = CFFI_RTAG_BIGINT;\n"
-              "  }\n");
+              " if (r <= 9007199254740991UL) {\n"
+              "    S[0].f64 = (double)(int64_t)r;\n    T[0] = 0;\n"
+              "  } else {\n    S[0].u64 = r;\n    T[0] = 1;\n  }\n");
       return;
-    }
-    case CFFI_T_VOID: /* like libffi's path: slot 0 holds zero bits */
-      sb_puts(b, "  S[0].u64 = 0;\n");
+    case CFFI_T_CSTRING:
+      sb_printf(b, "  char *r = %s;\n%s", call, after);
       return;
-    default: /* the other INT32 kinds: the local already has the declared width */
-      sb_puts(b, "  S[0].i32 = (int32_t)r;\n");
+    default: /* the other INT32 kinds: extended from the declared width */
+      sb_printf(b, "  S[0].i32 = %s;\n%s", call, after);
       return;
   }
 }
 
-/* Base addresses of the env's fields, as the batch's constants. */
+/* The env's addresses as file-scope constants (one load each; no per-function setup). */
 static void emit_env_constants(sbuf_t *b, const cffi_codegen_env_t *e) {
   sb_printf(b,
-            "#define CFFI_ST ((cffi_env_t *)%#lxUL)\n"
-            "#define CFFI_SLOTS ((cffi_slot_t *)%#lxUL)\n"
-            "#define CFFI_TAGS ((uint8_t *)%#lxUL)\n"
-            "#define CFFI_DEPTH (*(int *)%#lxUL)\n"
-            "#define CFFI_ERRNO (*(int *)%#lxUL)\n"
-            "#define CFFI_PENDING (*(napi_ref *)%#lxUL)\n",
+            "static cffi_env_t *const cffi_st = (cffi_env_t *)%#lxUL;\n"
+            "static cffi_slot_t *const S = (cffi_slot_t *)%#lxUL; /* the shared buffer */\n"
+            "static uint8_t *const T = (uint8_t *)%#lxUL; /* its tags */\n"
+            "static int *const cffi_depth = (int *)%#lxUL;\n"
+            "static int *const cffi_errno = (int *)%#lxUL;\n"
+            "static napi_ref *const cffi_pending = (napi_ref *)%#lxUL;\n",
             (unsigned long)e->st, (unsigned long)e->slots, (unsigned long)e->tags,
             (unsigned long)e->depth, (unsigned long)e->last_errno, (unsigned long)e->pending);
 }
@@ -266,47 +232,58 @@ static void emit_trampoline(sbuf_t *b, const cffi_sig_t *sig, const void *addr, 
   emit_sig_text(b, sig);
   sb_puts(b, "\"\n");
 
-  /* the target's type */
-  sb_printf(b, "typedef %s (*cffi_target_%zu_t)(", c_type(rt, true), idx);
-  for (int k = 0; k < n; k++) sb_printf(b, "%s%s", k ? ", " : "", c_type(sig->args[k], false));
-  sb_printf(b, "%s);\n", n ? "" : "void");
-
   sb_printf(b, "napi_value cffi_call_%zu(napi_env env, napi_callback_info info) {\n", idx);
-  sb_puts(b, "  cffi_slot_t *S = CFFI_SLOTS;\n  uint8_t *T = CFFI_TAGS;\n");
-  for (int k = 0; k < n; k++) sb_printf(b, "  %s a%d;\n", c_type(sig->args[k], false), k);
-  if (rt != CFFI_T_VOID) sb_printf(b, "  %s r;\n", c_type(rt, true));
-  if (rt == CFFI_T_U64_FAST || rt == CFFI_T_PTR || rt == CFFI_T_FUNCTION) sb_puts(b, "  uint64_t u;\n");
-  if (objects)
-    sb_printf(b,
-              "  uint8_t g;\n"
-              "  int have_argv = 0, have_tmp = 0;\n"
-              "  napi_value argv[%d];\n"
-              "  cffi_tmp_t tmp;\n"
-              "  cffi_slot_t o;\n",
-              n);
-
-  /* every argument is copied out of the buffer before the call */
-  for (int k = 0; k < n; k++) emit_arg_load(b, sig, k);
-
-  sb_puts(b, "  CFFI_DEPTH++;\n");
-  sb_printf(b, "  %s((cffi_target_%zu_t)%#lxUL)(", rt == CFFI_T_VOID ? "" : "r = ", idx,
-            (unsigned long)addr);
-  for (int k = 0; k < n; k++) sb_printf(b, "%sa%d", k ? ", " : "", k);
-  sb_puts(b, ");\n");
-  sb_puts(b, "  CFFI_ERRNO = *__errno_location();\n  CFFI_DEPTH--;\n");
-  if (objects) sb_puts(b, "  if (have_tmp) cffi_tmp_free(&tmp);\n");
-  sb_puts(b, "  if (CFFI_PENDING) return cffi_rethrow_pending(env, CFFI_ST);\n");
-  if (rt == CFFI_T_CSTRING) {
-    sb_puts(b, "  return cffi_cstring_value(env, r);\n");
-  } else {
-    emit_result_store(b, rt);
-    sb_puts(b, "  return 0;\n");
+  if (objects) {
+    /* Addresses first: raw bits, a number below 2^63, else (a JS object or string, or a
+     * larger number) cffi_load_arg through cffi_jit_ptr_arg. */
+    sb_puts(b, "  cffi_jit_cx_t cx;\n");
+    for (int k = 0; k < n; k++)
+      if (cffi_types[sig->args[k]].kind == CFFI_K_PTR) sb_printf(b, "  void *p%d;\n", k);
+    sb_puts(b, "  cx.state = 0;\n");
+    for (int k = 0; k < n; k++) {
+      if (cffi_types[sig->args[k]].kind != CFFI_K_PTR) continue;
+      int s = 1 + k;
+      sb_printf(b,
+                "  if (!T[%d]) p%d = S[%d].ptr;\n"
+                "  else if (T[%d] == 1 && (S[%d].u64 << 1) < 0x87c0000000000000UL)"
+                " p%d = (void *)(int64_t)S[%d].f64;\n"
+                "  else p%d = cffi_jit_ptr_arg(env, info, &cx, S, %d);\n",
+                s, k, s, s, s, k, s, k, s | sig->args[k] << 8 | n << 16);
+    }
+    sb_puts(b, "  if (cx.state & 4) return cffi_jit_fail(&cx);\n");
   }
-  if (objects)
+
+  /* the call expression: a cast of the target's address, arguments read in place */
+  sbuf_t call = {0};
+  sb_printf(&call, "((%s (*)(", c_type(rt, true));
+  for (int k = 0; k < n; k++) sb_printf(&call, "%s%s", k ? ", " : "", c_type(sig->args[k], false));
+  sb_printf(&call, "%s))%#lxUL)(", n ? "" : "void", (unsigned long)addr);
+  for (int k = 0; k < n; k++) {
+    if (k) sb_puts(&call, ",\n      ");
+    emit_arg_expr(&call, sig, k);
+  }
+  sb_puts(&call, ")");
+  if (call.error) {
+    b->error = true;
+    free(call.p);
+    return;
+  }
+
+  sb_puts(b, "  ++*cffi_depth;\n");
+  emit_call_and_store(b, rt, call.p);
+  free(call.p);
+  if (objects && rt == CFFI_T_CSTRING) {
+    /* the result may point into a temporary string copy: read it before freeing those */
     sb_puts(b,
-            "fail:\n"
-            "  if (have_tmp) cffi_tmp_free(&tmp);\n"
-            "  return 0;\n");
+            "  if (*cffi_pending) {\n    if (cx.state) cffi_jit_end(&cx);\n"
+            "    return cffi_rethrow_pending(env, cffi_st);\n  }\n"
+            "  napi_value v = cffi_cstring_value(env, r);\n"
+            "  if (cx.state) cffi_jit_end(&cx);\n  return v;\n}\n");
+    return;
+  }
+  if (objects) sb_puts(b, "  if (cx.state) cffi_jit_end(&cx);\n");
+  sb_puts(b, "  if (*cffi_pending) return cffi_rethrow_pending(env, cffi_st);\n");
+  sb_puts(b, rt == CFFI_T_CSTRING ? "  return cffi_cstring_value(env, r);\n" : "  return 0;\n");
   sb_puts(b, "}\n");
 }
 

@@ -5,8 +5,9 @@
  * registers each of them with tcc_add_symbol. A name used here but not registered there is a
  * clean compile error (and the batch falls back to libffi), never a crash.
  *
- * Must be kept in sync with src/cffi.h: cffi_slot_t, cffi_tmp_t (call_jit.c checks the
- * layout with static asserts), the tag numbers and the helper prototypes. */
+ * Must be kept in sync with src/cffi.h (cffi_slot_t, the tag numbers 0..2, the helper
+ * prototypes) and with call_jit.c (jit_cx_t's size and the cffi_jit_* helpers; checked
+ * there with static asserts). */
 #ifndef CFFI_PRELUDE_H
 #define CFFI_PRELUDE_H
 
@@ -30,30 +31,23 @@
   "typedef struct cffi_env_s cffi_env_t;\n"                                               \
   "typedef union { int32_t i32; uint32_t u32; int64_t i64; uint64_t u64; double f64;\n"   \
   "  float f32; void *ptr; } cffi_slot_t;\n"                                              \
-  "typedef struct { char inline_buf[512]; size_t used; void *heap[64]; int nheap; }\n"    \
-  "  cffi_tmp_t;\n"                                                                       \
-  "int napi_get_cb_info(napi_env, napi_callback_info, size_t *, napi_value *,\n"          \
-  "  napi_value *, void **);\n"                                                           \
-  "void cffi_throw_last(napi_env);\n"                                                     \
-  "int64_t cffi_f64_to_i64(double);\n"                                                    \
-  "int cffi_load_arg(napi_env, uint8_t, const cffi_slot_t *, uint8_t, napi_value,\n"      \
-  "  cffi_tmp_t *, cffi_slot_t *);\n"                                                     \
-  "void cffi_tmp_free(cffi_tmp_t *);\n"                                                   \
-  "napi_value cffi_cstring_value(napi_env, const char *);\n"                              \
-  "napi_value cffi_rethrow_pending(napi_env, cffi_env_t *);\n"                            \
-  "int *__errno_location(void);\n"                                                        \
-  "/* argument tags (JS -> C) and result tags (C -> JS) */\n"                             \
-  "#define CFFI_TAG_RAW 0\n"                                                              \
-  "#define CFFI_TAG_F64 1\n"                                                              \
-  "#define CFFI_RTAG_NUMBER 0\n"                                                          \
-  "#define CFFI_RTAG_BIGINT 1\n"                                                          \
-  "#define CFFI_RTAG_NULL 2\n"                                                            \
-  "#define CFFI_MAX_SAFE 9007199254740991L /* 2^53 - 1 */\n"                              \
-  "#define CFFI_CANONICAL_NAN 0x7ff8000000000000UL\n"                                     \
-  "/* A double's bits say whether it is below 2^63 in magnitude (and not NaN/Inf): then\n" \
-  "   the plain int64 conversion is exact truncation. Integer tests only: no NaN rules. */\n" \
-  "#define CFFI_F64_SMALL(bits) ((((bits) >> 52) & 0x7ff) < 1086)\n"                      \
-  "#define CFFI_IS_NAN(bits) (((bits) & 0x7fffffffffffffffUL) > 0x7ff0000000000000UL)\n"   \
+  "/* Per-call state of the object path (call_jit.c's jit_cx_t: argv, string copies). */\n" \
+  "typedef struct { long state; void *priv[194]; } cffi_jit_cx_t;\n"                     \
+  "void *cffi_jit_ptr_arg(napi_env, napi_callback_info, cffi_jit_cx_t *, cffi_slot_t *,\n" \
+  "  uint32_t);\n"                                                                       \
+  "void cffi_jit_end(cffi_jit_cx_t *);\n"                                                \
+  "int64_t cffi_f64_to_i64(double);\n"                                                   \
+  "napi_value cffi_jit_fail(cffi_jit_cx_t *);\n"                                         \
+  "napi_value cffi_cstring_value(napi_env, const char *);\n"                             \
+  "napi_value cffi_rethrow_pending(napi_env, cffi_env_t *);\n"                           \
+  "int *__errno_location(void);\n"                                                       \
+  "/* The generated code below writes its tests out in full rather than through macros:\n" \
+  "   TinyCC's macro expansion is a measurable part of the compile time. Reading guide:\n" \
+  "   (u << 1) < 0x87c0000000000000 : the double with bits u is below 2^63 in magnitude\n" \
+  "     (and not NaN/Inf), so the plain int64 conversion is exact truncation;\n"          \
+  "   (u << 1) > 0xffe0000000000000 : the double with bits u is a NaN;\n"                \
+  "   9007199254740991 = 2^53 - 1, the largest safe integer;\n"                           \
+  "   tags: 0 raw bits / number result, 1 a double / BigInt result, 2 NULL result. */\n"  \
   "/* --- generated code --- */\n"
 
 /* Addresses baked into a batch as constants (all from one cffi_env_t). NULL members are
