@@ -51,9 +51,12 @@ const wanted = { ...pkg.dependencies, ...pkg.optionalDependencies };
 const missing = Object.keys(wanted).filter((n) => !fs.existsSync(path.join(nm, n, "package.json")));
 if (missing.length || force) {
   log(`npm install (${missing.join(", ") || "forced"})`);
-  const r = spawnSync("npm", ["install", "--ignore-scripts", "--no-audit", "--no-fund"],
+  // npm next to this Node first (the one that matches it), else the one on PATH.
+  const npmCli = path.resolve(path.dirname(process.execPath), "..", "lib", "node_modules", "npm", "bin", "npm-cli.js");
+  const [cmd, pre] = fs.existsSync(npmCli) ? [process.execPath, [npmCli]] : ["npm", []];
+  const r = spawnSync(cmd, [...pre, "install", "--ignore-scripts", "--no-audit", "--no-fund"],
     { cwd: dir, stdio: "inherit" });
-  if (r.status !== 0) log(`npm install failed (exit ${r.status}); the peers that are missing are skipped`);
+  if (r.status !== 0) log(`npm install failed (${r.error ? r.error.message : `exit ${r.status}`}); the missing peers are skipped`);
 }
 
 // 3. The hand-written addon (links libbench.so).
