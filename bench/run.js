@@ -6,7 +6,7 @@
 // the others are still measured.
 //
 // Options: --quick (few, short samples: a smoke test), --only=<system,...>, --ops=<op,...>,
-// --no-setup. A full run writes bench/results.md; a quick or filtered one writes
+// --no-setup. Exit status 1 when a cffi cell failed (peers are optional), 2 on a usage error. A full run writes bench/results.md; a quick or filtered one writes
 // bench/results-partial.md, so that a smoke test never overwrites the committed results.
 "use strict";
 const { spawnSync } = require("node:child_process");
@@ -73,7 +73,7 @@ const setupRuns = quick ? 3 : 7;
 // ---- setup ------------------------------------------------------------------------------
 
 if (!argv.includes("--no-setup")) {
-  const r = spawnSync(process.execPath, [path.join(benchDir, "setup.js")], { stdio: "inherit" });
+  const r = spawnSync(process.execPath, [path.join(benchDir, "setup.js"), `--for=${systemNames.join(",")}`], { stdio: "inherit" });
   if (r.status !== 0) console.error("bench: setup failed; the systems that need it show n/a");
 }
 let status = {};
@@ -277,3 +277,7 @@ fs.writeFileSync(outFile, md);
 fs.mkdirSync(path.join(benchDir, "build"), { recursive: true });
 fs.writeFileSync(path.join(benchDir, "build", "results.json"), JSON.stringify({ results, setup }, null, 2));
 process.stderr.write(`bench: wrote ${path.relative(process.cwd(), outFile)}\n`);
+// Peers are optional, cffi is not: a failed cffi cell makes the run fail (after printing all).
+const cffiFailed = failures.some((f) => f.startsWith("cffi"));
+if (cffiFailed) process.stderr.write("bench: some cffi cells failed (see the notes above)\n");
+process.exitCode = cffiFailed ? 1 : 0;

@@ -5,6 +5,7 @@
 //   2. the peer packages of bench/package.json in bench/node_modules (install scripts off);
 //   3. the hand-written Node-API addon in bench/addon (node-gyp against this Node's headers);
 //   4. ref-napi and ffi-napi's native parts, rebuilt the same way (npm ran no install script).
+// With --for=<system,...> only what those systems need is prepared.
 // What could not be prepared is recorded with its reason in build/status.json, which
 // bench/run.js prints next to the system it disables. Exit status is 0 unless the fixture or
 // the addon (needed by every comparison) failed.
@@ -22,6 +23,11 @@ const addonPath = path.join(addonDir, "build", "Release", "bench_addon.node");
 const nm = path.join(dir, "node_modules");
 const statusPath = path.join(buildDir, "status.json");
 const force = process.argv.includes("--force");
+// --for=<system,...> (bench/run.js passes its selection): prepare only what those need, so a
+// cffi-only smoke run installs and builds no peer.
+const forArg = process.argv.find((a) => a.startsWith("--for="));
+const selected = forArg ? forArg.slice(6).split(",") : null;
+const needs = (...names) => !selected || names.some((n) => selected.includes(n));
 
 const log = (msg) => process.stderr.write(`bench setup: ${msg}\n`);
 const mtime = (f) => (fs.existsSync(f) ? fs.statSync(f).mtimeMs : -1);
@@ -49,7 +55,7 @@ if (stale(libPath, src)) {
 const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
 const wanted = { ...pkg.dependencies, ...pkg.optionalDependencies };
 const missing = Object.keys(wanted).filter((n) => !fs.existsSync(path.join(nm, n, "package.json")));
-if (missing.length || force) {
+if (needs("koffi", "ffi-napi", "bun", "node:ffi") && (missing.length || force)) {
   log(`npm install (${missing.join(", ") || "forced"})`);
   // npm next to this Node first (the one that matches it), else the one on PATH.
   const npmCli = path.resolve(path.dirname(process.execPath), "..", "lib", "node_modules", "npm", "bin", "npm-cli.js");
@@ -60,7 +66,7 @@ if (missing.length || force) {
 }
 
 // 3. The hand-written addon (links libbench.so).
-if (!fatal && stale(addonPath, path.join(addonDir, "bench_addon.c"), path.join(addonDir, "binding.gyp"), libPath)) {
+if (!fatal && needs("napi-usual", "napi-buffer") && stale(addonPath, path.join(addonDir, "bench_addon.c"), path.join(addonDir, "binding.gyp"), libPath)) {
   log("building the Node-API addon (bench/addon)");
   const why = gypRebuild(addonDir);
   if (why) {
@@ -90,11 +96,13 @@ function buildNative(name, product) {
   if (why) why = gypRebuild(pdir, { CXXFLAGS: "-fpermissive" });
   return why;
 }
-const ffiWhy = buildNative("ref-napi", "binding.node") || buildNative("ffi-napi", "ffi_bindings.node");
-if (ffiWhy) log(`ffi-napi: ${ffiWhy}`);
-// A failed build may still leave a working prebuilt binary (node-gyp-build falls back to it).
-const ffiLoad = fs.existsSync(path.join(nm, "ffi-napi")) ? loads("ffi-napi") : "ffi-napi is not installed";
-if (ffiLoad) status["ffi-napi"] = ffiWhy ? `${ffiWhy}; ${ffiLoad}` : ffiLoad;
+if (needs("ffi-napi")) {
+  const ffiWhy = buildNative("ref-napi", "binding.node") || buildNative("ffi-napi", "ffi_bindings.node");
+  if (ffiWhy) log(`ffi-napi: ${ffiWhy}`);
+  // A failed build may still leave a working prebuilt binary (node-gyp-build falls back to it).
+  const ffiLoad = fs.existsSync(path.join(nm, "ffi-napi")) ? loads("ffi-napi") : "ffi-napi is not installed";
+  if (ffiLoad) status["ffi-napi"] = ffiWhy ? `${ffiWhy}; ${ffiLoad}` : ffiLoad;
+}
 
 if (!fs.existsSync(path.join(nm, "koffi"))) status.koffi = "koffi is not installed (npm install failed?)";
 
@@ -109,6 +117,7 @@ if (!fs.existsSync(node26)) {
   if (r.status !== 0) status["node:ffi"] = `node:ffi is not available in ${node26}`;
 }
 
+for (const sys of Object.keys(status)) if (!needs(sys)) delete status[sys];
 fs.writeFileSync(statusPath, `${JSON.stringify(status, null, 2)}\n`);
 for (const [sys, why] of Object.entries(status)) log(`${sys} unavailable: ${why}`);
 if (fatal) process.exit(1);
