@@ -65,11 +65,15 @@ void cffi_ffi_call_raw(cffi_fn_t *fn, cffi_slot_t *args, cffi_slot_t *ret) {
 
 napi_value cffi_ffi_invoke(napi_env env, napi_callback_info info) {
   cffi_fn_t *fn;
-  size_t argc = CFFI_MAX_ARGS;
   napi_value argv[CFFI_MAX_ARGS];
-  napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&fn);
+  size_t argc = 0;
+  napi_get_cb_info(env, info, &argc, NULL, NULL, (void **)&fn);
   cffi_env_t *st = fn->st;
   const cffi_sig_t *sig = &fn->sig;
+  if (sig->has_objects) { /* only signatures with address-valued arguments read argv */
+    argc = sig->nargs;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  }
   cffi_slot_t vals[CFFI_MAX_ARGS];
   cffi_tmp_t tmp;
   tmp.used = 0;
