@@ -109,7 +109,8 @@ export type Pointer = Address | null | MemoryView;
 /** What a `function` argument accepts: a `JSCallback`, anything with a `.ptr` address, an address, or `null`. */
 export type FunctionPointer = JSCallback<any> | { readonly ptr: Address } | Address | null;
 
-type NumberLike = number | bigint;
+/** What a numeric argument accepts (integers wrap, BigInts wrap modulo 2^width). */
+export type NumberLike = number | bigint;
 type View = NodeJS.TypedArray | DataView;
 
 /** JS → C: what each argument type accepts (SPEC §2.1). */
@@ -156,16 +157,23 @@ type DropEnv<A extends readonly unknown[]> =
     : A extends readonly [] ? [] : A[number][];
 
 /** Maps a tuple of types to the JS values they accept. */
-type ArgValuesOf<A> = { -readonly [K in keyof A]: ArgValue<A[K]> };
+type ArgValuesOf<A extends readonly unknown[]> = AsList<{ -readonly [K in keyof A]: ArgValue<A[K]> }>;
+/** Restates that a mapped tuple is an array (TypeScript 5.0 cannot see it). */
+type AsList<T> = T extends infer L extends unknown[] ? L : never;
+/** The `args` of a declaration: `[]` when absent. */
+type ArgsField<D> = D extends { readonly args?: infer A }
+  ? Exclude<A, undefined> extends infer B extends readonly unknown[] ? B : []
+  : [];
+/** The `returns` of a declaration: 13 (`void`) when absent or optional. */
+type ReturnsField<D> = D extends { readonly returns?: infer R }
+  ? unknown extends R ? 13 : Exclude<R, undefined> | (undefined extends R ? 13 : never)
+  : 13;
+
 /** The JS parameter list of a declaration. */
-export type FFIArgs<D> = D extends { readonly args: infer A extends readonly unknown[] }
-  ? ArgValuesOf<A>
-  : [];
+export type FFIArgs<D> = ArgValuesOf<ArgsField<D>>;
 /** The JS result of a declaration (`undefined` when `returns` is missing or `void`). */
-export type FFIReturn<D> = D extends { readonly returns: infer R } ? ReturnValue<R> : undefined;
-type CcArgs<D> = D extends { readonly args: infer A extends readonly unknown[] }
-  ? ArgValuesOf<DropEnv<A>>
-  : [];
+export type FFIReturn<D> = ReturnValue<ReturnsField<D>>;
+type CcArgs<D> = ArgValuesOf<DropEnv<ArgsField<D>>>;
 
 // ---------------------------------------------------------------------------
 // Declarations
@@ -284,13 +292,11 @@ export interface CFunctionConstructor {
 export declare const CFunction: CFunctionConstructor;
 
 /** The value the callback must return for `returns` (`void` when missing or `"void"`). */
-type CallbackReturn<D> = D extends { readonly returns: infer R }
-  ? CodeOf<R> extends 13 ? void : ArgValue<R>
-  : void;
+type CallbackReturn<D> = CallbackResult<CodeOf<ReturnsField<D>>>;
+type CallbackResult<C> = C extends 13 ? void : ArgValue<C>;
 /** The values the callback receives for `args`. */
-type CallbackArgs<D> = D extends { readonly args: infer A extends readonly unknown[] }
-  ? { -readonly [K in keyof A]: ReturnValue<A[K]> }
-  : [];
+type CallbackArgs<D> = ReturnValuesOf<ArgsField<D>>;
+type ReturnValuesOf<A extends readonly unknown[]> = AsList<{ -readonly [K in keyof A]: ReturnValue<A[K]> }>;
 
 /**
  * A JS function with a C function pointer (`.ptr`), to pass to C. Its

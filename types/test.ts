@@ -173,6 +173,18 @@ dlopen(new URL("file:///lib/libm.so.6"), { f: {} });
 const decl = { g: { args: ["f64", "f64"], returns: "f64" } } as const;
 check<Equal<Parameters<typeof dlopen<typeof decl>>[1], typeof decl>>();
 check<Equal<ReturnType<ReturnType<typeof dlopen<typeof decl>>["symbols"]["g"]>, number>>();
+// declarations typed only as FFIFunction: loosely typed functions that still take arguments
+import type { FFIFunction, FFIArgType } from "cffi";
+declare const loose: Record<string, FFIFunction>;
+const looseLib = dlopen("x", loose);
+looseLib.symbols.anything(1, "s", null, u8);
+check<Equal<ReturnType<typeof looseLib.symbols.anything>,
+  number | bigint | boolean | string | null | undefined>>();
+declare const someArgs: FFIArgType[];
+const semi = dlopen("x", { f: { args: someArgs, returns: "i32" } }).symbols.f;
+check<Equal<ReturnType<typeof semi>, number>>();
+semi();
+semi(1, 2, 3);
 // numeric keys
 check<Equal<ReturnType<ReturnType<typeof dlopen<{ 0: { returns: "u8" } }>>["symbols"][0]>, number>>();
 
