@@ -168,8 +168,9 @@ static cffi_code_t *jit_compile(const char *src, size_t n, napi_callback *entrie
   if (tcc_set_output_type(s, TCC_OUTPUT_MEMORY) < 0) goto fail;
   for (size_t i = 0; i < sizeof jit_symbols / sizeof jit_symbols[0]; i++)
     tcc_add_symbol(s, jit_symbols[i].name, jit_symbols[i].addr);
-  /* tcc_relocate reports success after a failed compile: check this result. */
-  if (tcc_compile_string(s, src) < 0 || err->count) goto fail;
+  /* tcc_relocate reports success after a failed compile: check this result. (Warnings
+   * also reach jit_on_error; they do not fail the batch.) */
+  if (tcc_compile_string(s, src) < 0) goto fail;
 
   int need = tcc_relocate(s, NULL);
   if (need <= 0) goto fail;
@@ -244,6 +245,7 @@ int cffi_jit_link(cffi_env_t *st, cffi_fn_t **fns, size_t n) {
     if (st->debug_source) fprintf(stderr, "cffi: TinyCC failed, using libffi: %s\n", err.msg);
     goto done;
   }
+  if (st->debug_source && err.count) fprintf(stderr, "cffi: TinyCC: %d warning(s), first: %s\n", err.count, err.msg);
   for (size_t i = 0; i < nb; i++) {
     batch[i]->jit_entry = entries[i];
     batch[i]->code = code;

@@ -247,7 +247,7 @@ static void emit_trampoline(sbuf_t *b, const cffi_sig_t *sig, const void *addr, 
                 "  if (!T[%d]) p%d = S[%d].ptr;\n"
                 "  else if (T[%d] == 1 && (S[%d].u64 << 1) < 0x87c0000000000000UL)"
                 " p%d = (void *)(int64_t)S[%d].f64;\n"
-                "  else p%d = cffi_jit_ptr_arg(env, info, &cx, S, %d);\n",
+                "  else p%d = cffi_jit_ptr_arg(env, info, &cx, S, %#x);\n",
                 s, k, s, s, s, k, s, k, s | sig->args[k] << 8 | n << 16);
     }
     sb_puts(b, "  if (cx.state & 4) return cffi_jit_fail(&cx);\n");

@@ -33,6 +33,7 @@
   "  float f32; void *ptr; } cffi_slot_t;\n"                                              \
   "/* Per-call state of the object path (call_jit.c's jit_cx_t: argv, string copies). */\n" \
   "typedef struct { long state; void *priv[194]; } cffi_jit_cx_t;\n"                     \
+  "/* what = slot | type << 8 | nargs << 16 */\n"                                        \
   "void *cffi_jit_ptr_arg(napi_env, napi_callback_info, cffi_jit_cx_t *, cffi_slot_t *,\n" \
   "  uint32_t);\n"                                                                       \
   "void cffi_jit_end(cffi_jit_cx_t *);\n"                                                \

@@ -252,3 +252,106 @@ test("under valgrind: no invalid reads or writes in compiled code", { skip: !fs.
   assert.ok(r.jit.every(Boolean));
   assert.deepEqual(r.results, jitRun.results);
 });
+
+// ---- through the public API (runs in whichever mode the suite runs: CFFI_JIT=0 or not) ----
+
+const { jit, cffiPath, collect } = require("./helpers.js");
+
+test("a callback that re-enters cffi does not disturb the outer call's arguments", () => {
+  const cffi = require(cffiPath);
+  const lib = cffi.dlopen(fixtures.jit, {
+    reenter: { args: ["function", "i32", "f64", "i64", "cstring", "f32"], returns: "f64" },
+    id_f64: { args: ["f64"], returns: "f64" },
+    str_len: { args: ["cstring"], returns: "u64" },
+  });
+  const { reenter, id_f64, str_len } = lib.symbols;
+  const cb = new cffi.JSCallback((a) => {
+    // overwrite every slot the outer call used
+    assert.equal(id_f64(-1e9), -1e9);
+    assert.equal(str_len("a string long enough".repeat(40)), 800n);
+    return a * 2;
+  }, { args: ["i32"], returns: "i32" });
+  try {
+    assert.equal(reenter(cb, 21, 0.5, 1000n, "héllo", 0.25), 42 + 0.5 + 1000 + 6 + 0.25);
+    assert.equal(reenter(cb.ptr, 1, 1, 1, "x".repeat(700), 1), 2 + 1 + 1 + 700 + 1);
+  } finally {
+    cb.close();
+    lib.close();
+  }
+});
+
+test("an exception thrown by a callback is rethrown by the call, and the next call works", () => {
+  const cffi = require(cffiPath);
+  const lib = cffi.dlopen(fixtures.jit, {
+    reenter: { args: ["function", "i32", "f64", "i64", "cstring", "f32"], returns: "f64" },
+    set_errno: { args: ["i32"], returns: "i32" },
+  });
+  const boom = new Error("boom");
+  const cb = new cffi.JSCallback(() => {
+    throw boom;
+  }, { args: ["i32"], returns: "i32" });
+  const ok = new cffi.JSCallback((a) => a, { args: ["i32"], returns: "i32" });
+  try {
+    assert.throws(() => lib.symbols.reenter(cb, 1, 2, 3, "s", 4), (e) => e === boom);
+    assert.equal(lib.symbols.reenter(ok, 1, 2, 3n, "s", 4), 1 + 2 + 3 + 1 + 4);
+    assert.equal(lib.symbols.set_errno(33), -1);
+    assert.equal(cffi.errno(), 33);
+  } finally {
+    cb.close();
+    ok.close();
+    lib.close();
+  }
+});
+
+test("worker threads compile and call their own trampolines concurrently", async () => {
+  const { Worker } = require("node:worker_threads");
+  const code = `
+    const { parentPort, workerData } = require("node:worker_threads");
+    const cffi = require(workerData.cffiPath);
+    let sum = 0;
+    for (let round = 0; round < 20; round++) {
+      const lib = cffi.dlopen(workerData.lib, {
+        id_i32: { args: ["i32"], returns: "i32" },
+        id_f64: { args: ["f64"], returns: "f64" },
+        id_u64: { args: ["u64"], returns: "u64" },
+        str_len: { args: ["cstring"], returns: "u64" },
+      });
+      for (let i = 0; i < 200; i++) {
+        sum += lib.symbols.id_i32(i) + lib.symbols.id_f64(i / 2) + Number(lib.symbols.id_u64(i)) +
+          Number(lib.symbols.str_len("ab"));
+      }
+      lib.close();
+    }
+    parentPort.postMessage(sum);`;
+  const expected = 20 * Array.from({ length: 200 }, (_, i) => i + i / 2 + i + 2).reduce((a, b) => a + b, 0);
+  const results = await Promise.all([0, 1, 2].map(() => new Promise((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: { cffiPath, lib: fixtures.jit } });
+    w.once("message", resolve);
+    w.once("error", reject);
+  })));
+  assert.deepEqual(results, [expected, expected, expected]);
+});
+
+test("compiled code is unmapped once its functions are gone", { skip: !jit && "libffi mode" }, async () => {
+  const cffi = require(cffiPath);
+  // bytes in anonymous read+execute mappings (adjacent ones merge, so count bytes)
+  const codeMaps = () => fs.readFileSync("/proc/self/maps", "utf8").split("\n")
+    .filter((l) => /^\S+ r-xp 00000000 00:00 0\s*$/.test(l))
+    .map((l) => l.split(" ")[0].split("-").map((h) => parseInt(h, 16)))
+    .reduce((sum, [a, b]) => sum + (b - a), 0);
+  await collect();
+  const before = codeMaps();
+  const keep = []; // no GC may free them before `during` is measured
+  for (let i = 0; i < 40; i++) {
+    const lib = cffi.dlopen(fixtures.jit, { noop: { returns: "i32" }, id_i32: { args: ["i32"], returns: "i32" } });
+    assert.equal(lib.symbols.noop(), 7);
+    keep.push(lib.symbols);
+    lib.close();
+  }
+  const during = codeMaps();
+  keep.length = 0;
+  await collect(6);
+  const after = codeMaps();
+  assert.ok(during >= before + 40 * 4096, `40 batches should take 40 pages: ${during - before} bytes`);
+  assert.ok(after <= before + 4 * 4096, `code bytes: ${before} before, ${during} after creating 40 batches, ${after} after GC`);
+});
