@@ -43,11 +43,19 @@ typedef struct item_s {
   cffi_slot_t *args;
 } item_t;
 
+/* What a blocked caller waits on: one per thread (a thread blocks in one call at a time),
+ * never destroyed, so that releasing the caller is the signaller's last access to it. */
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+} waiter_t;
+
+static __thread waiter_t waiter = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
 /* A blocked caller's invocation: lives on the caller's stack until `done`. */
 typedef struct {
   item_t h;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
+  waiter_t *w;
   bool done;
   void *job; /* async job running on the calling thread (async.c), or NULL */
   cffi_slot_t ret;
@@ -121,11 +129,12 @@ static void deliver(napi_env env, item_t *it) {
   item_release(it);
   if (it->kind == ITEM_BLOCKING) {
     blocking_t *b = (blocking_t *)it;
-    pthread_mutex_lock(&b->mu);
+    waiter_t *w = b->w;
+    pthread_mutex_lock(&w->mu);
     b->ret = r;
     b->done = true;
-    pthread_cond_signal(&b->cv);
-    pthread_mutex_unlock(&b->mu); /* b may be gone after this */
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu); /* b is gone once the caller saw done */
   }
   node_done(n);
 }
@@ -245,16 +254,13 @@ void cffi_threads_call_blocking(cffi_cb_t *cb, void **args, void *ret) {
     b.h.args = raw;
     b.done = false;
     b.job = current_job;
+    b.w = &waiter;
     cffi_cb_capture_args(cb, args, raw); /* cstring bytes stay valid: the caller waits */
-    pthread_mutex_init(&b.mu, NULL);
-    pthread_cond_init(&b.cv, NULL);
     if (relay_push(n->re, &b.h)) {
-      pthread_mutex_lock(&b.mu);
-      while (!b.done) pthread_cond_wait(&b.cv, &b.mu);
-      pthread_mutex_unlock(&b.mu);
+      pthread_mutex_lock(&b.w->mu);
+      while (!b.done) pthread_cond_wait(&b.w->cv, &b.w->mu);
+      pthread_mutex_unlock(&b.w->mu);
     }
-    pthread_cond_destroy(&b.cv);
-    pthread_mutex_destroy(&b.mu);
   }
   cffi_cb_write_ret(cb, &b.ret, ret);
 }

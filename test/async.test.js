@@ -23,6 +23,8 @@ const lib = dlopen(fixtures.threads, {
   ptr_plus: { args: ["ptr", "i32"], returns: "ptr" },
   sum_bytes: { args: ["ptr", "i32"], returns: "i32" },
   fill_later: { args: ["ptr", "i32", "i32", "i32"] },
+  fill_at_gate: { args: ["ptr", "i32", "i32"] },
+  gate_set: { args: ["i32"] },
   sleep_ms_ret: { args: ["i32", "i32"], returns: "i32" },
   rendezvous: { args: ["i32"], returns: "i32" },
   rendezvous_reset: {},
@@ -94,18 +96,23 @@ test("views, Buffers, DataViews and ArrayBuffers as arguments", async () => {
 test("a view argument stays alive until the promise settles", async () => {
   const gc = getGC();
   let weak;
+  S.gate_set(0);
   const p = (() => {
     const big = new Uint8Array(8 << 20); // own mapping: freeing it early would fault
     weak = new WeakRef(big);
-    return S.fill_later.async(big, big.length, 7, 150);
+    return S.fill_at_gate.async(big, big.length, 7); // waits in C until the gate opens
   })();
   for (let i = 0; i < 5; i++) {
     gc();
     await new Promise((r) => setTimeout(r, 5));
   }
-  assert.ok(weak.deref() !== undefined, "collected while the C function was using it");
+  const big = weak.deref();
+  assert.ok(big !== undefined, "collected while the C function was using it");
+  S.gate_set(1);
   assert.equal(await p, undefined);
-  assert.equal(weak.deref()?.[12345], 7);
+  assert.equal(big[12345], 7);
+  assert.equal(await S.fill_later.async(big, 10, 3, 1), undefined);
+  assert.equal(big[9], 3);
 });
 
 test("a JSCallback called on the pool thread is relayed to the JS thread", async () => {
