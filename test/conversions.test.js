@@ -323,7 +323,7 @@ test("ptr: views pass their first byte (with byteOffset); ArrayBuffer its data",
 test("ptr: strings and other values are rejected", () => {
   expectTypeError(() => S.id_ptr("abc"), "To convert a string to a pointer, encode it as a buffer");
   expectTypeError(() => S.id_ptr(""), "To convert a string to a pointer, encode it as a buffer");
-  for (const v of [{}, true, -1, 1.5, -1n, 2n ** 64n, Symbol("s"), [1], () => 1, Infinity]) {
+  for (const v of [{}, true, -1, 1.5, -1n, 2n ** 64n, 2 ** 64, Symbol("s"), [1], () => 1, Infinity]) {
     expectTypeError(() => S.id_ptr(v), /^Unable to convert .* to a pointer$/);
   }
 });

@@ -276,6 +276,19 @@ test("linkSymbols: errors", () => {
   base.close();
 });
 
+test("linkSymbols: more than 63 symbols", () => {
+  const base = dlopen(fixtures.basic, Object.fromEntries(Array.from({ length: 70 }, (_, k) => [`n_${k}`, {}])));
+  const defs = {};
+  for (let k = 0; k < 70; k++) defs[`f${k}`] = { ptr: base.symbols[`n_${k}`].ptr, returns: "i32" };
+  const linked = linkSymbols(defs);
+  try {
+    for (let k = 0; k < 70; k++) assert.equal(linked.symbols[`f${k}`](), k);
+  } finally {
+    linked.close();
+    base.close();
+  }
+});
+
 test("linkSymbols: a reachable symbol function keeps the result alive across GC", async () => {
   const base = dlopen(fixtures.basic, { add_i32: {} });
   let add = linkSymbols({ add: { ptr: base.symbols.add_i32.ptr, args: ["i32", "i32"], returns: "i32" } }).symbols.add;
