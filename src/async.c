@@ -39,9 +39,11 @@ static void job_free(napi_env env, job_t *job) {
   free(job);
 }
 
-void cffi_async_job_exception(void *p, napi_value exc) {
+int cffi_async_job_exception(void *p, cffi_env_t *st, napi_value exc) {
   job_t *job = p;
-  if (!job->exc) napi_create_reference(job->fn->st->env, exc, 1, &job->exc);
+  if (job->fn->st != st) return -1; /* a Worker's callback called from another environment's job */
+  if (!job->exc) napi_create_reference(st->env, exc, 1, &job->exc);
+  return 0;
 }
 
 static void execute(napi_env env, void *data) {

@@ -204,9 +204,10 @@ void cffi_threads_cb_close(cffi_cb_t *cb); /* may defer the free until queued ca
 bool cffi_on_js_thread(const cffi_env_t *st);
 void cffi_threads_env_cleanup(cffi_env_t *st); /* from cffi_callback_env_cleanup */
 /* threads.c <-> async.c: the async job whose C call runs on this thread (NULL: none), and
- * (JS thread) an exception thrown by a callback relayed from that job: rejects its promise. */
+ * (JS thread) an exception thrown by a callback of environment st relayed from that job:
+ * rejects its promise (returns 0), or -1 when the job belongs to another environment. */
 void cffi_threads_set_job(void *job);
-void cffi_async_job_exception(void *job, napi_value exc);
+int cffi_async_job_exception(void *job, cffi_env_t *st, napi_value exc);
 void cffi_cb_free(cffi_cb_t *cb); /* closure, libffi data and the struct */
 
 /* ---- Module parts: each registers its exports on the binding object ------------------- */

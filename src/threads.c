@@ -119,8 +119,7 @@ static void deliver(napi_env env, item_t *it) {
         /* No exception object means JS could not run at all (environment terminating). */
         if (exc && napi_typeof(env, exc, &t) == napi_ok && t != napi_undefined) {
           void *job = it->kind == ITEM_BLOCKING ? ((blocking_t *)it)->job : NULL;
-          if (job) cffi_async_job_exception(job, exc);
-          else cffi_cb_report_exception(cb->st, exc);
+          if (!job || cffi_async_job_exception(job, cb->st, exc) != 0) cffi_cb_report_exception(cb->st, exc);
         }
       }
       napi_close_handle_scope(env, scope);
