@@ -67,6 +67,7 @@ function write64(v, slot, index, cname) {
 }
 
 const MAX_U64 = (1n << 64n) - 1n;
+const TWO64 = 18446744073709551616; // 2^64, exact as a double
 
 function pointerError(v) {
   if (typeof v === "string") return new TypeError("To convert a string to a pointer, encode it as a buffer");
@@ -80,7 +81,7 @@ function pointerError(v) {
 function writePointer(v, slot, allowString) {
   const T = H.T;
   if (typeof v === "number") {
-    if (v >= 0 && Number.isInteger(v) && v <= 18446744073709551615) { H.F64[slot] = v; T[slot] = TAG.F64; return; }
+    if (v >= 0 && Number.isInteger(v) && v < TWO64) { H.F64[slot] = v; T[slot] = TAG.F64; return; }
     if (v === 0 || Number.isNaN(v)) { H.F64[slot] = 0; T[slot] = TAG.F64; return; }
     throw pointerError(v);
   }
@@ -122,7 +123,8 @@ function writeBuffer(v, slot) {
 }
 
 function bufferLength(v, buf, index) {
-  if (v === buf && (buf === null || ArrayBuffer.isView(buf))) return buf === null ? 0 : buf.byteLength;
+  // null/null, and a missing buffer with its missing length, pass 0 (SPEC §2.1).
+  if (v === buf && (buf === null || buf === undefined || ArrayBuffer.isView(buf))) return buf == null ? 0 : buf.byteLength;
   throw codedTypeError("ERR_INVALID_ARG_TYPE",
     `Argument ${index}: buffer_length must be the same object as the preceding buffer argument`);
 }

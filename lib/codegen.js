@@ -111,7 +111,7 @@ function callbackSource(sig) {
   if (ret !== T.void) {
     const v = "r";
     let pre = "";
-    if (PTRLIKE.has(ret)) pre = `if (r !== null && typeof r === "object") r = addressOf(r);\n`;
+    if (PTRLIKE.has(ret)) pre = `if (r !== null && typeof r === "object" && (ArrayBuffer.isView(r) || r instanceof ArrayBuffer)) r = addressOf(r);\n`;
     write = pre + emitWrite(ret === T.cstring ? T.ptr : ret, v, 0, JSON.stringify("Return value"), null);
   }
   return PRELUDE + "const addressOf = H.addressOf;\n" +

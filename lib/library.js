@@ -42,8 +42,8 @@ function readPtrField(name, v) {
       'you must provide a "ptr" field with the memory address of the native function.');
   }
   if (typeof v === "number") {
-    if (!(v >= 0) || v > 18446744073709551615 || !Number.isInteger(v)) {
-      if (v < 0 || v > 18446744073709551615) throw new RangeError(`Symbol "${name}": ptr is out of range`);
+    if (!(v >= 0) || v >= 2 ** 64 || !Number.isInteger(v)) {
+      if (v < 0 || v >= 2 ** 64) throw new RangeError(`Symbol "${name}": ptr is out of range`);
       throw new TypeError(`Symbol "${name}": ptr must be an integer`);
     }
     return v;

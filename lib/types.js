@@ -23,7 +23,7 @@ const aliases = {
 
 // FFIType: name -> number for every canonical name and alias, and "0".."21" -> themselves.
 const FFIType = {};
-for (let i = 0; i < COUNT; i++) FFIType[i] = i;
+for (let i = 0; i <= 17; i++) FFIType[i] = i; // SPEC §1: "0"…"17" only
 Object.assign(FFIType, T, aliases);
 
 const byName = new Map(Object.entries({ ...T, ...aliases, size_t: T.uint64_t }));

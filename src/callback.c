@@ -88,7 +88,11 @@ threw:
 
 void cffi_cb_report_exception(cffi_env_t *st, napi_value exc) {
   if (st->depth > 0) {
-    if (!st->pending) napi_create_reference(st->env, exc, 1, &st->pending);
+    /* Boxed in an array: Node-API 8 only references objects, and `throw 42` is legal. */
+    napi_value box;
+    if (!st->pending && napi_create_array_with_length(st->env, 1, &box) == napi_ok &&
+        napi_set_element(st->env, box, 0, exc) == napi_ok)
+      napi_create_reference(st->env, box, 1, &st->pending);
     return;
   }
   napi_fatal_exception(st->env, exc);

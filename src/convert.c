@@ -175,8 +175,10 @@ napi_value cffi_cstring_value(napi_env env, const char *s) {
 napi_value cffi_rethrow_pending(napi_env env, cffi_env_t *st) {
   napi_ref ref = st->pending;
   st->pending = NULL;
-  napi_value err;
-  if (napi_get_reference_value(env, ref, &err) == napi_ok && err) napi_throw(env, err);
+  napi_value box, err; /* see cffi_cb_report_exception: the exception is boxed */
+  if (napi_get_reference_value(env, ref, &box) == napi_ok && box &&
+      napi_get_element(env, box, 0, &err) == napi_ok)
+    napi_throw(env, err);
   napi_delete_reference(env, ref);
   return NULL;
 }
