@@ -26,7 +26,7 @@ typedef struct {
 
 static void sb_reserve(sbuf_t *b, size_t extra) {
   if (b->error || b->len + extra + 1 <= b->cap) return;
-  size_t cap = b->cap ? b->cap : 4096;
+  size_t cap = b->cap ? b->cap : 16384;
   while (cap < b->len + extra + 1) cap *= 2;
   char *p = realloc(b->p, cap);
   if (!p) {
@@ -47,19 +47,24 @@ static void sb_puts(sbuf_t *b, const char *s) {
 
 static void sb_printf(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sb_printf(sbuf_t *b, const char *fmt, ...) {
+  /* one vsnprintf into the free space; a second only when it did not fit */
+  sb_reserve(b, 256);
+  if (b->error) return;
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
   va_end(ap);
   if (n < 0) {
     b->error = true;
     return;
   }
-  sb_reserve(b, (size_t)n);
-  if (b->error) return;
-  va_start(ap, fmt);
-  vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-  va_end(ap);
+  if ((size_t)n >= b->cap - b->len) {
+    sb_reserve(b, (size_t)n);
+    if (b->error) return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+  }
   b->len += (size_t)n;
 }
 
