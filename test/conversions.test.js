@@ -343,6 +343,8 @@ test("cstring argument: JS string → NUL-terminated UTF-8 copy", () => {
   assert.equal(S.cstr_sum(s), sum);
   assert.equal(S.echo_cstring(s), s);
   assert.equal(S.echo_cstring("a\0b"), "a", "stops at an embedded NUL");
+  // Lone surrogates encode as U+FFFD (3 bytes), as Buffer.from does; no crash.
+  assert.equal(S.cstr_len("\uD800ab"), BigInt(Buffer.byteLength("\uD800ab")));
   const long = "x".repeat(1 << 20);
   assert.equal(S.cstr_len(long), BigInt(1 << 20));
   // Many temporary strings in one call of many arguments are all valid during the call.
