@@ -107,6 +107,11 @@ function scenarios() {
     calls: [[obj(bytes, TAG.VIEW), num(5)], [obj(new DataView(bytes.buffer, 1, 2), TAG.DATAVIEW), num(2)],
       [obj(bytes.buffer, TAG.ARRAYBUF), num(3)], [obj(bytes.subarray(3), TAG.VIEW), num(2)]] });
   s.push({ sym: "id_ptr", ret: T.ptr, args: [T.ptr], calls: [[num(0)], [big(2n ** 60n)], [num(8)]] });
+  s.push({ sym: "id_cstring", ret: T.cstring, args: [T.cstring], calls: [[obj("long ".repeat(200), TAG.STRING)]] });
+  const lateArgs = [...Array(7).fill(T.i32), ...Array(9).fill(T.f64), T.buffer, T.buffer_length, T.cstring];
+  s.push({ sym: "late_bytes", ret: T.u32, args: lateArgs,
+    calls: [lateArgs.map((t, k) => (t === T.i32 ? i32(k) : t === T.f64 ? f64(k + 0.5) : t === T.buffer ? obj(bytes, TAG.VIEW)
+      : t === T.buffer_length ? num(5) : obj("stack", TAG.STRING)))] });
   return s;
 }
 
