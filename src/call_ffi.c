@@ -100,9 +100,14 @@ napi_value cffi_ffi_invoke(napi_env env, napi_callback_info info) {
   cffi_ffi_call_raw(fn, vals, &r);
   st->last_errno = errno;
   st->depth--;
+  if (sig->ret == CFFI_T_CSTRING && !st->pending) {
+    /* the result may point into a string copy (e.g. strchr on a JS string): read it first */
+    napi_value v = cffi_cstring_value(env, r.ptr);
+    cffi_tmp_free(&tmp);
+    return v;
+  }
   cffi_tmp_free(&tmp);
   if (st->pending) return cffi_rethrow_pending(env, st);
-  if (sig->ret == CFFI_T_CSTRING) return cffi_cstring_value(env, r.ptr);
   cffi_store_value(sig->ret, r, &st->slots[0], &st->tags[0]);
   return NULL;
 }
