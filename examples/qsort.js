@@ -26,3 +26,7 @@ console.log(`sorted: ${numbers.join(" ")}`);
 
 compare.close();
 libc.close();
+
+// Expected output:
+// before: 42 -7 19 0 2147483647 -2147483648 3 3 1000
+// sorted: -2147483648 -7 0 3 3 19 42 1000 2147483647

@@ -66,3 +66,11 @@ try {
 
 sqlite.sqlite3_close(db);
 close();
+
+// Expected output:
+// durian  null    12.5
+// cherry  red     3.0
+// apple   red     0.5
+// banana  yellow  0.25
+// red fruit: 2
+// SQLite error 1: no such table: vegetables
