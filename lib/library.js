@@ -3,7 +3,7 @@
 // (binding.link: JIT-compiled as a batch, or libffi), and wraps each in its generated JS
 // function (lib/codegen.js).
 "use strict";
-const { binding } = require("./abi.js");
+const { binding, state } = require("./abi.js");
 const { readSignature, T } = require("./types.js");
 const { makeCaller } = require("./codegen.js");
 const { codedTypeError, codedError, codedRangeError } = require("./errors.js");
@@ -185,7 +185,8 @@ function viewSource(symbols, isCallback = false) {
       ": JS callbacks are libffi closures";
   }
   const list = readSymbols(symbols, "viewsource");
-  return list.map((e) => binding.source(e.sig.returns, e.sig.args, false) ?? LIBFFI_NOTE(e.name));
+  // With the JIT off (CFFI_JIT=0) every signature runs on libffi, and says so.
+  return list.map((e) => (state.jit && binding.source(e.sig.returns, e.sig.args, false)) || LIBFFI_NOTE(e.name));
 }
 
 module.exports = { dlopen, linkSymbols, CFunction, viewSource, setAsyncImpl, readPtrField, openLibrary, T };
