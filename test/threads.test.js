@@ -260,6 +260,70 @@ w.on("error", (e) => { console.log("worker error " + e.message); process.exit(4)
   assert.match(r.stdout, /^ok 2/m);
 });
 
+test("worker.terminate() with async calls in flight whose threads call back (blocking and queued)", () => {
+  const r = runChild(`
+const { Worker } = require("node:worker_threads");
+let done = 0;
+for (let k = 0; k < 3; k++) {
+  const w = new Worker(\`
+    const { parentPort } = require("node:worker_threads");
+    const { dlopen, JSCallback } = require(\${JSON.stringify(${JSON.stringify(cffiPath)})});
+    const lib = dlopen(\${JSON.stringify(FIXTURE)}, {
+      call_blocking_threads: { args: ["function", "i32", "i32"], returns: "i32" },
+      sleep_ms_ret: { args: ["i32", "i32"], returns: "i32" },
+      run_ticks: { args: ["function", "i32", "i32"], returns: "ptr" },
+      join_run: { args: ["ptr"], returns: "i32" },
+    });
+    let n = 0;
+    const slow = new JSCallback((x) => { n++; return 2 * x + 1; }, { args: ["i32"], returns: "i32" });
+    const ts = new JSCallback(() => { n++; }, { args: ["i32", "i32"], threadsafe: true });
+    lib.symbols.call_blocking_threads.async(slow.ptr, 3, 20000);
+    lib.symbols.join_run.async(lib.symbols.run_ticks(ts.ptr, 2, 200000));
+    lib.symbols.sleep_ms_ret.async(300, 1);
+    const iv = setInterval(() => { if (n > 1000) { clearInterval(iv); parentPort.postMessage("busy"); } }, 1);
+  \`, { eval: true });
+  w.on("message", async () => {
+    await w.terminate();
+    if (++done === 3) console.log("all terminated");
+  });
+  w.on("error", (e) => { console.log("worker error " + e.message); process.exit(4); });
+}
+`);
+  assert.equal(r.signal, null, `crashed: ${r.stderr}`);
+  assert.equal(r.error, undefined, "hung");
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /all terminated/);
+});
+
+test("a Worker's callback called from the main thread's async call: runs in the Worker, its exception stays there", () => {
+  const r = runChild(`
+const { Worker } = require("node:worker_threads");
+const lib = dlopen(FIXTURE, { call_twice: { args: ["function", "i32"], returns: "i32" } });
+const w = new Worker(\`
+  const { parentPort } = require("node:worker_threads");
+  const { JSCallback } = require(\${JSON.stringify(${JSON.stringify(cffiPath)})});
+  const ok = new JSCallback((x) => 2 * x + 1, { args: ["i32"], returns: "i32" });
+  const bad = new JSCallback(() => { throw new Error("in the worker"); }, { args: ["i32"], returns: "i32" });
+  parentPort.postMessage([ok.ptr, bad.ptr]);
+  setInterval(() => {}, 1000);
+\`, { eval: true });
+let workerError = null;
+w.on("error", (e) => { workerError = e.message; });
+w.once("message", async ([ok, bad]) => {
+  const a = await lib.symbols.call_twice.async(ok, 20);
+  let b;
+  try { b = await lib.symbols.call_twice.async(bad, 1); } catch (e) { b = "rejected " + e.message; }
+  while (workerError === null) await new Promise((r) => setTimeout(r, 5));
+  console.log(JSON.stringify({ a, b, workerError }));
+  process.exit(0);
+});
+`);
+  assert.equal(r.signal, null, r.stderr);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const out = JSON.parse(r.stdout.trim().split("\n").pop());
+  assert.deepEqual(out, { a: 41, b: 0, workerError: "in the worker" });
+});
+
 test("process exit with a foreign thread blocked in a callback: no hang", () => {
   const r = runChild(`
 const lib = dlopen(FIXTURE, { start_loop: { args: ["function", "i32", "i32"] } });
