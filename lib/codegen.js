@@ -1,11 +1,16 @@
 // codegen.js: builds the per-signature JS functions of the shared-buffer convention.
-//  - makeCaller(sig): (call, closed) -> { fn, read, close } where `fn(a0, …)` writes its
-//    arguments into the buffer, calls the native trampoline `call`, and reads the result;
-//    `read()` reads a result left in slot 0 (async completions use it); `close()` makes `fn`
-//    throw `closed()` from then on.
+//  - makeCallers(sigs): one factory per signature,
+//    (call, closed, callAsync, tierUp, threshold) -> { fn, async, read, swap, close }:
+//    `fn(a0, …)` writes its arguments into the buffer, calls the native trampoline and reads
+//    the result. Until `swap(entry)` names the fast entry (a JIT trampoline, or `call`
+//    itself when there is none), calls go through the libffi entry `call` and are counted;
+//    the `threshold`-th calls `tierUp()`, which compiles the batch and swaps. The fast
+//    entry's call site only ever sees one target, so V8 can call it directly. `read()` reads
+//    a result left in slot 0 (async completions); `close()` makes `fn` throw `closed()`.
 //  - makeCallbackWrapper(sig, userFn): the function native code calls for a JSCallback: reads
 //    the C arguments from the buffer, calls userFn, writes its result into slot 0.
-// One source text per signature, compiled once with `new Function` and cached.
+// One source text per signature, cached; the new ones of one declaration are compiled
+// together by a single `new Function` (each call of it has a fixed cost).
 "use strict";
 const abi = require("./abi.js");
 const { T, cName } = require("./types.js");
@@ -64,6 +69,7 @@ function emitRead(type, s) {
 
 const PRELUDE = "const { I32, U32, F64, B64, BU64, T } = H.H;\n" +
   "const { toInt32, toF64, write64, writePointer, writeFunction, writeBuffer, bufferLength } = H;\n";
+const CB_PRELUDE = "const addressOf = H.addressOf;\n";
 
 function callerSource(sig) {
   const n = sig.args.length;
@@ -75,7 +81,7 @@ function callerSource(sig) {
   for (let k = 0; k < n; k++) {
     const t = sig.args[k];
     const s = k + 1;
-    const missing = needsCount ? `arguments.length <= ${k}` : null;
+    const missing = needsCount ? `n <= ${k}` : null;
     if (t === T.buffer_length) {
       body.push(`F64[${s}] = bufferLength(a${k}, ${lastBuffer}, ${k}); T[${s}] = 1;`);
       continue;
@@ -83,23 +89,35 @@ function callerSource(sig) {
     if (t === T.buffer) lastBuffer = `a${k}`;
     body.push(emitWrite(t, `a${k}`, s, k, missing));
   }
-  const callExpr = `fn(${passArgs ? params.join(", ") : ""})`;
+  // `w` writes the arguments (shared by the sync and async entry points, once per
+  // signature); `n` is the number of arguments actually passed, where a missing argument
+  // differs from an explicit undefined.
+  const wParams = (needsCount ? ["n", ...params] : params).join(", ");
+  const wCall = `w(${(needsCount ? ["arguments.length", ...params] : params).join(", ")});`;
+  const callArgs = passArgs ? params.join(", ") : "";
+  const callExpr = `(g !== null ? g(${callArgs}) : slow(${callArgs}))`;
   const ret = sig.returns;
-  let tail;
-  if (ret === T.cstring) tail = `return ${callExpr};`;
-  else if (ret === T.void) tail = `${callExpr};`;
-  else tail = `${callExpr};\nreturn ${emitRead(ret, 0)};`;
+  let tail = "const g = fn;\n";
+  if (ret === T.cstring) tail += `return ${callExpr};`;
+  else if (ret === T.void) tail += `${callExpr};`;
+  else tail += `${callExpr};\nreturn ${emitRead(ret, 0)};`;
   const asyncCall = `callAsync(call, read${params.map((p) => ", " + p).join("")})`;
   return PRELUDE +
-    "return function make(call, closed, callAsync) {\n" +
-    "let fn = call;\n" +
-    `function f(${params.join(", ")}) {\n${body.join("\n")}\n${tail}\n}\n` +
+    `function w(${wParams}) {\n${body.join("\n")}\n}\n` +
     `function read() { return ${ret === T.cstring ? "undefined" : emitRead(ret, 0)}; }\n` +
+    "return function make(call, closed, callAsync, tierUp, threshold) {\n" +
+    "let fn = null, isClosed = false, count = 0;\n" +
+    `function slow(${callArgs}) {\n` +
+    "if (++count >= threshold && !isClosed) tierUp();\n" +
+    `return call(${callArgs});\n}\n` +
+    `function f(${params.join(", ")}) {\n${wCall}\n${tail}\n}\n` +
     `function fAsync(${params.join(", ")}) {\n` +
-    "if (fn !== call) return Promise.reject(closed(true));\n" +
-    `try {\n${body.join("\n")}\n} catch (e) { return Promise.reject(e); }\n` +
+    "if (isClosed) return Promise.reject(closed(true));\n" +
+    `try {\n${wCall}\n} catch (e) { return Promise.reject(e); }\n` +
     `return ${asyncCall};\n}\n` +
-    "return { fn: f, async: fAsync, read, close() { fn = closed; } };\n}";
+    "return { fn: f, async: fAsync, read,\n" +
+    "  swap(entry) { if (!isClosed) fn = entry; },\n" +
+    "  close() { isClosed = true; fn = closed; } };\n}";
 }
 
 function callbackSource(sig) {
@@ -114,20 +132,29 @@ function callbackSource(sig) {
     if (PTRLIKE.has(ret)) pre = `if (r !== null && typeof r === "object" && (ArrayBuffer.isView(r) || r instanceof ArrayBuffer)) r = addressOf(r);\n`;
     write = pre + emitWrite(ret === T.cstring ? T.ptr : ret, v, 0, JSON.stringify("Return value"), null);
   }
-  return PRELUDE + "const addressOf = H.addressOf;\n" +
+  return PRELUDE + CB_PRELUDE +
     "return function make(userFn) {\n" +
     `return function (${params.join(", ")}) {\n` +
     `let r = userFn(${reads.join(", ")});\n${write}\n};\n}`;
 }
 
 const cache = new Map();
-function compile(key, source) {
-  let factory = cache.get(key);
-  if (!factory) {
-    factory = new Function("H", source())(helpers);
-    cache.set(key, factory);
+
+// Factories for `keys` (cache keys); `source(i)` gives the body of the i-th. Bodies are
+// "<prelude> return function make…", so the batch is the prelude once plus each `make`.
+function compileAll(keys, source) {
+  const missing = [];
+  for (let i = 0; i < keys.length; i++) {
+    if (!cache.has(keys[i]) && !missing.some((j) => keys[j] === keys[i])) missing.push(i);
   }
-  return factory;
+  if (missing.length) {
+    const makes = missing.map((i) => source(i).slice(PRELUDE.length + (keys[i][0] === "b" ? CB_PRELUDE.length : 0)));
+    const prelude = PRELUDE + (missing.some((i) => keys[i][0] === "b") ? CB_PRELUDE : "");
+    const body = `${prelude}return [\n${makes.map((m) => `(() => { ${m} })()`).join(",\n")}\n];`;
+    const made = new Function("H", body)(helpers);
+    missing.forEach((i, k) => cache.set(keys[i], made[k]));
+  }
+  return keys.map((k) => cache.get(k));
 }
 
 const helpers = {
@@ -141,12 +168,12 @@ function sigKey(sig) {
   return `${sig.returns}:${sig.args.join(",")}`;
 }
 
-function makeCaller(sig) {
-  return compile("c" + sigKey(sig), () => callerSource(sig));
+function makeCallers(sigs) {
+  return compileAll(sigs.map((s) => "c" + sigKey(s)), (i) => callerSource(sigs[i]));
 }
 
 function makeCallbackWrapper(sig) {
-  return compile("b" + sigKey(sig), () => callbackSource(sig));
+  return compileAll(["b" + sigKey(sig)], () => callbackSource(sig))[0];
 }
 
-module.exports = { makeCaller, makeCallbackWrapper, callerSource, callbackSource };
+module.exports = { makeCallers, makeCallbackWrapper, callerSource, callbackSource };

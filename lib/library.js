@@ -5,7 +5,7 @@
 "use strict";
 const { binding, state } = require("./abi.js");
 const { readSignature, T } = require("./types.js");
-const { makeCaller } = require("./codegen.js");
+const { makeCallers } = require("./codegen.js");
 const { codedTypeError, codedError, codedRangeError } = require("./errors.js");
 const { fileURLToPath } = require("node:url");
 const path = require("node:path");
@@ -54,8 +54,22 @@ function readPtrField(name, v) {
 
 // Builds the JS functions for resolved entries [{ name, sig, addr }]. Returns the functions
 // (same order) and a close() that disables them all.
+// Tiering: every function starts on its libffi entry. After state.jitThreshold calls of any
+// of them (CFFI_JIT_THRESHOLD; 0: at once), tierUp compiles the whole batch with the JIT in
+// one TinyCC state and swaps each wrapper to its compiled trampoline (or, where the JIT
+// cannot help, to the libffi entry without counting). Declaring stays cheap, functions
+// called a few times never pay for compiling, and hot ones get the JIT.
 function bindAll(entries, closedMessage, owner) {
+  let tiered = false;
+  const swaps = [];
+  const tierUp = () => {
+    if (tiered) return;
+    tiered = true;
+    const jits = state.jit ? binding.jit(calls) : [];
+    for (let i = 0; i < swaps.length; i++) swaps[i](jits[i] || calls[i]);
+  };
   const calls = binding.link(entries.map((e) => [e.addr, e.sig.returns, e.sig.args]));
+  const factories = makeCallers(entries.map((e) => e.sig));
   const closers = [];
   const fns = entries.map((e, i) => {
     const closedErr = () => new Error(closedMessage);
@@ -63,8 +77,10 @@ function bindAll(entries, closedMessage, owner) {
       if (forAsync === true) return closedErr();
       throw closedErr();
     };
-    const made = makeCaller(e.sig)(calls[i], closed, (call, read, ...args) => asyncImpl(call, read, e.sig, owner, args));
+    const made = factories[i](calls[i], closed, (call, read, ...args) => asyncImpl(call, read, e.sig, owner, args),
+      tierUp, state.jitThreshold);
     const f = made.fn;
+    swaps.push(made.swap);
     Object.defineProperty(f, "name", { value: e.name, configurable: true });
     f.ptr = e.addr;
     f.native = f;
@@ -72,6 +88,7 @@ function bindAll(entries, closedMessage, owner) {
     closers.push(made.close);
     return f;
   });
+  if (!state.jit || state.jitThreshold === 0) tierUp();
   return { fns, close() { for (const c of closers) c(); } };
 }
 

@@ -3,6 +3,8 @@
 // test/*.test.js and test/*.test.mjs with `node --expose-gc --test`, passing through the exit
 // code. Extra arguments: ones starting with "-" go to node (e.g. --test-name-pattern=x); others
 // select test files by substring (e.g. `npm test -- callback`). CFFI_JIT=0 forces libffi.
+// In JIT mode every batch is compiled when declared (CFFI_JIT_THRESHOLD=0, unless set), so
+// every test call runs a compiled trampoline; test/tiering.test.js covers the default.
 "use strict";
 const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -11,7 +13,9 @@ const path = require("node:path");
 const root = path.resolve(__dirname, "..");
 const testDir = path.join(root, "test");
 
-const mode = process.env.CFFI_JIT === "0" ? "libffi (CFFI_JIT=0)" : "JIT (TinyCC trampolines, libffi fallback)";
+const env = { CFFI_JIT_THRESHOLD: "0", ...process.env };
+const mode = process.env.CFFI_JIT === "0" ? "libffi (CFFI_JIT=0)"
+  : `JIT (TinyCC trampolines, libffi fallback; CFFI_JIT_THRESHOLD=${env.CFFI_JIT_THRESHOLD})`;
 console.log(`cffi tests: call path = ${mode}`);
 
 try {
@@ -39,7 +43,7 @@ if (!files.length) {
 const r = spawnSync(process.execPath, ["--expose-gc", "--test", ...nodeFlags, ...files], {
   cwd: root,
   stdio: "inherit",
-  env: process.env,
+  env,
 });
 if (r.error) {
   console.error(r.error.message);

@@ -43,6 +43,9 @@ static napi_value get_state(napi_env env, napi_callback_info info) {
   CFFI_CALL(env, napi_set_named_property(env, out, "buffer", buf));
   CFFI_CALL(env, napi_get_boolean(env, st->jit_enabled, &jit));
   CFFI_CALL(env, napi_set_named_property(env, out, "jit", jit));
+  napi_value threshold;
+  CFFI_CALL(env, napi_create_uint32(env, st->jit_threshold, &threshold));
+  CFFI_CALL(env, napi_set_named_property(env, out, "jitThreshold", threshold));
   return out;
 }
 
@@ -69,6 +72,8 @@ static napi_value init(napi_env env, napi_value exports) {
   st->thread = pthread_self();
   st->jit_enabled = env_flag("CFFI_JIT", true);
   st->debug_source = env_flag("CFFI_DEBUG_SOURCE", false);
+  const char *threshold = getenv("CFFI_JIT_THRESHOLD");
+  st->jit_threshold = threshold && *threshold ? (uint32_t)strtoul(threshold, NULL, 10) : CFFI_JIT_THRESHOLD;
   if (napi_set_instance_data(env, st, env_finalize, NULL) != napi_ok) {
     free(st);
     cffi_throw_last(env);

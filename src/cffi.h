@@ -48,6 +48,7 @@ extern const cffi_type_info_t cffi_types[CFFI_T_COUNT];
  * out of the buffer before calling C, because a callback may re-enter cffi and reuse it.
  * Must be kept in sync with lib/abi.js. */
 #define CFFI_MAX_ARGS 64
+#define CFFI_JIT_THRESHOLD 100 /* default, see jit_threshold */
 #define CFFI_BUF_SIZE 1024
 #define CFFI_TAGS_OFFSET (8 * (CFFI_MAX_ARGS + 1))
 
@@ -89,6 +90,9 @@ typedef struct cffi_env_s {
   napi_ref pending;        /* first exception thrown by a callback during the current call */
   int last_errno;          /* errno after the last synchronous call */
   bool jit_enabled;        /* false with CFFI_JIT=0 or when the JIT is unavailable */
+  uint32_t jit_threshold;  /* libffi calls of a function before its batch is compiled
+                              (CFFI_JIT_THRESHOLD; 0 = compile when declared); the
+                              counting and tier-up are in lib/library.js */
   bool debug_source;       /* CFFI_DEBUG_SOURCE=1: print generated C when compiling */
   napi_ref cb_invoke;      /* see callback.c */
   void *threads;           /* thread relay state, see callback.c */
@@ -161,7 +165,7 @@ void cffi_ffi_release(cffi_fn_t *fn);
 
 /* JIT path (call_jit.c): compiles trampolines for n functions in one TinyCC state. On
  * success sets fns[i]->jit_entry/code and returns 0; on failure returns -1 and the caller
- * uses libffi. `source_out`, when not NULL, receives the generated C (caller frees). */
+ * uses libffi. */
 int cffi_jit_link(cffi_env_t *st, cffi_fn_t **fns, size_t n);
 void cffi_code_release(cffi_code_t *code);
 /* Generated source for viewSource (codegen.c): malloc'd string, or NULL if the signature

@@ -105,7 +105,7 @@ static void fn_finalize(napi_env env, void *data, void *hint) {
   free(fn);
 }
 
-/* link([[address, ret, [args...]], ...], name[]) -> native call functions (same order).
+/* link([[address, ret, [args...]], ...]) -> libffi call functions (same order).
  * Each native function owns its cffi_fn_t (napi_wrap, freed by its finalizer). */
 static napi_value lib_link(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -146,18 +146,6 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
     goto fail;
   }
 
-  if (st->jit_enabled && n > 0) {
-    /* Only JIT-supported signatures go to TinyCC; the rest stay on libffi. */
-    cffi_fn_t **jit = calloc(n, sizeof(*jit));
-    size_t nj = 0;
-    if (jit) {
-      for (uint32_t i = 0; i < n; i++)
-        if (cffi_jit_supports(&fns[i]->sig)) jit[nj++] = fns[i];
-      if (nj) cffi_jit_link(st, jit, nj); /* on failure: libffi, same behaviour */
-      free(jit);
-    }
-  }
-
   if (napi_create_array_with_length(env, n, &out) != napi_ok) {
     cffi_throw_last(env);
     goto fail;
@@ -165,8 +153,7 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
   for (uint32_t i = 0; i < n; i++) {
     cffi_fn_t *fn = fns[i];
     napi_value f;
-    napi_callback cb = fn->jit_entry ? fn->jit_entry : cffi_ffi_invoke;
-    if (napi_create_function(env, "call", NAPI_AUTO_LENGTH, cb, fn, &f) != napi_ok ||
+    if (napi_create_function(env, "call", NAPI_AUTO_LENGTH, cffi_ffi_invoke, fn, &f) != napi_ok ||
         napi_wrap(env, f, fn, fn_finalize, NULL, NULL) != napi_ok) {
       cffi_throw_last(env);
       /* fns[0..i) are owned by their functions now */
@@ -187,14 +174,65 @@ fail:
   return NULL;
 }
 
-/* jitInfo(callFn) -> true when the native function runs a JIT trampoline (tests, viewSource). */
+/* jit([call...]) -> for each libffi call function of one batch, its JIT-compiled
+ * equivalent, or null where the signature is not supported or compiling failed. The batch
+ * is compiled once, in one TinyCC state; the compiled code lives until the libffi call
+ * functions (which own the cffi_fn_t) are collected. */
+static napi_value lib_jit(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  cffi_env_t *st = cffi_env_get(env);
+  uint32_t n;
+  CFFI_CALL(env, napi_get_array_length(env, argv[0], &n));
+  cffi_fn_t **fns = calloc(n ? n : 1, sizeof(*fns));
+  cffi_fn_t **todo = calloc(n ? n : 1, sizeof(*todo));
+  if (!fns || !todo) {
+    free(fns);
+    free(todo);
+    return cffi_throw_error(env, NULL, "cffi: out of memory");
+  }
+  size_t nt = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    if (napi_get_element(env, argv[0], i, &e) != napi_ok || napi_unwrap(env, e, (void **)&fns[i]) != napi_ok) {
+      free(fns);
+      free(todo);
+      cffi_throw_last(env);
+      return NULL;
+    }
+    cffi_fn_t *fn = fns[i];
+    if (st->jit_enabled && !fn->jit_entry && cffi_jit_supports(&fn->sig)) todo[nt++] = fn;
+  }
+  if (nt) cffi_jit_link(st, todo, nt); /* on failure: everything stays on libffi */
+  free(todo);
+  napi_status s = napi_create_array_with_length(env, n, &out);
+  for (uint32_t i = 0; s == napi_ok && i < n; i++) {
+    napi_value f;
+    if (fns[i]->jit_entry)
+      s = napi_create_function(env, "call", NAPI_AUTO_LENGTH, fns[i]->jit_entry, fns[i], &f);
+    else
+      s = napi_get_null(env, &f);
+    if (s == napi_ok) s = napi_set_element(env, out, i, f);
+  }
+  free(fns);
+  CFFI_CALL(env, s);
+  return out;
+}
+
+/* isJit(callFn) -> true when the native function is a JIT trampoline (tests). */
 static napi_value lib_is_jit(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], out;
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  cffi_fn_t *fn = NULL;
-  CFFI_CALL(env, napi_unwrap(env, argv[0], (void **)&fn));
-  CFFI_CALL(env, napi_get_boolean(env, fn->jit_entry != NULL, &out));
+  void *data = NULL;
+  /* a JIT function is created with its cffi_fn_t as data, not wrapped */
+  bool jit = napi_unwrap(env, argv[0], &data) != napi_ok;
+  if (jit) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+  }
+  CFFI_CALL(env, napi_get_boolean(env, jit, &out));
   return out;
 }
 
@@ -224,6 +262,7 @@ napi_status cffi_init_library(napi_env env, napi_value exports) {
   CFFI_EXPORT_FN(env, exports, "close", lib_close);
   CFFI_EXPORT_FN(env, exports, "link", lib_link);
   CFFI_EXPORT_FN(env, exports, "isJit", lib_is_jit);
+  CFFI_EXPORT_FN(env, exports, "jit", lib_jit);
   CFFI_EXPORT_FN(env, exports, "source", lib_source);
   return napi_ok;
 }

@@ -130,7 +130,9 @@ function runChild() {
   const list = scenarios();
   const defs = list.map((c) => [binding.sym(lib, c.sym), c.ret, c.args]);
   const exBefore = executableMaps();
-  const fns = binding.link(defs, list.map((c) => c.sym)); // one batch: one TinyCC state
+  const ffi = binding.link(defs);
+  const jit = process.env.CFFI_JIT === "0" ? [] : binding.jit(ffi); // one batch: one TinyCC state
+  const fns = ffi.map((f, i) => jit[i] || f);
   const exAfter = executableMaps();
   const out = { results: [], jit: fns.map((f) => binding.isJit(f)) };
   list.forEach((c, i) => {
