@@ -93,7 +93,7 @@ function writePointer(v, slot, allowString) {
   }
   if (v === null || v === undefined || v === false) { H.F64[slot] = 0; T[slot] = TAG.F64; return; }
   if (typeof v === "object") {
-    if (ArrayBuffer.isView(v)) { T[slot] = v instanceof DataView ? TAG.DATAVIEW : TAG.VIEW; return; }
+    if (ArrayBuffer.isView(v)) { T[slot] = TAG.VIEW; return; } // C tells TypedArray from DataView
     if (v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== "undefined" && v instanceof SharedArrayBuffer)) {
       T[slot] = TAG.ARRAYBUF;
       return;
@@ -118,7 +118,7 @@ function writeFunction(v, slot) {
 // `buffer` arguments: a TypedArray/DataView or null.
 function writeBuffer(v, slot) {
   if (v === null) { H.F64[slot] = 0; H.T[slot] = TAG.F64; return; }
-  if (ArrayBuffer.isView(v)) { H.T[slot] = v instanceof DataView ? TAG.DATAVIEW : TAG.VIEW; return; }
+  if (ArrayBuffer.isView(v)) { H.T[slot] = TAG.VIEW; return; }
   throw new TypeError("Expected a TypedArray or DataView");
 }
 

@@ -35,7 +35,8 @@ function emitWrite(type, v, s, idx, missing) {
     return `if (typeof ${v} === "bigint") { B64[${s}] = ${v}; T[${s}] = 0; } else write64(${v}, ${s}, ${idx}, ${cn});`;
   }
   if (type === T.ptr || type === T.cstring) {
-    return `if (typeof ${v} === "number" && ${v} > 0 && ${v} <= ${MAX_SAFE} && ${v} % 1 === 0) { F64[${s}] = ${v}; T[${s}] = 1; } else writePointer(${v}, ${s}, ${type === T.cstring});`;
+    return `if (typeof ${v} === "number" && ${v} > 0 && ${v} <= ${MAX_SAFE} && ${v} % 1 === 0) { F64[${s}] = ${v}; T[${s}] = 1; } ` +
+      `else if (ArrayBuffer.isView(${v})) T[${s}] = 2; else writePointer(${v}, ${s}, ${type === T.cstring});`;
   }
   if (type === T.function || type === T.buffer) {
     const w = type === T.function ? "writeFunction" : "writeBuffer";

@@ -61,21 +61,23 @@ void cffi_cb_write_ret(const cffi_cb_t *cb, const cffi_slot_t *r, void *ret) {
 int cffi_cb_call_js(cffi_cb_t *cb, const cffi_slot_t *args, cffi_slot_t *ret, napi_value *exc) {
   cffi_env_t *st = cb->st;
   napi_env env = st->env;
-  napi_value argv[CFFI_MAX_ARGS], fn, recv, result;
+  napi_value argv[CFFI_MAX_ARGS], fn, result;
+  size_t argc = 0;
   ret->u64 = 0;
-  if (napi_get_undefined(env, &recv) != napi_ok) return -1;
+  if (napi_get_reference_value(env, cb->fn, &fn) != napi_ok || !fn) return -1;
+  /* Arguments go through the buffer; only cstring ones are passed as JS values (the
+   * wrapper ignores the other positions and `this`, so `fn` fills them: no extra calls). */
   for (int i = 0; i < cb->sig.nargs; i++) {
     uint8_t t = cb->sig.args[i];
-    argv[i] = recv;
     if (t == CFFI_T_CSTRING) {
-      argv[i] = cffi_cstring_value(env, args[i].ptr);
-      if (!argv[i]) goto threw;
+      while (argc < (size_t)i) argv[argc++] = fn;
+      argv[argc] = cffi_cstring_value(env, args[i].ptr);
+      if (!argv[argc++]) goto threw;
       /* the slot also gets the address, for the `ptr` view of the argument */
     }
     cffi_store_value(t, args[i], &st->slots[1 + i], &st->tags[1 + i]);
   }
-  if (napi_get_reference_value(env, cb->fn, &fn) != napi_ok || !fn) return -1;
-  if (napi_call_function(env, recv, fn, cb->sig.nargs, argv, &result) != napi_ok) goto threw;
+  if (napi_call_function(env, fn, fn, argc, argv, &result) != napi_ok) goto threw;
   if (cb->sig.ret != CFFI_T_VOID) {
     /* The wrapper wrote the result into slot 0 with argument encoding. */
     if (cffi_load_arg(env, cb->sig.ret, &st->slots[0], st->tags[0], NULL, NULL, ret) != 0) goto threw;

@@ -66,8 +66,8 @@ typedef union {
 enum {
   CFFI_TAG_RAW = 0,      /* slot holds the 64 bits (from a BigInt) */
   CFFI_TAG_F64 = 1,      /* slot holds a double: truncate / wrap to 64 bits */
-  CFFI_TAG_VIEW = 2,     /* the JS argument itself is a TypedArray or Buffer */
-  CFFI_TAG_DATAVIEW = 3, /* ... a DataView */
+  CFFI_TAG_VIEW = 2,     /* the JS argument itself is an ArrayBuffer view (TypedArray, Buffer, DataView) */
+  CFFI_TAG_DATAVIEW = 3, /* ... a DataView (also accepted as CFFI_TAG_VIEW) */
   CFFI_TAG_ARRAYBUF = 4, /* ... an ArrayBuffer */
   CFFI_TAG_STRING = 5,   /* ... a JS string: pass a temporary UTF-8 copy (cstring) */
 };
