@@ -5,7 +5,6 @@
 // and the last one to settle performs a close() that was deferred because of them.
 "use strict";
 const { binding } = require("./abi.js");
-const { setAsyncImpl } = require("./library.js");
 
 function settle(owner) {
   if (--owner.inflight === 0 && owner.closed && owner.handle) binding.close(owner.handle);
@@ -27,7 +26,5 @@ function callAsync(call, read, sig, owner, args) {
     throw e;
   });
 }
-
-setAsyncImpl(callAsync);
 
 module.exports = { callAsync };

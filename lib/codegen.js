@@ -90,9 +90,11 @@ function callerSource(sig) {
     if (t === T.buffer) lastBuffer = `a${k}`;
     body.push(emitWrite(t, `a${k}`, s, k, missing));
   }
-  // `w` writes the arguments (shared by the sync and async entry points, once per
-  // signature); `n` is the number of arguments actually passed, where a missing argument
-  // differs from an explicit undefined.
+  // Only what depends on the signature is generated (compiling it is most of what declaring
+  // a function costs): `w` writes the arguments (used by the sync and async entry points;
+  // `n` is the number of arguments actually passed, where a missing argument differs from an
+  // explicit undefined), `read` reads the result, and `mk(slow)` makes the symbol function
+  // with its fast-entry variable. The rest is the ordinary code of `instantiate`.
   const wParams = (needsCount ? ["n", ...params] : params).join(", ");
   const wCall = `w(${(needsCount ? ["arguments.length", ...params] : params).join(", ")});`;
   const callArgs = passArgs ? params.join(", ") : "";
@@ -102,23 +104,41 @@ function callerSource(sig) {
   if (ret === T.cstring) tail += `return ${callExpr};`;
   else if (ret === T.void) tail += `${callExpr};`;
   else tail += `${callExpr};\nreturn ${emitRead(ret, 0)};`;
-  const asyncCall = `callAsync(call, read${params.map((p) => ", " + p).join("")})`;
   return PRELUDE +
     `function w(${wParams}) {\n${body.join("\n")}\n}\n` +
     `function read() { return ${ret === T.cstring ? "undefined" : emitRead(ret, 0)}; }\n` +
-    "return function make(call, closed, callAsync, tierUp, threshold) {\n" +
-    "let fn = null, isClosed = false, count = 0;\n" +
-    `function slow(${callArgs}) {\n` +
-    "if (++count >= threshold && !isClosed) tierUp();\n" +
-    `return call(${callArgs});\n}\n` +
-    `function f(${params.join(", ")}) {\n${wCall}\n${tail}\n}\n` +
-    `function fAsync(${params.join(", ")}) {\n` +
-    "if (isClosed) return Promise.reject(closed(true));\n" +
-    `try {\n${wCall}\n} catch (e) { return Promise.reject(e); }\n` +
-    `return ${asyncCall};\n}\n` +
-    "return { fn: f, async: fAsync, read,\n" +
-    "  swap(entry) { if (!isClosed) fn = entry; },\n" +
-    "  close() { isClosed = true; fn = closed; } };\n}";
+    "return { w, read, counts: " + needsCount + ", mk(slow) {\nlet fn = null;\n" +
+    `return [function f(${params.join(", ")}) {\n${wCall}\n${tail}\n}, (e) => { fn = e; }];\n} };`;
+}
+
+// (call, closed, callAsync, tierUp, threshold) -> { fn, async, read, swap, close } from the
+// generated parts of one signature (see callerSource and the header of this file).
+function instantiate(parts) {
+  const { w, read, counts } = parts;
+  return function make(call, closed, callAsync, tierUp, threshold) {
+    let isClosed = false;
+    let count = 0;
+    const slow = (...args) => {
+      if (++count >= threshold && !isClosed) tierUp();
+      return call(...args);
+    };
+    const [f, setEntry] = parts.mk(slow);
+    const fAsync = (...args) => {
+      if (isClosed) return Promise.reject(closed(true));
+      try {
+        if (counts) w(args.length, ...args);
+        else w(...args);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return callAsync(call, read, ...args);
+    };
+    return {
+      fn: f, async: fAsync, read,
+      swap(entry) { if (!isClosed) setEntry(entry); },
+      close() { isClosed = true; setEntry(closed); },
+    };
+  };
 }
 
 function callbackSource(sig) {
@@ -141,8 +161,8 @@ function callbackSource(sig) {
 
 const cache = new Map();
 
-// Factories for `keys` (cache keys); `source(i)` gives the body of the i-th. Bodies are
-// "<prelude> return function make…", so the batch is the prelude once plus each `make`.
+// Compiled sources for `keys` (cache keys); `source(i)` gives the body of the i-th, which
+// starts with the prelude: the batch is the prelude once plus each body in its own scope.
 function compileAll(keys, source) {
   const missing = [];
   for (let i = 0; i < keys.length; i++) {
@@ -170,8 +190,15 @@ function sigKey(sig) {
 }
 
 function makeCallers(sigs) {
-  return compileAll(sigs.map((s) => "c" + sigKey(s)), (i) => callerSource(sigs[i]));
+  const keys = sigs.map((s) => "c" + sigKey(s));
+  const parts = compileAll(keys, (i) => callerSource(sigs[i]));
+  return parts.map((p, i) => {
+    let make = makes.get(keys[i]);
+    if (!make) makes.set(keys[i], (make = instantiate(p)));
+    return make;
+  });
 }
+const makes = new Map();
 
 function makeCallbackWrapper(sig) {
   return compileAll(["b" + sigKey(sig)], () => callbackSource(sig))[0];

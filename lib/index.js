@@ -1,11 +1,10 @@
 // index.js: the cffi package: the bun:ffi API for Node.js (SPEC). Gathers the exports of the
-// other modules; `index.mjs` re-exports this object for ESM.
+// other modules; `index.mjs` re-exports this object for ESM. JSCallback and the memory
+// helpers are loaded on first use (each module costs a few hundred µs at require time).
 "use strict";
 const { binding } = require("./abi.js");
 const { FFIType } = require("./types.js");
 const { dlopen, linkSymbols, CFunction, viewSource } = require("./library.js");
-const { JSCallback } = require("./callback.js");
-const { ptr, read, toArrayBuffer, toBuffer, CString } = require("./memory.js");
 
 const suffix = process.platform === "darwin" ? "dylib" : process.platform === "win32" ? "dll" : "so";
 
@@ -30,8 +29,18 @@ function errno() {
   return binding.errno();
 }
 
-module.exports = {
-  FFIType, dlopen, linkSymbols, CFunction, JSCallback, ptr, read, toArrayBuffer, toBuffer,
-  CString, viewSource, suffix, native, cc, errno,
-};
-try { require("./async.js"); } catch (e) { if (e.code !== "MODULE_NOT_FOUND" || !/async\.js/.test(e.message)) throw e; }
+module.exports = { FFIType, dlopen, linkSymbols, CFunction, viewSource, suffix, native, cc, errno };
+
+// Lazily loaded exports: an enumerable getter that loads the module once.
+function lazy(names, file) {
+  let mod = null;
+  for (const name of names) {
+    Object.defineProperty(module.exports, name, {
+      enumerable: true,
+      configurable: true,
+      get: () => (mod ??= require(file))[name],
+    });
+  }
+}
+lazy(["JSCallback"], "./callback.js");
+lazy(["ptr", "read", "toArrayBuffer", "toBuffer", "CString"], "./memory.js");

@@ -12,9 +12,8 @@ const path = require("node:path");
 
 const MAX_U64 = (1n << 64n) - 1n;
 
-// Async calls (lib/async.js) register here; until then .async rejects.
-let asyncImpl = (call) => Promise.reject(new Error("cffi: async calls are not available in this build"));
-function setAsyncImpl(f) { asyncImpl = f; }
+// lib/async.js, loaded on the first .async call (most programs never make one).
+let callAsync = null;
 
 function isPlainObject(v) {
   return v !== null && typeof v === "object";
@@ -77,7 +76,8 @@ function bindAll(entries, closedMessage, owner) {
       if (forAsync === true) return closedErr();
       throw closedErr();
     };
-    const made = factories[i](calls[i], closed, (call, read, ...args) => asyncImpl(call, read, e.sig, owner, args),
+    const made = factories[i](calls[i], closed,
+      (call, read, ...args) => (callAsync ??= require("./async.js").callAsync)(call, read, e.sig, owner, args),
       tierUp, state.jitThreshold);
     const f = made.fn;
     swaps.push(made.swap);
@@ -206,4 +206,4 @@ function viewSource(symbols, isCallback = false) {
   return list.map((e) => (state.jit && binding.source(e.sig.returns, e.sig.args, false)) || LIBFFI_NOTE(e.name));
 }
 
-module.exports = { dlopen, linkSymbols, CFunction, viewSource, setAsyncImpl, readPtrField, openLibrary, T };
+module.exports = { dlopen, linkSymbols, CFunction, viewSource, readPtrField, openLibrary, T };
