@@ -21,6 +21,11 @@ const PTRLIKE = new Set([T.ptr, T.cstring, T.function, T.buffer]);
 
 const MAX_SAFE = "9007199254740991";
 
+// The common case of an address argument, an exact positive number: the double goes into the
+// slot with tag 1 (CFFI_TAG_F64); `else` continues with the other cases.
+const addressFast = (v, s) =>
+  `if (typeof ${v} === "number" && ${v} > 0 && ${v} <= ${MAX_SAFE} && ${v} % 1 === 0) { F64[${s}] = ${v}; T[${s}] = 1; } else `;
+
 // Statement(s) writing JS value `v` (an expression naming a variable) into slot `s`.
 // `idx` is what error messages name: a 0-based argument index, or a quoted label.
 function emitWrite(type, v, s, idx, missing) {
@@ -35,16 +40,15 @@ function emitWrite(type, v, s, idx, missing) {
     return `if (typeof ${v} === "bigint") { B64[${s}] = ${v}; T[${s}] = 0; } else write64(${v}, ${s}, ${idx}, ${cn});`;
   }
   if (type === T.ptr || type === T.cstring) {
-    return `if (typeof ${v} === "number" && ${v} > 0 && ${v} <= ${MAX_SAFE} && ${v} % 1 === 0) { F64[${s}] = ${v}; T[${s}] = 1; } ` +
-      `else if (ArrayBuffer.isView(${v})) T[${s}] = 2; else writePointer(${v}, ${s}, ${type === T.cstring});`;
+    // a view: tag 2 (CFFI_TAG_VIEW), the trampoline reads it from its JS arguments
+    return addressFast(v, s) +
+      `if (ArrayBuffer.isView(${v})) T[${s}] = 2; else writePointer(${v}, ${s}, ${type === T.cstring});`;
   }
   if (type === T.function || type === T.buffer) {
-    const w = type === T.function ? "writeFunction" : "writeBuffer";
-    const fast = type === T.function
-      ? `if (typeof ${v} === "number" && ${v} > 0 && ${v} <= ${MAX_SAFE} && ${v} % 1 === 0) { F64[${s}] = ${v}; T[${s}] = 1; } else `
-      : "";
     const miss = missing ? `if (${missing}) { F64[${s}] = 0; T[${s}] = 1; } else ` : "";
-    return `${fast}${miss}${w}(${v}, ${s});`;
+    return type === T.function
+      ? `${addressFast(v, s)}${miss}writeFunction(${v}, ${s});`
+      : `${miss}writeBuffer(${v}, ${s});`;
   }
   throw new Error(`cffi internal: no writer for type ${type}`);
 }
