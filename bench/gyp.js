@@ -1,31 +1,10 @@
-// gyp.js: finds node-gyp and the headers of the running Node, so that bench/setup.js can build
-// native code offline (the same search as scripts/build.js, which runs a build when required
-// and so cannot be reused as a module).
+// gyp.js: offline node-gyp builds for bench/setup.js (the addon, ffi-napi), with the search
+// for node-gyp and the Node headers shared with the package's own build (scripts/gyp.js).
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
 const { spawnSync } = require("node:child_process");
-
-// Prefix whose include/node has node_api.h and common.gypi (node-gyp's --nodedir).
-function findNodeDir() {
-  const candidates = [];
-  if (process.env.CFFI_NODEDIR) candidates.push(process.env.CFFI_NODEDIR);
-  candidates.push(path.resolve(path.dirname(process.execPath), ".."), "/usr", "/usr/local");
-  return candidates.find((c) =>
-    fs.existsSync(path.join(c, "include", "node", "node_api.h")) &&
-    fs.existsSync(path.join(c, "include", "node", "common.gypi"))) || null;
-}
-
-function findNodeGyp() {
-  const candidates = [];
-  if (process.env.npm_config_node_gyp) candidates.push(process.env.npm_config_node_gyp);
-  try { candidates.push(require.resolve("node-gyp/bin/node-gyp.js")); } catch {}
-  const npmRoot = path.resolve(path.dirname(process.execPath), "..", "lib", "node_modules", "npm");
-  candidates.push(path.join(npmRoot, "node_modules", "node-gyp", "bin", "node-gyp.js"),
-    "/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js",
-    "/usr/share/nodejs/node-gyp/bin/node-gyp.js");
-  return candidates.find((c) => c && fs.existsSync(c)) || null;
-}
+const { findNodeDir, findNodeGyp } = require("../scripts/gyp.js");
 
 // Runs `node-gyp rebuild` in dir. Returns null on success, else a one-line reason; the full
 // output goes to <dir>/build-bench.log.

@@ -6,6 +6,7 @@
 const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
+const { findNodeDir, findNodeGyp } = require("./gyp.js");
 
 const root = path.resolve(__dirname, "..");
 
@@ -25,30 +26,6 @@ for (const d of deps) {
   if (!d.files.some((f) => fs.existsSync(f))) {
     fail(`missing ${d.what}. Install it with: apt-get install ${d.pkg}`);
   }
-}
-
-// Headers of the running Node: <prefix>/include/node/node_api.h (Debian: /usr, official
-// tarballs: their own prefix). node-gyp's --nodedir takes the prefix.
-function findNodeDir() {
-  const candidates = [];
-  if (process.env.CFFI_NODEDIR) candidates.push(process.env.CFFI_NODEDIR);
-  candidates.push(path.resolve(path.dirname(process.execPath), ".."), "/usr", "/usr/local");
-  for (const c of candidates) {
-    if (fs.existsSync(path.join(c, "include", "node", "node_api.h")) &&
-        fs.existsSync(path.join(c, "include", "node", "common.gypi"))) return c;
-  }
-  return null;
-}
-
-function findNodeGyp() {
-  const candidates = [];
-  if (process.env.npm_config_node_gyp) candidates.push(process.env.npm_config_node_gyp);
-  try { candidates.push(require.resolve("node-gyp/bin/node-gyp.js")); } catch {}
-  const npmRoot = path.resolve(path.dirname(process.execPath), "..", "lib", "node_modules", "npm");
-  candidates.push(path.join(npmRoot, "node_modules", "node-gyp", "bin", "node-gyp.js"),
-    "/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js",
-    "/usr/share/nodejs/node-gyp/bin/node-gyp.js");
-  return candidates.find((c) => c && fs.existsSync(c)) || null;
 }
 
 const nodedir = findNodeDir();
