@@ -116,34 +116,27 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
   CFFI_CALL(env, napi_get_array_length(env, argv[0], &n));
   cffi_fn_t **fns = calloc(n ? n : 1, sizeof(*fns));
   if (!fns) return cffi_throw_error(env, NULL, "cffi: out of memory");
-  napi_value result = NULL;
-  uint32_t made = 0;
-  for (; made < n; made++) {
+  for (uint32_t i = 0; i < n; i++) {
     napi_value entry, addr, ret, args;
-    if (napi_get_element(env, argv[0], made, &entry) != napi_ok ||
+    if (napi_get_element(env, argv[0], i, &entry) != napi_ok ||
         napi_get_element(env, entry, 0, &addr) != napi_ok ||
         napi_get_element(env, entry, 1, &ret) != napi_ok ||
         napi_get_element(env, entry, 2, &args) != napi_ok) {
       cffi_throw_last(env);
       goto fail;
     }
-    cffi_fn_t *fn = calloc(1, sizeof(*fn));
+    cffi_fn_t *fn = fns[i] = calloc(1, sizeof(*fn));
     if (!fn) {
       cffi_throw_error(env, NULL, "cffi: out of memory");
       goto fail;
     }
-    fns[made] = fn;
     fn->st = st;
     if (cffi_get_address(env, addr, &fn->addr) != 0 || cffi_sig_from_js(env, ret, args, &fn->sig) != 0)
-      goto fail_after;
+      goto fail;
     if (cffi_ffi_prepare(fn) != 0) {
       cffi_throw_error(env, "ERR_CFFI_FFI", "cffi: libffi could not prepare this signature");
-      goto fail_after;
+      goto fail;
     }
-    continue;
-  fail_after:
-    made++;
-    goto fail;
   }
 
   if (napi_create_array_with_length(env, n, &out) != napi_ok) {
@@ -163,12 +156,11 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
     }
     napi_set_element(env, out, i, f);
   }
-  result = out;
   free(fns);
-  return result;
+  return out;
 
-fail:
-  for (uint32_t j = 0; j < made; j++)
+fail: /* nothing is owned by a JS function yet */
+  for (uint32_t j = 0; j < n; j++)
     if (fns[j]) fn_finalize(env, fns[j], NULL);
   free(fns);
   return NULL;
