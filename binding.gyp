@@ -16,7 +16,8 @@
         "src/memory.c",
         "src/call_jit.c",
         "src/codegen.c",
-        "src/tcc_glibc.c"
+        "src/tcc_glibc.c",
+        "src/cb_stub.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden", "-O2"],
       "cflags!": ["-fno-exceptions"],

@@ -271,3 +271,25 @@ done:
   free(batch);
   return rc;
 }
+
+int cffi_jit_callback(cffi_env_t *st, const cffi_sig_t *sig, const void *cb,
+                      const void *dispatch, void **entry, cffi_code_t **code) {
+  char *src = cffi_codegen_cb_trampoline(sig, cb, dispatch);
+  if (!src) return -1;
+  if (st->debug_source) fprintf(stderr, "cffi: generated source (callback):\n%s\n", src);
+  jit_errors_t err;
+  err.msg[0] = 0;
+  err.count = 0;
+  napi_callback e = NULL;
+  pthread_mutex_lock(&tcc_lock);
+  cffi_code_t *c = jit_compile(src, 1, &e, &err);
+  pthread_mutex_unlock(&tcc_lock);
+  free(src);
+  if (!c) {
+    if (st->debug_source) fprintf(stderr, "cffi: TinyCC failed, callback stays on libffi: %s\n", err.msg);
+    return -1;
+  }
+  *entry = (void *)e;
+  *code = c;
+  return 0;
+}

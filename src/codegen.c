@@ -314,6 +314,58 @@ char *cffi_codegen_call_source(const cffi_sig_t *sig, const char *name) {
   return cffi_codegen_batch(&e, (cffi_fn_t *const *)list, 1, names);
 }
 
-/* JS callbacks run on libffi closures (DESIGN.md: within ~10% of compiled C, the cost is
- * napi_call_function), so there is no generated source: lib/ prints the libffi message. */
+/* A callback trampoline's own types: no prelude, so that the compile is as small as TinyCC
+ * allows (its fixed cost dominates anyway). The result union is laid out like the 8 bytes
+ * libffi hands a closure for its result. */
+static const char cb_prelude[] =
+    "typedef signed char int8_t;\n"
+    "typedef unsigned char uint8_t;\n"
+    "typedef short int16_t;\n"
+    "typedef unsigned short uint16_t;\n"
+    "typedef int int32_t;\n"
+    "typedef unsigned int uint32_t;\n"
+    "typedef long int64_t;\n"
+    "typedef unsigned long uint64_t;\n"
+    "typedef union { int64_t i; uint64_t u; double d; float f; void *p; } cffi_ret_t;\n";
+
+/* The trampoline's C return type and value. Integer results come back as all 64 bits of
+ * what the dispatcher stored, exactly what libffi's closure leaves in the register (ffi_sarg
+ * or ffi_arg, then copied whole); the caller reads only the declared width. */
+static void cb_ret_parts(uint8_t t, const char **type, const char **expr) {
+  switch (t) {
+    case CFFI_T_VOID: *type = "void"; *expr = NULL; return;
+    case CFFI_T_F32: *type = "float"; *expr = "r.f"; return;
+    case CFFI_T_F64: *type = "double"; *expr = "r.d"; return;
+    default: *type = "uint64_t"; *expr = "r.u"; return; /* every integer and address */
+  }
+}
+
+char *cffi_codegen_cb_trampoline(const cffi_sig_t *sig, const void *cb, const void *dispatch) {
+  if (!cffi_jit_supports(sig)) return NULL;
+  sbuf_t b = {0};
+  const char *rtype, *rexpr;
+  cb_ret_parts(sig->ret, &rtype, &rexpr);
+  int n = sig->nargs;
+  sb_puts(&b, "#line 1 \"cffi:callback:");
+  emit_sig_text(&b, sig);
+  sb_puts(&b, "\"\n");
+  sb_puts(&b, cb_prelude);
+  /* parameters as the C caller passes them; bool as uint8_t (only its low byte is defined) */
+  sb_printf(&b, "%s cffi_call_0(", rtype);
+  for (int k = 0; k < n; k++) {
+    uint8_t t = sig->args[k];
+    sb_printf(&b, "%s%s a%d", k ? ", " : "", t == CFFI_T_BOOL ? "uint8_t" : cffi_types[t].c_name, k);
+  }
+  sb_printf(&b, "%s) {\n  void *args[%d];\n  cffi_ret_t r;\n", n ? "" : "void", n ? n : 1);
+  for (int k = 0; k < n; k++) sb_printf(&b, "  args[%d] = &a%d;\n", k, k);
+  sb_printf(&b, "  r.u = 0;\n  ((void (*)(void *, void *, void **))%#lxUL)((void *)%#lxUL, &r, args);\n",
+            (unsigned long)dispatch, (unsigned long)cb);
+  if (rexpr) sb_printf(&b, "  return %s;\n", rexpr);
+  sb_puts(&b, "}\n");
+  return sb_finish(&b);
+}
+
+/* JS callbacks start on libffi closures and only hot ones get a trampoline (above), compiled
+ * per instance; viewSource has no per-signature text to show, so lib/ prints the libffi
+ * message. */
 char *cffi_codegen_callback_source(const cffi_sig_t *sig) { return NULL; }

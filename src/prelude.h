@@ -63,4 +63,15 @@ typedef struct {
 char *cffi_codegen_batch(const cffi_codegen_env_t *e, cffi_fn_t *const *fns, size_t n,
                          const char *const *names);
 
+/* The C source of a JSCallback's JIT trampoline `cffi_call_0` (a C function of the callback's
+ * own signature): it points an array at its arguments and calls
+ * dispatch(cb, &result, args), the libffi closure handler's body (callback.c), then returns
+ * the result the way libffi does. Compiled per callback instance (cb is a constant). Needs no
+ * prelude; returns a malloc'd string or NULL. */
+char *cffi_codegen_cb_trampoline(const cffi_sig_t *sig, const void *cb, const void *dispatch);
+/* Compiles that source in its own TinyCC state (call_jit.c). On success sets *entry and
+ * *code (one reference, released with cffi_code_release) and returns 0; -1 on failure. */
+int cffi_jit_callback(cffi_env_t *st, const cffi_sig_t *sig, const void *cb,
+                      const void *dispatch, void **entry, cffi_code_t **code);
+
 #endif

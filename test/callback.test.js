@@ -5,7 +5,7 @@
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { fixtures, cffiPath, expectTypeError, collect } = require("./helpers.js");
+const { fixtures, cffiPath, expectTypeError, collect, jit } = require("./helpers.js");
 const cffi = require(cffiPath);
 const { dlopen, JSCallback } = cffi;
 
@@ -444,4 +444,31 @@ test("many callbacks alive at once, each distinct", () => {
   } finally {
     for (const c of cbs) c.close();
   }
+});
+
+// Callbacks start on a libffi closure and, once hot, jump to a JIT-compiled trampoline behind
+// the same address (src/callback.c). With CFFI_JIT_THRESHOLD=0 every callback tiers up at its
+// first call, so running this whole file again that way checks the compiled path against
+// every expectation above (the default run exercises the libffi path of each callback).
+if (jit && !process.env.CFFI_CB_TIER_CHILD) {
+  test("the same tests with every callback compiled at its first call (CFFI_JIT_THRESHOLD=0)", () => {
+    const r = require("node:child_process").spawnSync(process.execPath, ["--test", __filename], {
+      env: { ...process.env, CFFI_JIT_THRESHOLD: "0", CFFI_CB_TIER_CHILD: "1" },
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  });
+}
+
+test("a callback tiering up mid-call keeps its address and its results", () => {
+  // default threshold (CFFI_JIT_THRESHOLD 100 x 100 calls): a call in the middle switches paths
+  withCb((x) => x * 2, { args: ["i32"], returns: "i32" }, (cb) => {
+    const p = cb.ptr;
+    let sum = 0;
+    for (let i = 0; i < 30; i++) sum += S.call_i32(cb, i);
+    for (let n = 0; n < 20000; n++) assert.equal(S.call_i32(cb, n), 2 * n);
+    assert.equal(cb.ptr, p);
+    assert.equal(sum, 870);
+    assert.equal(S.call_i32(cb, 21), 42);
+  });
 });

@@ -1,0 +1,112 @@
+/* cb_stub.c: stable C addresses for JSCallbacks whose code may be replaced later. A stub is
+ * an indirect jump through a data word; callback.c hands out the stub's address as `.ptr`,
+ * points the word at the libffi closure first and, once the callback is hot, at a
+ * JIT-compiled trampoline (call_jit.c). The address never changes; only the word does.
+ *
+ * Only on x86-64 (the one hand-written instruction sequence in cffi); elsewhere
+ * cffi_stub_alloc returns NULL and callbacks stay on their libffi closure for good.
+ *
+ * Layout: stubs come in blocks of two pages mapped together. The first page holds
+ * STUB_SIZE-byte stubs and is read+execute; the second holds one 8-byte target word per
+ * stub at the same index, and stays read+write, so retargeting never needs mprotect (no
+ * window where code is writable or a page other threads execute is unmapped). Stub i is
+ *
+ *   f3 0f 1e fa          endbr64                 (a valid landing pad where CET/IBT is on)
+ *   ff 25 <disp32>       jmp *disp32(%rip)       (disp32 = target word i - end of the jmp)
+ *   cc ... cc            int3 padding up to STUB_SIZE
+ *
+ * Since code page and data page are adjacent and stub i and word i sit at the same offset
+ * (stub i at i*STUB_SIZE, word i at page + i*8), disp32 = page + i*8 - (i*STUB_SIZE + 10).
+ * The jump leaves every argument register and the stack untouched: the target runs as if C
+ * had called it directly. Blocks are never unmapped; freed stubs are reused (the leak test
+ * creates 100,000 callbacks but frees them as it goes). */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cb_stub.h"
+
+#if defined(__x86_64__) && defined(__linux__)
+
+#define STUB_SIZE 16
+
+static pthread_mutex_t stub_lock = PTHREAD_MUTEX_INITIALIZER;
+static void **free_stubs; /* a stack of unused stubs */
+static size_t free_count, free_cap;
+static long page_size;
+
+/* Maps a block and pushes all its stubs. Called with stub_lock held. */
+static int stub_grow(void) {
+  if (!page_size) page_size = sysconf(_SC_PAGESIZE);
+  size_t page = (size_t)page_size;
+  if (page_size <= 0 || page % STUB_SIZE) return -1;
+  size_t n = page / STUB_SIZE;
+  if (free_count + n > free_cap) {
+    size_t cap = free_cap ? free_cap * 2 : 1024;
+    while (cap < free_count + n) cap *= 2;
+    void **p = realloc(free_stubs, cap * sizeof *p);
+    if (!p) return -1;
+    free_stubs = p;
+    free_cap = cap;
+  }
+  uint8_t *mem = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return -1;
+  static const uint8_t head[6] = {0xf3, 0x0f, 0x1e, 0xfa, 0xff, 0x25};
+  for (size_t i = 0; i < n; i++) {
+    uint8_t *s = mem + i * STUB_SIZE;
+    int32_t disp = (int32_t)(page + i * 8 - (i * STUB_SIZE + 10));
+    memcpy(s, head, sizeof head);
+    memcpy(s + 6, &disp, 4);
+    memset(s + 10, 0xcc, STUB_SIZE - 10);
+  }
+  if (mprotect(mem, page, PROT_READ | PROT_EXEC) != 0) {
+    munmap(mem, 2 * page);
+    return -1;
+  }
+  /* pushed in reverse so that the first stub of the block is handed out first */
+  for (size_t i = n; i-- > 0;) free_stubs[free_count++] = mem + i * STUB_SIZE;
+  return 0;
+}
+
+/* The target word of a stub: the same index in the next page. */
+static void **stub_word(void *stub) {
+  uintptr_t page = (uintptr_t)page_size;
+  uintptr_t base = (uintptr_t)stub & ~(page - 1);
+  return (void **)(base + page + ((uintptr_t)stub - base) / STUB_SIZE * 8);
+}
+
+void *cffi_stub_alloc(void *target) {
+  pthread_mutex_lock(&stub_lock);
+  if (!free_count && stub_grow() != 0) {
+    pthread_mutex_unlock(&stub_lock);
+    return NULL;
+  }
+  void *stub = free_stubs[--free_count];
+  __atomic_store_n(stub_word(stub), target, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&stub_lock);
+  return stub;
+}
+
+void cffi_stub_set(void *stub, void *target) {
+  /* an aligned 8-byte store: a thread jumping through the stub sees the old or the new
+   * target, both valid (the caller frees neither while the stub is in use) */
+  __atomic_store_n(stub_word(stub), target, __ATOMIC_RELEASE);
+}
+
+void cffi_stub_free(void *stub) {
+  pthread_mutex_lock(&stub_lock);
+  /* free_cap covers every stub ever mapped, so this push never needs to grow */
+  free_stubs[free_count++] = stub;
+  pthread_mutex_unlock(&stub_lock);
+}
+
+#else /* no stubs: callbacks keep their libffi closure address */
+
+void *cffi_stub_alloc(void *target) { return NULL; }
+void cffi_stub_set(void *stub, void *target) {}
+void cffi_stub_free(void *stub) {}
+
+#endif
