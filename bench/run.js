@@ -2,12 +2,15 @@
 // run.js: cffi's benchmark harness (`npm run bench`). Runs bench/setup.js, then measures every
 // (system, op) pair in a fresh process (bench/worker.js) and prints markdown tables: ns per
 // call, the ratio to the usual-pattern Node-API addon (issue 3's targets) and to the
-// shared-buffer floor, and the setup costs. A system that cannot run shows `n/a (reason)`;
-// the others are still measured.
+// shared-buffer floor, the setup costs, and the "Threads and async" ops (issue 4: async call
+// round trips in µs, callbacks from foreign threads in calls/s or µs, ratio to koffi). A
+// system that cannot run shows `n/a (reason)`; the others are still measured.
 //
 // Options: --quick (few, short samples: a smoke test), --only=<system,...>, --ops=<op,...>,
-// --no-setup. Exit status 1 when a cffi cell failed (peers are optional), 2 on a usage error. A full run writes bench/results.md; a quick or filtered one writes
-// bench/results-partial.md, so that a smoke test never overwrites the committed results.
+// --no-setup, --out=<file>. Exit status 1 when a cffi cell failed (peers are optional), 2 on
+// a usage error. A full run writes bench/results.md; a quick or filtered one writes
+// bench/results-partial.md, so that a smoke test never overwrites the committed results;
+// --out names the file instead.
 "use strict";
 const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -26,6 +29,16 @@ const HOT_OPS = {
   cb1: "cb1: C call + 1 callback",
   cb1000: "cb1000: per callback (×1000 loop)",
 };
+// The thread ops: [label, unit]. Workers report ns per call like the hot ops; the unit says
+// how the table shows it ("µs" per call, or "calls/s", the inverse).
+const THREAD_OPS = {
+  async_add_i32: ["async add_i32, one call at a time: round trip", "µs"],
+  async_add_i32_x64: ["async add_i32, 64 calls in flight: per call", "µs"],
+  ts_cb_1thread: ["threadsafe void callback, 1 foreign thread", "calls/s"],
+  ts_cb_4threads: ["threadsafe void callback, 4 foreign threads (total)", "calls/s"],
+  blocking_cb_roundtrip: ["blocking (i32) → i32 callback, 1 foreign thread: round trip", "µs"],
+};
+const KOFFI = "koffi";
 const SETUP_ROWS = {
   require: ["require()", "require_ns"],
   dlopen9: ["dlopen + declare 9 functions", "dlopen9_ns"],
@@ -44,8 +57,8 @@ const opt = (name) => {
 };
 const quick = argv.includes("--quick");
 for (const a of argv) {
-  if (!/^--(quick|no-setup|only=.*|ops=.*)$/.test(a)) {
-    console.error(`bench: unknown option ${a}\nusage: node bench/run.js [--quick] [--only=<system,...>] [--ops=<op,...>] [--no-setup]`);
+  if (!/^--(quick|no-setup|only=.*|ops=.*|out=.+)$/.test(a)) {
+    console.error(`bench: unknown option ${a}\nusage: node bench/run.js [--quick] [--only=<system,...>] [--ops=<op,...>] [--no-setup] [--out=<file>]`);
     process.exit(2);
   }
 }
@@ -58,7 +71,8 @@ for (const s of systemNames) {
     process.exit(2);
   }
 }
-const allOps = [...Object.keys(HOT_OPS), ...Object.keys(SETUP_ROWS)];
+const outOpt = opt("out");
+const allOps = [...Object.keys(HOT_OPS), ...Object.keys(SETUP_ROWS), ...Object.keys(THREAD_OPS)];
 const opNames = opsOpt || allOps;
 for (const o of opNames) {
   if (!allOps.includes(o)) {
@@ -68,6 +82,7 @@ for (const o of opNames) {
 }
 const hotOps = opNames.filter((o) => HOT_OPS[o]);
 const setupRows = opNames.filter((o) => SETUP_ROWS[o]);
+const threadOps = opNames.filter((o) => THREAD_OPS[o]);
 const setupRuns = quick ? 3 : 7;
 
 // ---- setup ------------------------------------------------------------------------------
@@ -124,11 +139,11 @@ function runWorkerOnce(system, op) {
 
 const results = {}; // system -> op -> result
 const t0 = Date.now();
-for (const op of hotOps) {
+for (const op of [...hotOps, ...threadOps]) {
   for (const system of systemNames) {
     const res = runWorker(system, op);
     (results[system] ||= {})[op] = res;
-    const shown = res.ok ? `${res.ns.toFixed(2)} ns` : `n/a (${short(res.error)})`;
+    const shown = !res.ok ? `n/a (${short(res.error)})` : THREAD_OPS[op] ? fmtUnit(res.ns, THREAD_OPS[op][1]) : `${res.ns.toFixed(2)} ns`;
     process.stderr.write(`bench: ${op.padEnd(9)} ${system.padEnd(18)} ${shown}\n`);
   }
 }
@@ -168,6 +183,38 @@ function fmtTime(ns) {
   if (ns < 1e6) return `${(ns / 1e3).toFixed(ns < 1e4 ? 1 : 0)} µs`;
   return `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 1)} ms`;
 }
+// A thread op's value (ns per call from the worker) in its unit.
+function fmtUnit(nsPerCall, unit) {
+  if (unit === "µs") return `${fmtNs(nsPerCall / 1e3)} µs`;
+  const rate = 1e9 / nsPerCall;
+  if (rate >= 1e6) return `${(rate / 1e6).toFixed(2)} M calls/s`;
+  if (rate >= 1e3) return `${(rate / 1e3).toFixed(rate >= 1e5 ? 0 : 1)} k calls/s`;
+  return `${Math.round(rate)} calls/s`;
+}
+// Median (range) of a thread op, the range low–high in the median's unit and scale.
+function threadCell(system, op) {
+  const r = results[system] && results[system][op];
+  if (!r) return "";
+  if (!r.ok) return na(r.error);
+  if (r.note && !notes.some((n) => n.system === system && n.op === op)) notes.push({ system, op, note: r.note });
+  const mark = r.note ? "*" : "";
+  if (THREAD_OPS[op][1] === "µs") return `${fmtNs(r.ns / 1e3)} µs (${fmtNs(r.min / 1e3)}–${fmtNs(r.max / 1e3)})${mark}`;
+  const rate = 1e9 / r.ns;
+  const [div, name] = rate >= 1e6 ? [1e6, "M "] : rate >= 1e3 ? [1e3, "k "] : [1, ""];
+  const f = (nsPer) => fmtNs(1e9 / nsPer / div);
+  return `${f(r.ns)} ${name}calls/s (${f(r.max)}–${f(r.min)})${mark}`;
+}
+// Ratio of time per call to koffi's (for calls/s: koffi's rate over this one's).
+function threadRatio(system, op) {
+  const r = results[system] && results[system][op];
+  const k = results[KOFFI] && results[KOFFI][op];
+  if (!r) return "";
+  if (!r.ok) return "n/a";
+  if (!k || !k.ok) return "—";
+  const v = r.ns / k.ns;
+  return `${v < 0.1 ? `${v.toPrecision(2)}×` : fmtRatio(v)}${r.note || k.note ? "*" : ""}`;
+}
+
 // Markdown-safe: no table separators, no unbalanced code spans.
 const na = (why) => `n/a (${short(why, 60).replace(/\|/g, "/").replace(/`/g, "'")})`;
 
@@ -213,7 +260,7 @@ lines.push(`- Node ${process.version} (cffi, napi-*, koffi ${pkgVersion("koffi")
 lines.push(`- cffi at commit: ${gitHead()}`);
 lines.push(`- Method: one fresh process per cell; calibration and warm-up, then ${quick ? 3 : 7} samples of ~${quick ? 10 : 100} ms; ` +
   `median ns per call (per callback for cb1000), min–max of the samples in parentheses; a sample's time is min(wall clock, process CPU time). ` +
-  `Setup: median of ${setupRuns} fresh processes.`);
+  `Setup: median of ${setupRuns} fresh processes. Threads and async: the same samples, timed by the wall clock only.`);
 lines.push("");
 
 const cols = systemNames;
@@ -227,6 +274,14 @@ if (hotOps.length) {
   if (systemNames.includes(FLOOR)) {
     lines.push(`## Ratio to ${FLOOR} (the shared-buffer floor)`, "");
     lines.push(table(["op", ...cols], hotOps.map((op) => [HOT_OPS[op], ...cols.map((s) => cell(s, op, FLOOR))])), "");
+  }
+}
+if (threadOps.length) {
+  lines.push("## Threads and async (median (range); wall clock)", "");
+  lines.push(table(["op", ...cols], threadOps.map((op) => [`${THREAD_OPS[op][0]} (${THREAD_OPS[op][1]})`, ...cols.map((s) => threadCell(s, op))])), "");
+  if (cols.includes(KOFFI)) {
+    lines.push(`## Threads and async: ratio of time per call to ${KOFFI} (lower is faster)`, "");
+    lines.push(table(["op", ...cols], threadOps.map((op) => [THREAD_OPS[op][0], ...cols.map((s) => threadRatio(s, op))])), "");
   }
 }
 if (setupRows.length) {
@@ -247,7 +302,7 @@ if (setupRows.length) {
 
 const failures = [];
 for (const s of cols) {
-  for (const op of hotOps) {
+  for (const op of [...hotOps, ...threadOps]) {
     const r = results[s] && results[s][op];
     if (r && !r.ok) failures.push(`${s} / ${op}: ${r.error}`);
   }
@@ -272,7 +327,7 @@ if (notes.length || failures.length) {
 const md = `${lines.join("\n").trimEnd()}\n`;
 process.stdout.write(`\n${md}`);
 const partial = quick || only || opsOpt;
-const outFile = path.join(benchDir, partial ? "results-partial.md" : "results.md");
+const outFile = outOpt ? path.resolve(outOpt[0]) : path.join(benchDir, partial ? "results-partial.md" : "results.md");
 fs.writeFileSync(outFile, md);
 fs.mkdirSync(path.join(benchDir, "build"), { recursive: true });
 fs.writeFileSync(path.join(benchDir, "build", "results.json"), JSON.stringify({ results, setup }, null, 2));

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // setup.js: prepares everything the benchmark needs, offline except for the npm registry, and
 // is cheap to run again (each step is skipped when its output is up to date):
-//   1. bench/build/libbench.so from fixture/bench.c (the C functions every system calls);
+//   1. bench/build/libbench.so from fixture/bench.c (the C functions every system calls;
+//      -pthread: some of them start threads);
 //   2. the peer packages of bench/package.json in bench/node_modules (install scripts off);
 //   3. the hand-written Node-API addon in bench/addon (node-gyp against this Node's headers);
 //   4. ref-napi and ffi-napi's native parts, rebuilt the same way (npm ran no install script).
@@ -42,7 +43,7 @@ const src = path.join(dir, "fixture", "bench.c");
 if (stale(libPath, src)) {
   log("compiling fixture/bench.c");
   const cc = process.env.CC || "cc";
-  const r = spawnSync(cc, ["-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-o", libPath, src],
+  const r = spawnSync(cc, ["-O2", "-shared", "-fPIC", "-pthread", "-fvisibility=hidden", "-o", libPath, src],
     { stdio: "inherit" });
   if (r.status !== 0) {
     log(`cannot compile the fixture with ${cc} (exit ${r.status}); install gcc`);

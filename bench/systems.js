@@ -10,7 +10,13 @@
 //   callback(...)    turns a JS function (i32) -> i32 into what call_cb_i32 takes;
 //   adapt[op]        where a system cannot take the common arguments: { args? (the two
 //                    argument lists, or a function of the common ones), wrap?(f, mod),
-//                    buffer? (pass Buffers for Uint8Arrays), note?, skip? (a reason) }.
+//                    buffer? (pass Buffers for Uint8Arrays), note?, skip? (a reason) };
+//   threads          the "Threads and async" ops (absent: none of them, see `noThreads`):
+//                    async(f) -> (...args) => Promise of f's result, or a string (the reason
+//                    there is none); tsCallback(mod, opened, fn) -> a threadsafe callback
+//                    void (i32, i32) that foreign threads may call, or a reason; tsNote (shown
+//                    when that callback is not a queued one); blocking: true, or a reason
+//                    (`callback()`'s function called from a foreign thread, which waits).
 "use strict";
 const path = require("path");
 
@@ -31,9 +37,12 @@ function pickAddon(obj, sigs) {
   return { fns };
 }
 
+const noAddonThreads = "not written: the addon has no async or thread code";
+
 const napiUsual = {
   runtime: "node",
   linked: true,
+  threads: { async: noAddonThreads, tsCallback: noAddonThreads, blocking: noAddonThreads },
   load: () => require(addonPath),
   open: (addon, lib, sigs) => pickAddon(addon.usual, sigs),
   callback: (addon, opened, fn) => fn,
@@ -70,6 +79,7 @@ function bufferWrappers(addon) {
 const napiBuffer = {
   runtime: "node",
   linked: true,
+  threads: napiUsual.threads,
   load: () => {
     const addon = require(addonPath);
     return { addon, wrappers: bufferWrappers(addon) };
@@ -89,9 +99,26 @@ const bunStyle = (load) => ({
   callback: (ffi, opened, fn, sig) => new ffi.JSCallback(fn, sig),
 });
 
-const cffi = { runtime: "node", ...bunStyle(() => require(path.join(root, "lib", "index.js"))) };
+const TICK_SIG = { args: ["i32", "i32"], returns: "void", threadsafe: true };
+const bunTsCallback = (ffi, opened, fn) => new ffi.JSCallback(fn, TICK_SIG);
+
+const cffi = {
+  runtime: "node",
+  ...bunStyle(() => require(path.join(root, "lib", "index.js"))),
+  // fn.async needs no receiver: the promise-returning function as it is.
+  threads: { async: (f) => f.async, tsCallback: bunTsCallback, blocking: true },
+};
 const cffiNoJit = { ...cffi, env: { CFFI_JIT: "0" } };
-const bun = { runtime: "bun", ...bunStyle(() => require("bun:ffi")) };
+const bun = {
+  runtime: "bun",
+  ...bunStyle(() => require("bun:ffi")),
+  threads: {
+    async: "bun:ffi has no async calls",
+    tsCallback: bunTsCallback,
+    // Tried: the process hung (bun:ffi documents only threadsafe callbacks for other threads).
+    blocking: "not measured: hung in a trial (not a threadsafe callback)",
+  },
+};
 
 // ---- koffi ------------------------------------------------------------------------------
 
@@ -101,15 +128,24 @@ const koffiTypes = {
   f64: "double", ptr: "void *", cstring: "const char *", function: "cb_i32 *",
 };
 
+// koffi and ffi-napi take a Node-style callback as the last argument of f.async.
+const promised = (f) => (...args) => new Promise((resolve, reject) => {
+  f.async(...args, (err, res) => (err ? reject(err) : resolve(res)));
+});
+
 const koffi = {
   runtime: "node",
   load: () => require(path.join(benchDir, "node_modules", "koffi")),
   open: (k, lib, sigs) => {
     const l = k.load(lib);
-    if (!k.__benchProto) k.__benchProto = k.proto("int32_t cb_i32(int32_t)");
+    if (!k.__benchProto) {
+      k.__benchProto = k.proto("int32_t cb_i32(int32_t)");
+      k.__benchTick = k.proto("void tick_fn(int32_t, int32_t)");
+    }
     const fns = {};
     for (const [name, s] of Object.entries(sigs)) {
-      fns[name] = l.func(name, koffiTypes[s.returns], s.args.map((t) => koffiTypes[t]));
+      const type = (t) => (t === "function" && s.cb === "tick" ? "tick_fn *" : koffiTypes[t]);
+      fns[name] = l.func(name, type(s.returns), s.args.map(type));
     }
     return { fns, close: () => l.unload() };
   },
@@ -117,6 +153,12 @@ const koffi = {
   callback: (k, opened, fn) => k.register(fn, k.pointer(k.__benchProto)),
   adapt: {
     add_u64: { note: "returns a number when the value is safe, not a BigInt" },
+  },
+  threads: {
+    async: promised,
+    tsCallback: (k, opened, fn) => k.register(fn, k.pointer(k.__benchTick)),
+    tsNote: "koffi has no queued mode: each call from the thread waits until JS has run it (its blocking mode, the closest equivalent)",
+    blocking: true,
   },
 };
 
@@ -144,6 +186,12 @@ const ffiNapi = {
     add_u64: { args: [[1, 2], [3, 4]], note: "numbers in and out: ref-napi has no BigInt" },
     // ref-napi passes only a Buffer as a pointer.
     sum_u8: { buffer: true, note: "a Buffer (ref-napi takes no Uint8Array)" },
+  },
+  threads: {
+    async: promised,
+    // Tried with ffi-napi 4.0.3: both hung the process (its JS thread stopped responding).
+    tsCallback: "not measured: callbacks from a foreign thread hung in a trial",
+    blocking: "not measured: callbacks from a foreign thread hung in a trial",
   },
 };
 
@@ -180,6 +228,9 @@ const nodeFfi = {
   },
 };
 
+// Systems without a `threads` entry.
+const noThreads = "not adapted to the thread and async ops";
+
 module.exports = {
   systems: {
     "cffi": cffi,
@@ -193,4 +244,5 @@ module.exports = {
   },
   addonPath,
   benchDir,
+  noThreads,
 };

@@ -3,12 +3,15 @@
 // Hot ops: calibrate, warm up, then several timed samples of a plain loop; the result is ns
 // per call (per callback for cb1000). Op "setup": require time, dlopen + declare 9
 // functions, first call; bench/run.js runs it in several fresh processes.
+// Thread ops (THREAD_OPS): async calls and callbacks from foreign threads; the same
+// calibration and samples, timed by the wall clock, reported as ns per call (run.js shows
+// µs or calls/s).
 // Runs under Node 20, Node 26 and Bun, so it sticks to what all three provide.
 "use strict";
 const path = require("path");
 
 const now = () => process.hrtime.bigint();
-const { systems, benchDir } = require("./systems.js");
+const { systems, benchDir, noThreads } = require("./systems.js");
 
 const libPath = path.join(benchDir, "build", "libbench.so");
 const [systemName, opName] = process.argv.slice(2);
@@ -33,6 +36,11 @@ const SIGS = {
   setup_7: { args: ["i8", "u8"], returns: "i8" },
   setup_8: { args: ["i16", "u16", "i32", "f64"], returns: "i16" },
   setup_9: { args: ["cstring"], returns: "u32" },
+  // `cb: "tick"`: the function argument is a void (i32, i32) callback (systems with typed
+  // callback parameters need to know).
+  ts_start: { args: ["function", "i32", "i32"], returns: "ptr", cb: "tick" },
+  blocking_start: { args: ["function", "i32", "i32"], returns: "ptr" },
+  run_join: { args: ["ptr"], returns: "i32" },
 };
 const CB_SIG = { args: ["i32"], returns: "i32" };
 
@@ -55,6 +63,18 @@ const OPS = {
   hello: { sym: "hello", args: [[], []], expect: ["hello, world", "hello, world"] },
   cb1: { sym: "call_cb_i32", args: [[CB, 1], [CB, 2]], expect: [1, 3] },
   cb1000: { sym: "call_cb_i32", args: [[CB, 1000], [CB, 1000]], expect: [500500, 500500], per: 1000 },
+};
+
+// Thread ops. async: add_i32 through the system's async call, `width` calls in flight (each
+// lane awaits its call before making the next one). ts: `threads` foreign threads call a
+// threadsafe void callback as fast as they can; the time runs until JS has seen every call.
+// blocking: foreign threads call an (i32) -> i32 callback and wait for each result.
+const THREAD_OPS = {
+  async_add_i32: { kind: "async", width: 1 },
+  async_add_i32_x64: { kind: "async", width: 64 },
+  ts_cb_1thread: { kind: "ts", threads: 1 },
+  ts_cb_4threads: { kind: "ts", threads: 4 },
+  blocking_cb_roundtrip: { kind: "blocking", threads: 1 },
 };
 
 // One loop per arity so that every call site is a plain, monomorphic call; each process
@@ -197,21 +217,137 @@ function runHot(sys, op) {
   };
 }
 
+// Waits until `done` is called; a run that does not finish in 60 s fails (the pending timer
+// also keeps the event loop alive: callbacks from threads alone need not).
+function waitFor(what, arm) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what()}`)), 60e3);
+    arm(() => { clearTimeout(timer); resolve(); });
+  });
+}
+
+// One run of `n` calls of a thread op: returns a function n -> Promise (resolved when the
+// run is complete and checked).
+function threadRun(sys, op) {
+  const th = sys.threads;
+  if (!th) throw new Error(noThreads);
+  const need = op.kind === "async" ? th.async : op.kind === "ts" ? th.tsCallback : th.blocking;
+  if (typeof need === "string") throw new Error(need);
+  const mod = sys.load();
+  if (op.kind === "async") {
+    const opened = sys.open(mod, libPath, { add_i32: SIGS.add_i32 });
+    const f = th.async(opened.fns.add_i32);
+    const A = [1, 3];
+    const B = [2, 4];
+    const R = [3, 7];
+    return async (n) => {
+      let next = 0;
+      let bad = 0;
+      const lane = async () => {
+        while (next < n) {
+          const j = next++ & 1;
+          if ((await f(A[j], B[j])) !== R[j]) bad++;
+        }
+      };
+      const lanes = [];
+      for (let k = 0; k < op.width; k++) lanes.push(lane());
+      await Promise.all(lanes);
+      if (bad) throw new Error(`${bad} wrong results from add_i32`);
+    };
+  }
+  const opened = sys.open(mod, libPath, { ts_start: SIGS.ts_start, blocking_start: SIGS.blocking_start, run_join: SIGS.run_join });
+  const { ts_start, blocking_start, run_join } = opened.fns;
+  let got = 0;
+  let sum = 0;
+  let want = 0;
+  let done = null;
+  let cb;
+  if (op.kind === "ts") {
+    cb = th.tsCallback(mod, opened, (t, i) => {
+      sum += i;
+      if (++got === want) done();
+    });
+  } else {
+    cb = sys.callback(mod, opened, (x) => {
+      sum += x;
+      if (++got === want) done();
+      return x + 1;
+    }, CB_SIG);
+  }
+  const start = op.kind === "ts" ? ts_start : blocking_start;
+  return async (n) => {
+    const per = Math.max(1, Math.ceil(n / op.threads));
+    got = 0;
+    sum = 0;
+    want = per * op.threads;
+    let run;
+    await waitFor(() => `${want} callbacks (got ${got})`, (d) => {
+      done = d;
+      run = start(cb, op.threads, per);
+    });
+    const bad = run_join(run);
+    if (bad !== 0) throw new Error(bad < 0 ? "could not start the threads" : `${bad} wrong callback results seen in C`);
+    const wantSum = (op.threads * per * (per - 1)) / 2;
+    if (sum !== wantSum) throw new Error(`callback arguments sum to ${sum}, expected ${wantSum}`);
+  };
+}
+
+// Wall-clock time only: CPU time counts the other threads' work and none of the waiting
+// for a wake-up, which is what these ops measure.
+async function runThreads(sys, op) {
+  const run = await threadRun(sys, op);
+  const target = quick ? 10e6 : 100e6; // ns per sample
+  const samplesWanted = quick ? 3 : 7;
+  const timed = async (n) => {
+    const w0 = now();
+    await run(n);
+    return ns(w0, now());
+  };
+  let n = op.kind === "async" ? 4 * op.width : 16;
+  for (;;) {
+    const t = await timed(n);
+    if (t > target / 10 || n > 1e8) {
+      n = Math.max(op.width || op.threads, Math.round((n * target) / Math.max(t, 1)));
+      break;
+    }
+    n *= 4;
+  }
+  // A run has fixed costs (starting threads, the first wake-ups, a cold JIT) that make the
+  // first estimate too small: rescale until a run takes at least half a sample. These runs
+  // are the warm-up.
+  for (let k = 0; k < 4; k++) {
+    if (op.threads) n = Math.ceil(n / op.threads) * op.threads;
+    const t = await timed(n);
+    if (t >= target / 2 || n > 1e8) break;
+    n = Math.round((n * target) / Math.max(t, 1));
+  }
+  if (op.threads) n = Math.ceil(n / op.threads) * op.threads;
+  await run(n); // one full-size warm-up sample
+  const samples = [];
+  for (let s = 0; s < samplesWanted; s++) samples.push((await timed(n)) / n);
+  samples.sort((a, b) => a - b);
+  const note = op.kind === "ts" && sys.threads.tsNote ? sys.threads.tsNote : null;
+  return {
+    ns: median(samples), min: samples[0], max: samples[samples.length - 1], samples,
+    wall_median: median(samples), iterations: n, note,
+  };
+}
+
 function main() {
   const sys = systems[systemName];
   if (!sys) throw new Error(`unknown system ${systemName}`);
   if (opName === "setup") return runSetup(sys);
+  if (THREAD_OPS[opName]) return runThreads(sys, THREAD_OPS[opName]);
   const op = OPS[opName];
   if (!op) throw new Error(`unknown op ${opName}`);
   return runHot(sys, op);
 }
 
-let result;
-try {
-  result = { ok: true, ...main() };
-} catch (e) {
-  result = { ok: false, error: String((e && e.message) || e).split("\n")[0] };
-}
-process.stdout.write(`${JSON.stringify(result)}\n`);
-// Some systems keep the event loop alive (callbacks); the measurement is done.
-process.exit(0);
+Promise.resolve().then(main).then(
+  (r) => ({ ok: true, ...r }),
+  (e) => ({ ok: false, error: String((e && e.message) || e).split("\n")[0] }),
+).then((result) => {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  // Some systems keep the event loop alive (callbacks, threads); the measurement is done.
+  process.exit(0);
+});
