@@ -287,6 +287,7 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
   return out;
 fail:
   if (cb->fn) napi_delete_reference(env, cb->fn);
+  cb->fn = NULL; /* cffi_threads_cb_close would delete it again */
   if (cb->relay) cffi_threads_cb_close(cb);
   else cb_free(cb);
   return NULL;
