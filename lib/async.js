@@ -1,5 +1,5 @@
-// async.js: fn.async() (SPEC §6). Registers with lib/library.js the function every generated
-// `fAsync` wrapper ends in: the arguments are already in the shared buffer; the native side
+// async.js: fn.async() (SPEC §6). `callAsync` is what every `.async` ends in (lib/library.js
+// loads this module on the first one): the arguments are already in the shared buffer; the native side
 // (src/async.c) copies them into a job, runs the C function on the libuv pool and settles the
 // promise. While calls are in flight the library stays loaded: `owner.inflight` counts them
 // and the last one to settle performs a close() that was deferred because of them.

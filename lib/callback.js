@@ -1,6 +1,7 @@
-// callback.js: JSCallback (SPEC §8). The native side (src/callback.c) creates a libffi closure
-// whose C address is `.ptr`; when C calls it, the closure runs the per-signature wrapper from
-// lib/codegen.js, which reads the C arguments from the shared buffer and calls `fn`.
+// callback.js: JSCallback (SPEC §8). The native side (src/callback.c) gives the function a
+// C address, `.ptr` (a libffi closure, later a compiled trampoline, behind a stable stub);
+// when C calls it, the per-signature wrapper from lib/codegen.js reads the C arguments from the
+// shared buffer and calls `fn`.
 "use strict";
 const { binding } = require("./abi.js");
 const { readSignature } = require("./types.js");
