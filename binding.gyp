@@ -1,5 +1,6 @@
-# Build description for the cffi addon. Links the system libffi (libffi-dev) and the
-# static libtcc from Debian's libtcc-dev (see src/tcc_glibc.c for why --exclude-libs).
+# Build description for the cffi addon. Links the system libffi statically (libffi_pic.a from
+# libffi-dev: one shared object less to load at require(), ~0.15 ms) and the static libtcc
+# from Debian's libtcc-dev (see src/tcc_glibc.c for why --exclude-libs).
 {
   "targets": [
     {
@@ -22,7 +23,7 @@
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden", "-O2"],
       "cflags!": ["-fno-exceptions"],
       "defines": ["NAPI_VERSION=8"],
-      "libraries": ["-ltcc", "-lffi", "-ldl", "-lpthread"],
+      "libraries": ["-ltcc", "-Wl,-Bstatic", "-lffi_pic", "-Wl,-Bdynamic", "-ldl", "-lpthread"],
       "ldflags": ["-Wl,--exclude-libs,ALL"]
     }
   ]
