@@ -5,9 +5,20 @@
 // and the last one to settle performs a close() that was deferred because of them.
 "use strict";
 const { binding } = require("./abi.js");
+const { T } = require("./types.js");
 
-function settle(owner) {
-  if (--owner.inflight === 0 && owner.closed && owner.handle) binding.close(owner.handle);
+// JSCallbacks passed as `function` arguments stay alive until the call settles, even if the
+// caller closes them meanwhile (lib/callback.js): the C function may still call them.
+function pinCallbacks(sig, args) {
+  let pinned = null;
+  for (let i = 0; i < args.length && i < sig.args.length; i++) {
+    const a = args[i];
+    if (sig.args[i] === T.function && a !== null && typeof a === "object") {
+      const { JSCallback, pin } = require("./callback.js");
+      if (a instanceof JSCallback && pin(a)) (pinned ??= []).push(a);
+    }
+  }
+  return pinned;
 }
 
 function callAsync(call, read, sig, owner, args) {
@@ -18,11 +29,16 @@ function callAsync(call, read, sig, owner, args) {
     return Promise.reject(e);
   }
   owner.inflight++;
+  const pinned = pinCallbacks(sig, args);
+  const settle = () => {
+    if (pinned) for (const cb of pinned) require("./callback.js").unpin(cb);
+    if (--owner.inflight === 0 && owner.closed && owner.handle) binding.close(owner.handle);
+  };
   return p.then((v) => {
-    settle(owner);
+    settle();
     return v;
   }, (e) => {
-    settle(owner);
+    settle();
     throw e;
   });
 }

@@ -7,8 +7,14 @@ const { binding } = require("./abi.js");
 const { readSignature } = require("./types.js");
 const { makeCallbackWrapper } = require("./codegen.js");
 
+// pin(cb) / unpin(cb): an `.async` call that was given `cb` keeps its native side alive until
+// the call settles, because the C function may still call it after the JS caller closed it.
+let pin, unpin;
+
 class JSCallback {
   #handle = null;
+  #pins = 0;       // .async calls in flight that were passed this callback
+  #closing = false; // close() was called while pinned: free when the last pin goes
 
   constructor(fn, def) {
     if (def === null || typeof def !== "object") throw new TypeError("Expected object");
@@ -23,11 +29,29 @@ class JSCallback {
   }
 
   close() {
-    if (this.#handle === null) return;
+    if (this.#handle === null || this.#closing) return;
+    this.ptr = null;
+    if (this.#pins > 0) {
+      this.#closing = true;
+      return;
+    }
     const h = this.#handle;
     this.#handle = null;
-    this.ptr = null;
     binding.callbackClose(h);
+  }
+
+  static {
+    pin = (cb) => {
+      if (!(#handle in cb) || cb.#handle === null || cb.#closing) return false;
+      cb.#pins++;
+      return true;
+    };
+    unpin = (cb) => {
+      if (--cb.#pins === 0 && cb.#closing) {
+        cb.#closing = false;
+        cb.close();
+      }
+    };
   }
 
   [Symbol.toPrimitive]() {
@@ -41,4 +65,4 @@ if (typeof Symbol.dispose === "symbol") {
   };
 }
 
-module.exports = { JSCallback };
+module.exports = { JSCallback, pin, unpin };

@@ -131,6 +131,24 @@ test("a JSCallback called on the pool thread is relayed to the JS thread", async
   cb.close();
 });
 
+test("a JSCallback given to .async and closed while the call runs stays alive until it settles", async () => {
+  let calls = 0;
+  const cb = new JSCallback((x) => {
+    calls++;
+    return 2 * x + 1;
+  }, { args: ["i32"], returns: "i32" });
+  // 4 threads × 250 blocking calls from C after the JS caller has closed the callback
+  const p = S.call_blocking_threads.async(cb, 4, 250);
+  cb.close();
+  assert.equal(cb.ptr, null, "closed at once as far as JS can see");
+  assert.equal(+cb, 0);
+  assert.equal(await p, 0, "every call from C got its right result");
+  assert.equal(calls, 1000);
+  cb.close(); // still idempotent after the deferred release
+  // a callback closed before the call is passed is rejected like any closed JSCallback
+  await assert.rejects(S.call_twice.async(cb, 1), { message: "Expected function to be a JSCallback or a number" });
+});
+
 test("an exception in a relayed callback rejects the promise (first wins), C gets zero", async () => {
   const cb = new JSCallback(() => { throw new Error("from the callback"); }, { args: ["i32"], returns: "i32" });
   await assert.rejects(S.call_twice.async(cb.ptr, 1), { message: "from the callback" });
