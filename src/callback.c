@@ -195,7 +195,9 @@ static void cb_handler(ffi_cif *cif, void *ret, void **args, void *user) { cb_di
 /* Every C call of a JSCallback's pointer: from cb_handler, or from the JIT trampoline, which
  * passes the same libffi-style argument pointers and result buffer. */
 static void cb_dispatch(cffi_cb_t *cb, void *ret, void **args) {
-  cffi_env_t *st = cb->st;
+  /* atomic: environment teardown (threads.c) repoints st at a dead environment from the JS
+   * thread while other threads may be calling */
+  cffi_env_t *st = __atomic_load_n(&cb->st, __ATOMIC_ACQUIRE);
   if (cb->threadsafe && cb->sig.ret == CFFI_T_VOID) {
     if (!cffi_on_js_thread(st)) __atomic_store_n(&((cb_ext_t *)cb)->foreign, true, __ATOMIC_RELEASE);
     cffi_threads_queue(cb, args);
