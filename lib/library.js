@@ -64,7 +64,12 @@ function bindAll(entries, closedMessage, owner) {
   const tierUp = () => {
     if (tiered) return;
     tiered = true;
-    const jits = state.jit ? binding.jit(calls) : [];
+    let jits = [];
+    try {
+      if (state.jit) jits = binding.jit(calls);
+    } catch {
+      // compiling never changes behaviour: whatever went wrong, the batch stays on libffi
+    }
     for (let i = 0; i < swaps.length; i++) swaps[i](jits[i] || calls[i]);
   };
   const calls = binding.link(entries.map((e) => [e.addr, e.sig.returns, e.sig.args]));
