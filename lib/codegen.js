@@ -1,12 +1,13 @@
 // codegen.js: builds the per-signature JS functions of the shared-buffer convention.
 //  - makeCallers(sigs): one factory per signature,
-//    (call, closed, callAsync, tierUp, threshold) -> { fn, async, read, swap, close }:
+//    (call, closedError, callAsync, tierUp, threshold) -> { fn, async, read, swap, close }:
 //    `fn(a0, …)` writes its arguments into the buffer, calls the native trampoline and reads
 //    the result. Until `swap(entry)` names the fast entry (a JIT trampoline, or `call`
 //    itself when there is none), calls go through the libffi entry `call` and are counted;
 //    the `threshold`-th calls `tierUp()`, which compiles the batch and swaps. The fast
 //    entry's call site only ever sees one target, so V8 can call it directly. `read()` reads
-//    a result left in slot 0 (async completions); `close()` makes `fn` throw `closed()`.
+//    a result left in slot 0 (async completions); after `close()`, `fn` throws
+//    `closedError()` and `async` rejects with it.
 //  - makeCallbackWrapper(sig, userFn): the function native code calls for a JSCallback: reads
 //    the C arguments from the buffer, calls userFn, writes its result into slot 0.
 // One source text per signature, cached; the new ones of one declaration are compiled
@@ -115,11 +116,11 @@ function callerSource(sig) {
     `return [function f(${params.join(", ")}) {\n${wCall}\n${tail}\n}, (e) => { fn = e; }];\n} };`;
 }
 
-// (call, closed, callAsync, tierUp, threshold) -> { fn, async, read, swap, close } from the
+// (call, closedError, callAsync, tierUp, threshold) -> { fn, async, read, swap, close } from the
 // generated parts of one signature (see callerSource and the header of this file).
 function instantiate(parts) {
   const { w, read, counts } = parts;
-  return function make(call, closed, callAsync, tierUp, threshold) {
+  return function make(call, closedError, callAsync, tierUp, threshold) {
     let isClosed = false;
     let count = 0;
     const slow = (...args) => {
@@ -128,7 +129,7 @@ function instantiate(parts) {
     };
     const [f, setEntry] = parts.mk(slow);
     const fAsync = (...args) => {
-      if (isClosed) return Promise.reject(closed(true));
+      if (isClosed) return Promise.reject(closedError());
       try {
         if (counts) w(args.length, ...args);
         else w(...args);
@@ -140,7 +141,10 @@ function instantiate(parts) {
     return {
       fn: f, async: fAsync, read,
       swap(entry) { if (!isClosed) setEntry(entry); },
-      close() { isClosed = true; setEntry(closed); },
+      close() {
+        isClosed = true;
+        setEntry(() => { throw closedError(); });
+      },
     };
   };
 }

@@ -76,12 +76,8 @@ function bindAll(entries, closedMessage, owner) {
   const factories = makeCallers(entries.map((e) => e.sig));
   const closers = [];
   const fns = entries.map((e, i) => {
-    const closedErr = () => new Error(closedMessage);
-    const closed = (forAsync) => {
-      if (forAsync === true) return closedErr();
-      throw closedErr();
-    };
-    const made = factories[i](calls[i], closed,
+    const closedError = () => new Error(closedMessage);
+    const made = factories[i](calls[i], closedError,
       (call, read, ...args) => (callAsync ??= require("./async.js").callAsync)(call, read, e.sig, owner, args),
       tierUp, state.jitThreshold);
     const f = made.fn;

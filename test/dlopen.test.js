@@ -194,6 +194,18 @@ test("dlopen: close is bound and idempotent; calls afterwards throw; .async reje
   await assert.rejects(add_i32.async(1, 2), (e) => e instanceof Error && e.message === "library is closed");
 });
 
+test("dlopen: after close, every argument list throws (also a leading `true` before a pointer)", () => {
+  for (const threshold of [0, 1]) {
+    const lib = dlopen(fixtures.basic, { buf_len: { args: ["bool", "ptr"], returns: "u64", ptr: undefined } });
+    const f = lib.symbols.buf_len;
+    for (let i = 0; i < threshold; i++) f(true, null);
+    lib.close();
+    for (const args of [[true, null], [true, new Uint8Array(1)], [false, null], []]) {
+      expectError(Error, () => f(...args), "library is closed");
+    }
+  }
+});
+
 test("dlopen: close() unloads the library (/proc/self/maps)", () => {
   const p = privateCopy();
   const lib = dlopen(p, { unload_marker: { returns: "i32" } });
