@@ -36,6 +36,7 @@
 static pthread_mutex_t stub_lock = PTHREAD_MUTEX_INITIALIZER;
 static void **free_stubs; /* a stack of unused stubs */
 static size_t free_count, free_cap;
+static size_t mapped; /* stubs ever mapped: free_stubs must be able to hold them all */
 static long page_size;
 
 /* Maps a block and pushes all its stubs. Called with stub_lock held. */
@@ -44,9 +45,9 @@ static int stub_grow(void) {
   size_t page = (size_t)page_size;
   if (page_size <= 0 || page % STUB_SIZE) return -1;
   size_t n = page / STUB_SIZE;
-  if (free_count + n > free_cap) {
+  if (mapped + n > free_cap) { /* every stub may be free at once (cffi_stub_free) */
     size_t cap = free_cap ? free_cap * 2 : 1024;
-    while (cap < free_count + n) cap *= 2;
+    while (cap < mapped + n) cap *= 2;
     void **p = realloc(free_stubs, cap * sizeof *p);
     if (!p) return -1;
     free_stubs = p;
@@ -54,6 +55,7 @@ static int stub_grow(void) {
   }
   uint8_t *mem = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return -1;
+  mapped += n;
   static const uint8_t head[6] = {0xf3, 0x0f, 0x1e, 0xfa, 0xff, 0x25};
   for (size_t i = 0; i < n; i++) {
     uint8_t *s = mem + i * STUB_SIZE;
@@ -98,7 +100,7 @@ void cffi_stub_set(void *stub, void *target) {
 
 void cffi_stub_free(void *stub) {
   pthread_mutex_lock(&stub_lock);
-  /* free_cap covers every stub ever mapped, so this push never needs to grow */
+  /* free_cap >= mapped (stub_grow), so this push never needs to grow */
   free_stubs[free_count++] = stub;
   pthread_mutex_unlock(&stub_lock);
 }
