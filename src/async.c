@@ -42,7 +42,10 @@ static void job_free(napi_env env, job_t *job) {
 int cffi_async_job_exception(void *p, cffi_env_t *st, napi_value exc) {
   job_t *job = p;
   if (job->fn->st != st) return -1; /* a Worker's callback called from another environment's job */
-  if (!job->exc) napi_create_reference(st->env, exc, 1, &job->exc);
+  napi_value box; /* boxed: Node-API 8 only references objects, and `throw 42` is legal */
+  if (!job->exc && napi_create_array_with_length(st->env, 1, &box) == napi_ok &&
+      napi_set_element(st->env, box, 0, exc) == napi_ok)
+    napi_create_reference(st->env, box, 1, &job->exc);
   return 0;
 }
 
@@ -57,11 +60,15 @@ static void complete(napi_env env, napi_status status, void *data) {
   job_t *job = data;
   cffi_env_t *st = job->fn->st;
   napi_value v = NULL, exc = NULL;
+  bool rejected = false;
   if (status != napi_ok) {
     /* cancelled: the environment is going away */
     napi_get_undefined(env, &exc);
   } else if (job->exc) {
-    napi_get_reference_value(env, job->exc, &exc);
+    napi_value box;
+    if (napi_get_reference_value(env, job->exc, &box) != napi_ok || !box || napi_get_element(env, box, 0, &exc) != napi_ok)
+      napi_get_undefined(env, &exc);
+    rejected = true;
   } else {
     uint8_t rt = job->fn->sig.ret;
     if (rt == CFFI_T_CSTRING) {
@@ -82,7 +89,7 @@ static void complete(napi_env env, napi_status status, void *data) {
       else napi_get_undefined(env, &exc);
     }
   }
-  if (exc) napi_reject_deferred(env, job->deferred, exc);
+  if (exc || rejected) napi_reject_deferred(env, job->deferred, exc);
   else napi_resolve_deferred(env, job->deferred, v);
   job_free(env, job);
 }

@@ -63,8 +63,10 @@ void cffi_cb_capture_args(const cffi_cb_t *cb, void **args, cffi_slot_t *out) {
   }
 }
 
-void cffi_cb_write_ret(const cffi_cb_t *cb, const cffi_slot_t *r, void *ret) {
-  switch (cb->sig.ret) {
+void cffi_cb_write_ret(const cffi_cb_t *cb, const cffi_slot_t *r, void *ret) { cffi_write_ret(cb->sig.ret, r, ret); }
+
+void cffi_write_ret(uint8_t type, const cffi_slot_t *r, void *ret) {
+  switch (type) {
     case CFFI_T_VOID: return;
     case CFFI_T_F32: *(float *)ret = r->f32; return;
     case CFFI_T_F64: *(double *)ret = r->f64; return;
@@ -111,9 +113,12 @@ int cffi_cb_call_js(cffi_cb_t *cb, const cffi_slot_t *args, cffi_slot_t *ret, na
     if (cffi_load_arg(env, cb->sig.ret, &st->slots[0], st->tags[0], NULL, NULL, ret) != 0) goto threw;
   }
   return 0;
-threw:
-  napi_get_and_clear_last_exception(env, exc);
+threw: {
+  bool pending = false; /* no pending exception: JS could not run (environment terminating) */
+  napi_is_exception_pending(env, &pending);
+  if (pending) napi_get_and_clear_last_exception(env, exc);
   return -1;
+}
 }
 
 void cffi_cb_report_exception(cffi_env_t *st, napi_value exc) {

@@ -147,8 +147,9 @@ void cffi_tmp_free(cffi_tmp_t *tmp);
 void cffi_store_value(uint8_t type, cffi_slot_t v, cffi_slot_t *slot, uint8_t *tag);
 /* The JS value of a C string (NULL -> null). */
 napi_value cffi_cstring_value(napi_env env, const char *s);
-/* Called after the C function returned: rethrows a callback's exception. Returns NULL. */
-napi_value cffi_rethrow_pending(napi_env env, cffi_env_t *st);
+/* Called after the C function returned: rethrows the exception a callback left for this call
+ * (the boxed reference taken from st->pending; see convert.c). Returns NULL. */
+napi_value cffi_rethrow_ref(napi_env env, napi_ref ref);
 /* Reads an address from a JS number or BigInt (validated in JS). */
 int cffi_get_address(napi_env env, napi_value v, void **out);
 napi_value cffi_address_value(napi_env env, const void *p);
@@ -196,6 +197,7 @@ int cffi_cb_call_js(cffi_cb_t *cb, const cffi_slot_t *args, cffi_slot_t *ret, na
 /* Reads libffi closure arguments into raw slots / writes a raw result for libffi. */
 void cffi_cb_capture_args(const cffi_cb_t *cb, void **args, cffi_slot_t *out);
 void cffi_cb_write_ret(const cffi_cb_t *cb, const cffi_slot_t *r, void *ret);
+void cffi_write_ret(uint8_t type, const cffi_slot_t *r, void *ret); /* same, by return type */
 /* An exception from a callback run on the JS thread outside any relay: kept for the
  * innermost synchronous FFI call, or reported as uncaught. */
 void cffi_cb_report_exception(cffi_env_t *st, napi_value exc);

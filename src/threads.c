@@ -128,9 +128,9 @@ static void deliver(napi_env env, item_t *it) {
     if (napi_open_handle_scope(env, &scope) == napi_ok) {
       if (cffi_cb_call_js(cb, it->args, &r, &exc) != 0) {
         r.u64 = 0;
-        napi_valuetype t = napi_undefined;
-        /* No exception object means JS could not run at all (environment terminating). */
-        if (exc && napi_typeof(env, exc, &t) == napi_ok && t != napi_undefined) {
+        /* No exception means JS could not run at all (environment terminating); a thrown
+         * `undefined` is an exception like any other. */
+        if (exc) {
           void *job = it->kind == ITEM_BLOCKING ? ((blocking_t *)it)->job : NULL;
           if (!job || cffi_async_job_exception(job, cb->st, exc) != 0) cffi_cb_report_exception(cb->st, exc);
         }
@@ -315,6 +315,9 @@ void cffi_threads_call_blocking(cffi_cb_t *cb, void **args, void *ret) {
   node_t *n = cb->relay;
   blocking_t b;
   cffi_slot_t raw[CFFI_MAX_ARGS];
+  /* read before the push: once released, the callback may already be freed (it can close
+   * itself while it runs, and its free is queued right behind this call) */
+  const uint8_t ret_type = cb->sig.ret;
   memset(&b.ret, 0, sizeof b.ret);
   if (n) {
     b.h.node = n;
@@ -331,7 +334,7 @@ void cffi_threads_call_blocking(cffi_cb_t *cb, void **args, void *ret) {
       pthread_mutex_unlock(&b.w->mu);
     }
   }
-  cffi_cb_write_ret(cb, &b.ret, ret);
+  cffi_write_ret(ret_type, &b.ret, ret);
 }
 
 int cffi_threads_cb_init(cffi_cb_t *cb) {
