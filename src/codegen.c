@@ -165,7 +165,9 @@ static void emit_arg_expr(sbuf_t *b, const cffi_sig_t *sig, int k) {
  * like convert.c's cffi_store_value; errno and depth are updated right after the call. A
  * cstring result is left in local r. */
 static void emit_call_and_store(sbuf_t *b, uint8_t t, const char *call) {
-  static const char after[] = "  *cffi_errno = *__errno_location();\n  --*cffi_depth;\n";
+  /* the exception slot is this call's own while it runs (see cffi_rethrow_ref) */
+  static const char after[] = "  *cffi_errno = *__errno_location();\n  --*cffi_depth;\n"
+                              "  napi_ref cffi_mine = *cffi_pending;\n  *cffi_pending = cffi_outer;\n";
   switch (t) {
     case CFFI_T_VOID: /* slot 0 holds zero bits, like the libffi path */
       sb_printf(b, "  %s;\n  S[0].u64 = 0;\n%s", call, after);
@@ -274,20 +276,20 @@ static void emit_trampoline(sbuf_t *b, const cffi_sig_t *sig, const void *addr, 
     return;
   }
 
-  sb_puts(b, "  ++*cffi_depth;\n");
+  sb_puts(b, "  napi_ref cffi_outer = *cffi_pending;\n  *cffi_pending = 0;\n  ++*cffi_depth;\n");
   emit_call_and_store(b, rt, call.p);
   free(call.p);
   if (objects && rt == CFFI_T_CSTRING) {
     /* the result may point into a temporary string copy: read it before freeing those */
     sb_puts(b,
-            "  if (*cffi_pending) {\n    if (cx.state) cffi_jit_end(&cx);\n"
-            "    return cffi_rethrow_pending(env, cffi_st);\n  }\n"
+            "  if (cffi_mine) {\n    if (cx.state) cffi_jit_end(&cx);\n"
+            "    return cffi_rethrow_ref(env, cffi_mine);\n  }\n"
             "  napi_value v = cffi_cstring_value(env, r);\n"
             "  if (cx.state) cffi_jit_end(&cx);\n  return v;\n}\n");
     return;
   }
   if (objects) sb_puts(b, "  if (cx.state) cffi_jit_end(&cx);\n");
-  sb_puts(b, "  if (*cffi_pending) return cffi_rethrow_pending(env, cffi_st);\n");
+  sb_puts(b, "  if (cffi_mine) return cffi_rethrow_ref(env, cffi_mine);\n");
   sb_puts(b, rt == CFFI_T_CSTRING ? "  return cffi_cstring_value(env, r);\n" : "  return 0;\n");
   sb_puts(b, "}\n");
 }
@@ -365,7 +367,6 @@ char *cffi_codegen_cb_trampoline(const cffi_sig_t *sig, const void *cb, const vo
   return sb_finish(&b);
 }
 
-/* JS callbacks start on libffi closures and only hot ones get a trampoline (above), compiled
- * per instance; viewSource has no per-signature text to show, so lib/ prints the libffi
- * message. */
-char *cffi_codegen_callback_source(const cffi_sig_t *sig) { return NULL; }
+/* JS callbacks start on libffi closures; hot ones get the trampoline above, compiled per
+ * instance with its addresses. viewSource shows it with the addresses left as 0. */
+char *cffi_codegen_callback_source(const cffi_sig_t *sig) { return cffi_codegen_cb_trampoline(sig, NULL, NULL); }

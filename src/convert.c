@@ -171,9 +171,11 @@ napi_value cffi_cstring_value(napi_env env, const char *s) {
   return v;
 }
 
-napi_value cffi_rethrow_pending(napi_env env, cffi_env_t *st) {
-  napi_ref ref = st->pending;
-  st->pending = NULL;
+/* Each synchronous call owns st->pending while it runs: it saves the outer call's value, sets
+ * NULL, and after its C function returns takes what a callback left there and puts the outer
+ * value back. So an exception thrown during a nested call reaches that call's caller, and one
+ * thrown earlier for an outer call waits for the outer call. */
+napi_value cffi_rethrow_ref(napi_env env, napi_ref ref) {
   napi_value box, err; /* see cffi_cb_report_exception: the exception is boxed */
   if (napi_get_reference_value(env, ref, &box) == napi_ok && box &&
       napi_get_element(env, box, 0, &err) == napi_ok)

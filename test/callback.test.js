@@ -472,3 +472,28 @@ test("a callback tiering up mid-call keeps its address and its results", () => {
     assert.equal(S.call_i32(cb, 21), 42);
   });
 });
+
+test("an exception pending for an outer call stays with it; a nested call gets its own", () => {
+  // qsort (outer): its comparator throws E1 on the first call; on the second it makes a nested
+  // qsort whose comparator throws E3, inside try/catch.
+  const { qsort } = dlopen(null, { qsort: { args: ["ptr", "u64", "u64", "function"] } }).symbols;
+  const inner = new JSCallback(() => { throw new Error("E3"); }, { args: ["ptr", "ptr"], returns: "i32" });
+  let n = 0;
+  let caughtInside = null;
+  const outer = new JSCallback(() => {
+    n++;
+    if (n === 1) throw new Error("E1");
+    if (n === 2) {
+      try {
+        qsort(new Int32Array([2, 1]), 2, 4, inner);
+      } catch (e) {
+        caughtInside = e.message;
+      }
+    }
+    return 0;
+  }, { args: ["ptr", "ptr"], returns: "i32" });
+  assert.throws(() => qsort(new Int32Array([3, 2, 1, 0]), 4, 4, outer), { message: "E1" });
+  assert.equal(caughtInside, "E3");
+  inner.close();
+  outer.close();
+});
