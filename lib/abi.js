@@ -5,6 +5,7 @@
 "use strict";
 const binding = require("./binding.js");
 const { codedTypeError } = require("./errors.js");
+const { isArrayBuffer } = require("node:util").types;
 
 const MAX_ARGS = 64;
 const TAGS_OFFSET = 8 * (MAX_ARGS + 1);
@@ -93,26 +94,33 @@ function writePointer(v, slot, allowString) {
   }
   if (v === null || v === undefined || v === false) { H.F64[slot] = 0; T[slot] = TAG.F64; return; }
   if (typeof v === "object") {
+    // internal-slot checks only: no user code (Proxy traps, getters) may run while slots are
+    // being written, since it could make an FFI call that reuses them
     if (ArrayBuffer.isView(v)) { T[slot] = TAG.VIEW; return; } // C tells TypedArray from DataView
-    if (v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== "undefined" && v instanceof SharedArrayBuffer)) {
-      T[slot] = TAG.ARRAYBUF;
-      return;
-    }
+    if (isArrayBuffer(v)) { T[slot] = TAG.ARRAYBUF; return; } // not a SharedArrayBuffer (SPEC §2.1)
   }
   if (allowString && typeof v === "string") { T[slot] = TAG.STRING; return; }
   throw pointerError(v);
 }
 
-// `function` arguments: an address, a JSCallback (object with a truthy .ptr) or null.
+const FUNCTION_MSG = "Expected function to be a JSCallback or a number";
+
+// A `function` argument that is an object (a JSCallback): its `.ptr`. Generated writers call
+// this for every such argument before writing any slot, because reading `.ptr` may run user
+// code (a getter) that makes FFI calls of its own.
+function functionAddress(v) {
+  const p = v.ptr;
+  if (p && (typeof p === "number" || typeof p === "bigint")) return p;
+  throw new TypeError(FUNCTION_MSG);
+}
+
+// `function` arguments: an address, a JSCallback's address (see functionAddress) or null.
 function writeFunction(v, slot) {
   if (v === null) { H.F64[slot] = 0; H.T[slot] = TAG.F64; return; }
   if (typeof v === "number" || typeof v === "bigint") {
     try { writePointer(v, slot, false); return; } catch {}
-  } else if (v !== undefined && typeof v === "object" || typeof v === "function") {
-    const p = v.ptr;
-    if (p) { writePointer(p, slot, false); return; }
   }
-  throw new TypeError("Expected function to be a JSCallback or a number");
+  throw new TypeError(FUNCTION_MSG);
 }
 
 // `buffer` arguments: a TypedArray/DataView or null.
@@ -139,6 +147,6 @@ function readTagged(slot, signed) {
 
 module.exports = {
   binding, H, TAG, RTAG, MAX_ARGS, state,
-  toInt32, toF64, write64, writePointer, writeFunction, writeBuffer, bufferLength, readTagged,
+  toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength, readTagged,
   pointerError,
 };

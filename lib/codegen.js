@@ -27,6 +27,10 @@ const MAX_SAFE = "9007199254740991";
 const addressFast = (v, s) =>
   `if (typeof ${v} === "number" && ${v} > 0 && ${v} <= ${MAX_SAFE} && ${v} % 1 === 0) { F64[${s}] = ${v}; T[${s}] = 1; } else `;
 
+// `function` values that are objects (a JSCallback, a symbol function) become their `.ptr`.
+const objectAddress = (v) =>
+  `if (${v} !== null && (typeof ${v} === "object" || typeof ${v} === "function")) ${v} = functionAddress(${v});`;
+
 // Statement(s) writing JS value `v` (an expression naming a variable) into slot `s`.
 // `idx` is what error messages name: a 0-based argument index, or a quoted label.
 function emitWrite(type, v, s, idx, missing) {
@@ -74,7 +78,7 @@ function emitRead(type, s) {
 }
 
 const PRELUDE = "const { I32, U32, F64, B64, BU64, T } = H.H;\n" +
-  "const { toInt32, toF64, write64, writePointer, writeFunction, writeBuffer, bufferLength } = H;\n";
+  "const { toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength } = H;\n";
 const CB_PRELUDE = "const addressOf = H.addressOf;\n";
 
 function callerSource(sig) {
@@ -83,6 +87,10 @@ function callerSource(sig) {
   const passArgs = sig.args.some((t) => PTRLIKE.has(t));
   const needsCount = sig.args.some((t) => t === T.function || t === T.buffer || t === T.double || t === T.float);
   const body = [];
+  // JSCallbacks' addresses first: reading `.ptr` may run user code (see abi.functionAddress)
+  for (let k = 0; k < n; k++) {
+    if (sig.args[k] === T.function) body.push(objectAddress(`a${k}`));
+  }
   let lastBuffer = null;
   for (let k = 0; k < n; k++) {
     const t = sig.args[k];
@@ -158,7 +166,8 @@ function callbackSource(sig) {
   if (ret !== T.void) {
     const v = "r";
     let pre = "";
-    if (PTRLIKE.has(ret)) pre = `if (r !== null && typeof r === "object" && (ArrayBuffer.isView(r) || r instanceof ArrayBuffer)) r = addressOf(r);\n`;
+    if (ret === T.function) pre = objectAddress("r") + "\n";
+    else if (PTRLIKE.has(ret)) pre = `if (r !== null && typeof r === "object" && (ArrayBuffer.isView(r) || r instanceof ArrayBuffer)) r = addressOf(r);\n`;
     write = pre + emitWrite(ret === T.cstring ? T.ptr : ret, v, 0, JSON.stringify("Return value"), null);
   }
   return PRELUDE + CB_PRELUDE +

@@ -199,9 +199,9 @@ function viewSource(symbols, isCallback = false) {
   if (isCallback) {
     if (!isPlainObject(symbols)) throw new TypeError("Expected an object");
     const sig = readSignature(symbols, "callback");
-    return binding.source(sig.returns, sig.args, true) ?? LIBFFI_NOTE("JSCallback") +
-      ": a JSCallback starts on a libffi closure; after 100 × CFFI_JIT_THRESHOLD calls on its" +
-      " thread it moves to a TinyCC trampoline of its own signature (same behaviour)";
+    // With the JIT, a JSCallback starts on a libffi closure and, after 100 × CFFI_JIT_THRESHOLD
+    // calls on its thread, runs this trampoline.
+    return (state.jit && binding.source(sig.returns, sig.args, true)) || LIBFFI_NOTE("JSCallback");
   }
   const list = readSymbols(symbols, "viewsource");
   // With the JIT off (CFFI_JIT=0) every signature runs on libffi, and says so.

@@ -556,3 +556,31 @@ test("33 pointer arguments (stack-passed pointers)", () => {
     L.close();
   }
 });
+
+// ---- Found in review ------------------------------------------------------------------------
+
+test("ptr: a SharedArrayBuffer is rejected (a view over one works)", () => {
+  const sab = new SharedArrayBuffer(8);
+  new Uint8Array(sab)[0] = 42;
+  expectTypeError(() => S.is_null(sab), /^Unable to convert .* to a pointer$/);
+  assert.equal(S.is_null(new Uint8Array(sab)), 0);
+});
+
+test("function: reading a JSCallback's .ptr cannot disturb arguments already converted", () => {
+  const { outer_i64 } = dlopen(fixtures.basic, {
+    outer_i64: { args: ["i64", "i64", "function", "f64", "i32"], returns: "i64" },
+  }).symbols;
+  const cb = new JSCallback((x) => x, { args: ["i32"], returns: "i32" });
+  const expected = outer_i64(1n, 2n, cb, 3, 4); // 3 + 10 + 21 + 44 + 4
+  assert.equal(expected, 82n);
+  // a getter that makes an FFI call of its own while the call's arguments are being written
+  const lazy = { get ptr() { S.add_i32(100, 200); return cb.ptr; } };
+  assert.equal(outer_i64(1n, 2n, lazy, 3, 4), expected);
+  const proxy = new Proxy({}, { get: (t, k) => (k === "ptr" ? (S.add_i32(7, 8), cb.ptr) : undefined) });
+  assert.equal(outer_i64(1n, 2n, proxy, 3, 4), expected);
+  // an object whose .ptr is not an address
+  for (const bad of [{ ptr: "x" }, { ptr: {} }, { ptr: true }]) {
+    expectTypeError(() => outer_i64(1n, 2n, bad, 3, 4), "Expected function to be a JSCallback or a number");
+  }
+  cb.close();
+});
