@@ -154,7 +154,11 @@ function dlopen(p, symbols) {
     if (lib.closed) return;
     lib.closed = true;
     bound.close();
-    if (lib.inflight === 0) binding.close(handle);
+    if (lib.inflight !== 0) return; // lib/async.js unloads it when the last call settles
+    // Closed from a callback while C code (maybe this library's) is on the stack: unload once
+    // the outermost call has returned.
+    if (binding.inCall()) setImmediate(() => binding.close(handle));
+    else binding.close(handle);
   };
   return { symbols: out, close };
 }

@@ -228,6 +228,14 @@ static napi_value lib_is_jit(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* inCall() -> true while a synchronous FFI call is in flight on this thread (a callback is
+ * running inside C): unloading a library then could pull code from under that C frame. */
+static napi_value lib_in_call(napi_env env, napi_callback_info info) {
+  napi_value out;
+  CFFI_CALL(env, napi_get_boolean(env, cffi_env_get(env)->depth > 0, &out));
+  return out;
+}
+
 /* source(ret, args, isCallback) -> generated C, or null when the signature runs on libffi. */
 static napi_value lib_source(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -255,6 +263,7 @@ napi_status cffi_init_library(napi_env env, napi_value exports) {
   CFFI_EXPORT_FN(env, exports, "link", lib_link);
   CFFI_EXPORT_FN(env, exports, "isJit", lib_is_jit);
   CFFI_EXPORT_FN(env, exports, "jit", lib_jit);
+  CFFI_EXPORT_FN(env, exports, "inCall", lib_in_call);
   CFFI_EXPORT_FN(env, exports, "source", lib_source);
   return napi_ok;
 }

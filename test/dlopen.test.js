@@ -206,6 +206,22 @@ test("dlopen: after close, every argument list throws (also a leading `true` bef
   }
 });
 
+test("dlopen: close() from a callback while the library's C code is on the stack unloads it after the call", async () => {
+  const p = privateCopy();
+  const lib = dlopen(p, { unload_call: { args: ["function"], returns: "i32" } });
+  let mappedInside = null;
+  const cb = new JSCallback(() => {
+    lib.close();
+    mappedInside = isMapped(p);
+  }, {});
+  assert.equal(lib.symbols.unload_call(cb), 4243, "the C function returned normally");
+  assert.equal(mappedInside, true, "still loaded while its frame was live");
+  expectError(Error, () => lib.symbols.unload_call(cb), "library is closed");
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(isMapped(p), false, "unloaded once the call had returned");
+  cb.close();
+});
+
 test("dlopen: close() unloads the library (/proc/self/maps)", () => {
   const p = privateCopy();
   const lib = dlopen(p, { unload_marker: { returns: "i32" } });
