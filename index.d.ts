@@ -293,7 +293,8 @@ export declare const CFunction: CFunctionConstructor;
 
 /** The value the callback must return for `returns` (`void` when missing or `"void"`). */
 type CallbackReturn<D> = CallbackResult<CodeOf<ReturnsField<D>>>;
-type CallbackResult<C> = C extends 13 ? void : ArgValue<C>;
+// A `cstring` result is an address like `ptr` (a JS string has no memory C could keep).
+type CallbackResult<C> = C extends 13 ? void : C extends 14 ? ArgValue<12> : ArgValue<C>;
 /** The values the callback receives for `args`. */
 type CallbackArgs<D> = ReturnValuesOf<ArgsField<D>>;
 type ReturnValuesOf<A extends readonly unknown[]> = AsList<{ -readonly [K in keyof A]: ReturnValue<A[K]> }>;

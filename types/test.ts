@@ -371,3 +371,9 @@ cffiDefault.default;
 cffi.errno();
 
 export {};
+
+// A JSCallback declared to return `cstring` returns an address, not a JS string (SPEC §2.1).
+new JSCallback(() => null, { returns: "cstring" });
+new JSCallback(() => new Uint8Array(4), { returns: "cstring" });
+// @ts-expect-error a JS string has no memory C could keep
+new JSCallback(() => "abc", { returns: "cstring" });
