@@ -96,14 +96,11 @@ napi_value cffi_ffi_invoke(napi_env env, napi_callback_info info) {
     }
   }
   cffi_slot_t r;
-  napi_ref outer = st->pending;
-  st->pending = NULL;
   st->depth++;
   cffi_ffi_call_raw(fn, vals, &r);
   st->last_errno = errno;
   st->depth--;
-  napi_ref mine = st->pending; /* this call's own exception slot (see cffi_rethrow_ref) */
-  st->pending = outer;
+  napi_ref mine = st->pending ? cffi_take_pending(st) : NULL;
   if (sig->ret == CFFI_T_CSTRING && !mine) {
     /* the result may point into a string copy (e.g. strchr on a JS string): read it first */
     napi_value v = cffi_cstring_value(env, r.ptr);

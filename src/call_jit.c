@@ -135,6 +135,7 @@ static const struct {
     {"cffi_jit_fail", (const void *)jit_fail},
     {"cffi_cstring_value", (const void *)cffi_cstring_value},
     {"cffi_rethrow_ref", (const void *)cffi_rethrow_ref},
+    {"cffi_take_pending", (const void *)cffi_take_pending},
     {"__fixunsdfdi", (const void *)jit_fixunsdfdi},
     {"__fixunssfdi", (const void *)jit_fixunssfdi},
     {"__floatundidf", (const void *)jit_floatundidf},

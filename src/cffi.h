@@ -49,6 +49,7 @@ extern const cffi_type_info_t cffi_types[CFFI_T_COUNT];
  * Must be kept in sync with lib/abi.js. */
 #define CFFI_MAX_ARGS 64
 #define CFFI_JIT_THRESHOLD 100 /* default, see jit_threshold */
+#define CFFI_MAX_PENDING 16    /* nested calls with an exception waiting at once */
 #define CFFI_BUF_SIZE 1024
 #define CFFI_TAGS_OFFSET (8 * (CFFI_MAX_ARGS + 1))
 
@@ -87,7 +88,10 @@ typedef struct cffi_env_s {
   uint8_t *tags;
   napi_ref buffer_ref;     /* keeps the ArrayBuffer alive */
   int depth;               /* synchronous FFI calls in flight on this thread */
-  napi_ref pending;        /* first exception thrown by a callback during the current call */
+  napi_ref pending;        /* top of pend[]: non-NULL when some call has an exception waiting */
+  napi_ref pend[CFFI_MAX_PENDING];  /* first exception of each call depth that has one */
+  int pend_depth[CFFI_MAX_PENDING]; /* ... and that depth (increasing) */
+  int npend;
   int last_errno;          /* errno after the last synchronous call */
   bool jit_enabled;        /* false with CFFI_JIT=0 or when the JIT is unavailable */
   uint32_t jit_threshold;  /* libffi calls of a function before its batch is compiled
@@ -147,8 +151,10 @@ void cffi_tmp_free(cffi_tmp_t *tmp);
 void cffi_store_value(uint8_t type, cffi_slot_t v, cffi_slot_t *slot, uint8_t *tag);
 /* The JS value of a C string (NULL -> null). */
 napi_value cffi_cstring_value(napi_env env, const char *s);
-/* Called after the C function returned: rethrows the exception a callback left for this call
- * (the boxed reference taken from st->pending; see convert.c). Returns NULL. */
+/* After a synchronous call's C function returned (depth already decremented), when
+ * st->pending is set: the exception a callback left for this call, or NULL when the waiting
+ * one belongs to an outer call. Then cffi_rethrow_ref throws it and returns NULL. */
+napi_ref cffi_take_pending(cffi_env_t *st);
 napi_value cffi_rethrow_ref(napi_env env, napi_ref ref);
 /* Reads an address from a JS number or BigInt (validated in JS). */
 int cffi_get_address(napi_env env, napi_value v, void **out);

@@ -165,9 +165,7 @@ static void emit_arg_expr(sbuf_t *b, const cffi_sig_t *sig, int k) {
  * like convert.c's cffi_store_value; errno and depth are updated right after the call. A
  * cstring result is left in local r. */
 static void emit_call_and_store(sbuf_t *b, uint8_t t, const char *call) {
-  /* the exception slot is this call's own while it runs (see cffi_rethrow_ref) */
-  static const char after[] = "  *cffi_errno = *__errno_location();\n  --*cffi_depth;\n"
-                              "  napi_ref cffi_mine = *cffi_pending;\n  *cffi_pending = cffi_outer;\n";
+  static const char after[] = "  *cffi_errno = *__errno_location();\n  --*cffi_depth;\n";
   switch (t) {
     case CFFI_T_VOID: /* slot 0 holds zero bits, like the libffi path */
       sb_printf(b, "  %s;\n  S[0].u64 = 0;\n%s", call, after);
@@ -276,20 +274,24 @@ static void emit_trampoline(sbuf_t *b, const cffi_sig_t *sig, const void *addr, 
     return;
   }
 
-  sb_puts(b, "  napi_ref cffi_outer = *cffi_pending;\n  *cffi_pending = 0;\n  ++*cffi_depth;\n");
+  sb_puts(b, "  ++*cffi_depth;\n");
   emit_call_and_store(b, rt, call.p);
   free(call.p);
   if (objects && rt == CFFI_T_CSTRING) {
     /* the result may point into a temporary string copy: read it before freeing those */
     sb_puts(b,
-            "  if (cffi_mine) {\n    if (cx.state) cffi_jit_end(&cx);\n"
+            "  napi_ref cffi_mine;\n"
+            "  if (*cffi_pending && (cffi_mine = cffi_take_pending(cffi_st))) {\n"
+            "    if (cx.state) cffi_jit_end(&cx);\n"
             "    return cffi_rethrow_ref(env, cffi_mine);\n  }\n"
             "  napi_value v = cffi_cstring_value(env, r);\n"
             "  if (cx.state) cffi_jit_end(&cx);\n  return v;\n}\n");
     return;
   }
   if (objects) sb_puts(b, "  if (cx.state) cffi_jit_end(&cx);\n");
-  sb_puts(b, "  if (cffi_mine) return cffi_rethrow_ref(env, cffi_mine);\n");
+  sb_puts(b, "  napi_ref cffi_mine;\n"
+             "  if (*cffi_pending && (cffi_mine = cffi_take_pending(cffi_st)))\n"
+             "    return cffi_rethrow_ref(env, cffi_mine);\n");
   sb_puts(b, rt == CFFI_T_CSTRING ? "  return cffi_cstring_value(env, r);\n" : "  return 0;\n");
   sb_puts(b, "}\n");
 }

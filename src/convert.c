@@ -171,10 +171,18 @@ napi_value cffi_cstring_value(napi_env env, const char *s) {
   return v;
 }
 
-/* Each synchronous call owns st->pending while it runs: it saves the outer call's value, sets
- * NULL, and after its C function returns takes what a callback left there and puts the outer
- * value back. So an exception thrown during a nested call reaches that call's caller, and one
- * thrown earlier for an outer call waits for the outer call. */
+/* Exceptions wait in st->pend[], tagged with the depth of the call they belong to (see
+ * cffi_cb_report_exception), so a nested call never rethrows one that an outer call's
+ * callback threw before it; st->pending mirrors the top for the trampolines' one-load check. */
+napi_ref cffi_take_pending(cffi_env_t *st) {
+  int n = st->npend;
+  if (n == 0 || st->pend_depth[n - 1] != st->depth + 1) return NULL;
+  napi_ref ref = st->pend[n - 1];
+  st->npend = n - 1;
+  st->pending = n > 1 ? st->pend[n - 2] : NULL;
+  return ref;
+}
+
 napi_value cffi_rethrow_ref(napi_env env, napi_ref ref) {
   napi_value box, err; /* see cffi_cb_report_exception: the exception is boxed */
   if (napi_get_reference_value(env, ref, &box) == napi_ok && box &&

@@ -40,6 +40,7 @@
   "int64_t cffi_f64_to_i64(double);\n"                                                   \
   "napi_value cffi_jit_fail(cffi_jit_cx_t *);\n"                                         \
   "napi_value cffi_cstring_value(napi_env, const char *);\n"                             \
+  "napi_ref cffi_take_pending(cffi_env_t *);\n"                                               \
   "napi_value cffi_rethrow_ref(napi_env, napi_ref);\n"                           \
   "int *__errno_location(void);\n"                                                       \
   "/* The generated code below writes its tests out in full rather than through macros:\n" \
