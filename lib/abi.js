@@ -10,7 +10,6 @@ const { isArrayBuffer } = require("node:util").types;
 const MAX_ARGS = 64;
 const TAGS_OFFSET = 8 * (MAX_ARGS + 1);
 const TAG = { RAW: 0, F64: 1, VIEW: 2, DATAVIEW: 3, ARRAYBUF: 4, STRING: 5 };
-const RTAG = { NUMBER: 0, BIGINT: 1, NULL: 2 };
 
 const state = binding.state();
 const buffer = state.buffer;
@@ -137,16 +136,8 @@ function bufferLength(v, buf, index) {
     `Argument ${index}: buffer_length must be the same object as the preceding buffer argument`);
 }
 
-// Results (and callback arguments) with a tag: i64_fast/u64_fast/ptr/function.
-function readTagged(slot, signed) {
-  const t = H.T[slot];
-  if (t === RTAG.NUMBER) return H.F64[slot];
-  if (t === RTAG.NULL) return null;
-  return signed ? H.B64[slot] : H.BU64[slot];
-}
-
 module.exports = {
-  binding, H, TAG, RTAG, MAX_ARGS, state,
-  toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength, readTagged,
+  binding, H, TAG, MAX_ARGS, state,
+  toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
   pointerError,
 };

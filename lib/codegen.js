@@ -59,6 +59,7 @@ function emitWrite(type, v, s, idx, missing) {
 }
 
 // Expression reading slot `s` as a JS value of `type` (results and callback arguments).
+// Result tags: 0 a number, 1 a BigInt, 2 null (CFFI_RTAG_* in src/cffi.h).
 function emitRead(type, s) {
   switch (type) {
     case T.uint32_t: return `U32[${2 * s}]`;
