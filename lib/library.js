@@ -90,7 +90,16 @@ function bindAll(entries, closedMessage, owner) {
     return f;
   });
   if (!state.jit || state.jitThreshold === 0) tierUp();
-  return { fns, close() { for (const c of closers) c(); } };
+  return {
+    fns,
+    close() {
+      for (const c of closers) c();
+      if (!tiered || !state.jit) return;
+      // the compiled code goes now, or once the outermost call returned if one is running
+      if (binding.inCall()) setImmediate(() => binding.unjit(calls));
+      else binding.unjit(calls);
+    },
+  };
 }
 
 function libraryPath(p) {

@@ -228,6 +228,29 @@ static napi_value lib_is_jit(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* unjit([call...]): frees the compiled trampolines of a closed batch now, rather than when
+ * its functions are collected. Only when no synchronous call is in flight (lib/library.js
+ * checks inCall()): a trampoline of the batch could be on the stack. */
+static napi_value lib_unjit(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t n;
+  CFFI_CALL(env, napi_get_array_length(env, argv[0], &n));
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    cffi_fn_t *fn = NULL;
+    CFFI_CALL(env, napi_get_element(env, argv[0], i, &e));
+    CFFI_CALL(env, napi_unwrap(env, e, (void **)&fn));
+    if (fn->code) {
+      cffi_code_release(fn->code);
+      fn->code = NULL;
+      fn->jit_entry = NULL;
+    }
+  }
+  return NULL;
+}
+
 /* inCall() -> true while a synchronous FFI call is in flight on this thread (a callback is
  * running inside C): unloading a library then could pull code from under that C frame. */
 static napi_value lib_in_call(napi_env env, napi_callback_info info) {
@@ -264,6 +287,7 @@ napi_status cffi_init_library(napi_env env, napi_value exports) {
   CFFI_EXPORT_FN(env, exports, "isJit", lib_is_jit);
   CFFI_EXPORT_FN(env, exports, "jit", lib_jit);
   CFFI_EXPORT_FN(env, exports, "inCall", lib_in_call);
+  CFFI_EXPORT_FN(env, exports, "unjit", lib_unjit);
   CFFI_EXPORT_FN(env, exports, "source", lib_source);
   return napi_ok;
 }

@@ -341,7 +341,7 @@ test("worker threads compile and call their own trampolines concurrently", async
   assert.deepEqual(results, [expected, expected, expected]);
 });
 
-test("compiled code is unmapped once its functions are gone", { skip: !jit && "libffi mode" }, async () => {
+test("compiled code is unmapped by close(), and by GC for what is never closed", { skip: !jit && "libffi mode" }, async () => {
   const cffi = require(cffiPath);
   // bytes in anonymous read+execute mappings (adjacent ones merge, so count bytes)
   const codeMaps = () => fs.readFileSync("/proc/self/maps", "utf8").split("\n")
@@ -350,18 +350,31 @@ test("compiled code is unmapped once its functions are gone", { skip: !jit && "l
     .reduce((sum, [a, b]) => sum + (b - a), 0);
   await collect();
   const before = codeMaps();
-  const keep = []; // no GC may free them before `during` is measured
+  const keep = []; // the symbol functions stay reachable: only close() can free their code
+  const open = [];
   for (let i = 0; i < 40; i++) {
     const lib = cffi.dlopen(fixtures.jit, { noop: { returns: "i32" }, id_i32: { args: ["i32"], returns: "i32" } });
     // past the default CFFI_JIT_THRESHOLD (100), so the batch is compiled in every mode
     for (let k = 0; k < 120; k++) assert.equal(lib.symbols.noop(), 7);
     keep.push(lib.symbols);
-    lib.close();
+    open.push(lib);
   }
-  const during = codeMaps();
+  const compiled = codeMaps();
+  assert.ok(compiled >= before + 40 * 4096, `40 batches should take 40 pages: ${compiled - before} bytes`);
+  for (const lib of open) lib.close();
+  const closed = codeMaps();
+  assert.ok(closed <= before + 4 * 4096, `close() frees the code: ${before} before, ${compiled} compiled, ${closed} after close()`);
+  // linkSymbols results that are never closed: freed once garbage-collected
+  const target = cffi.dlopen(fixtures.jit, { noop: { returns: "i32" } }); // stays loaded
+  for (let i = 0; i < 40; i++) {
+    const l = cffi.linkSymbols({ f: { ptr: target.symbols.noop.ptr, returns: "i32" } });
+    for (let k = 0; k < 120; k++) assert.equal(l.symbols.f(), 7);
+  }
+  const unclosed = codeMaps();
+  assert.ok(unclosed >= before + 40 * 4096, `40 more batches: ${unclosed - before} bytes`);
   keep.length = 0;
   await collect(6);
   const after = codeMaps();
-  assert.ok(during >= before + 40 * 4096, `40 batches should take 40 pages: ${during - before} bytes`);
-  assert.ok(after <= before + 4 * 4096, `code bytes: ${before} before, ${during} after creating 40 batches, ${after} after GC`);
+  target.close();
+  assert.ok(after <= before + 4 * 4096, `code bytes: ${before} before, ${unclosed} with 40 unclosed batches, ${after} after GC`);
 });
