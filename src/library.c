@@ -166,33 +166,48 @@ fail: /* nothing is owned by a JS function yet */
   return NULL;
 }
 
+/* The cffi_fn_t of each libffi call function in `arr` (from link()): a malloc'd array of *n,
+ * or NULL with an exception pending. */
+static cffi_fn_t **unwrap_calls(napi_env env, napi_value arr, uint32_t *n) {
+  if (napi_get_array_length(env, arr, n) != napi_ok) {
+    cffi_throw_last(env);
+    return NULL;
+  }
+  cffi_fn_t **fns = calloc(*n ? *n : 1, sizeof(*fns));
+  if (!fns) {
+    cffi_throw_error(env, NULL, "cffi: out of memory");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < *n; i++) {
+    napi_value e;
+    if (napi_get_element(env, arr, i, &e) != napi_ok || napi_unwrap(env, e, (void **)&fns[i]) != napi_ok) {
+      free(fns);
+      cffi_throw_last(env);
+      return NULL;
+    }
+  }
+  return fns;
+}
+
 /* jit([call...]) -> for each libffi call function of one batch, its JIT-compiled
  * equivalent, or null where the signature is not supported or compiling failed. The batch
- * is compiled once, in one TinyCC state; the compiled code lives until the libffi call
- * functions (which own the cffi_fn_t) are collected. */
+ * is compiled once, in one TinyCC state; the compiled code lives until unjit() (close) or
+ * until the libffi call functions (which own the cffi_fn_t) are collected. */
 static napi_value lib_jit(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], out;
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   cffi_env_t *st = cffi_env_get(env);
   uint32_t n;
-  CFFI_CALL(env, napi_get_array_length(env, argv[0], &n));
-  cffi_fn_t **fns = calloc(n ? n : 1, sizeof(*fns));
+  cffi_fn_t **fns = unwrap_calls(env, argv[0], &n);
+  if (!fns) return NULL;
   cffi_fn_t **todo = calloc(n ? n : 1, sizeof(*todo));
-  if (!fns || !todo) {
+  if (!todo) {
     free(fns);
-    free(todo);
     return cffi_throw_error(env, NULL, "cffi: out of memory");
   }
   size_t nt = 0;
   for (uint32_t i = 0; i < n; i++) {
-    napi_value e;
-    if (napi_get_element(env, argv[0], i, &e) != napi_ok || napi_unwrap(env, e, (void **)&fns[i]) != napi_ok) {
-      free(fns);
-      free(todo);
-      cffi_throw_last(env);
-      return NULL;
-    }
     cffi_fn_t *fn = fns[i];
     if (st->jit_enabled && !fn->jit_entry && cffi_jit_supports(&fn->sig)) todo[nt++] = fn;
   }
@@ -236,18 +251,16 @@ static napi_value lib_unjit(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint32_t n;
-  CFFI_CALL(env, napi_get_array_length(env, argv[0], &n));
+  cffi_fn_t **fns = unwrap_calls(env, argv[0], &n);
+  if (!fns) return NULL;
   for (uint32_t i = 0; i < n; i++) {
-    napi_value e;
-    cffi_fn_t *fn = NULL;
-    CFFI_CALL(env, napi_get_element(env, argv[0], i, &e));
-    CFFI_CALL(env, napi_unwrap(env, e, (void **)&fn));
-    if (fn->code) {
-      cffi_code_release(fn->code);
-      fn->code = NULL;
-      fn->jit_entry = NULL;
+    if (fns[i]->code) {
+      cffi_code_release(fns[i]->code);
+      fns[i]->code = NULL;
+      fns[i]->jit_entry = NULL;
     }
   }
+  free(fns);
   return NULL;
 }
 
