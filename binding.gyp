@@ -17,6 +17,8 @@
         "src/memory.c",
         "src/call_jit.c",
         "src/codegen.c",
+        "src/jsgen.c",
+        "src/sbuf.c",
         "src/tcc_glibc.c",
         "src/cb_stub.c"
       ],

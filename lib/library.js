@@ -5,7 +5,7 @@
 "use strict";
 const { binding, state } = require("./abi.js");
 const { readSignature, T } = require("./types.js");
-const { makeCallers } = require("./codegen.js");
+const { bindBatch } = require("./codegen.js");
 const { codedTypeError, codedError, codedRangeError } = require("./errors.js");
 const { fileURLToPath } = require("node:url");
 const path = require("node:path");
@@ -59,8 +59,15 @@ function readPtrField(name, v) {
 // cannot help, to the libffi entry without counting). Declaring stays cheap, functions
 // called a few times never pay for compiling, and hot ones get the JIT.
 function bindAll(entries, closedMessage, owner) {
+  const n = entries.length;
+  const list = new Array(n);
+  const sigs = new Array(n);
+  for (let i = 0; i < n; i++) {
+    sigs[i] = entries[i].sig;
+    list[i] = [entries[i].addr, sigs[i].returns, sigs[i].args];
+  }
+  const [calls, source] = binding.link(list);
   let tiered = false;
-  const swaps = [];
   const tierUp = () => {
     if (tiered) return;
     tiered = true;
@@ -70,30 +77,24 @@ function bindAll(entries, closedMessage, owner) {
     } catch {
       // compiling never changes behaviour: whatever went wrong, the batch stays on libffi
     }
-    for (let i = 0; i < swaps.length; i++) swaps[i](jits[i] || calls[i]);
+    for (let i = 0; i < n; i++) batch.swap(i, jits[i] || calls[i]);
   };
-  const calls = binding.link(entries.map((e) => [e.addr, e.sig.returns, e.sig.args]));
-  const factories = makeCallers(entries.map((e) => e.sig));
-  const closers = [];
-  const fns = entries.map((e, i) => {
-    const closedError = () => new Error(closedMessage);
-    const made = factories[i](calls[i], closedError,
-      (call, read, ...args) => (callAsync ??= require("./async.js").callAsync)(call, read, e.sig, owner, args),
-      tierUp, state.jitThreshold);
-    const f = made.fn;
-    swaps.push(made.swap);
-    Object.defineProperty(f, "name", { value: e.name, configurable: true });
-    f.ptr = e.addr;
+  const callAsyncAt = (i, read, args) =>
+    (callAsync ??= require("./async.js").callAsync)(calls[i], read, sigs[i], owner, args);
+  const batch = bindBatch(calls, source, sigs, () => new Error(closedMessage), tierUp, state.jitThreshold, callAsyncAt);
+  const fns = batch.fns;
+  for (let i = 0; i < n; i++) {
+    const f = fns[i];
+    Object.defineProperty(f, "name", { value: entries[i].name, configurable: true });
+    f.ptr = entries[i].addr;
     f.native = f;
-    f.async = made.async;
-    closers.push(made.close);
-    return f;
-  });
+    f.async = batch.asyncs[i];
+  }
   if (!state.jit || state.jitThreshold === 0) tierUp();
   return {
     fns,
     close() {
-      for (const c of closers) c();
+      batch.close();
       if (!tiered || !state.jit) return;
       // the compiled code goes now, or once the outermost call returned if one is running
       if (binding.inCall()) setImmediate(() => binding.unjit(calls));

@@ -105,8 +105,9 @@ static void fn_finalize(napi_env env, void *data, void *hint) {
   free(fn);
 }
 
-/* link([[address, ret, [args...]], ...]) -> libffi call functions (same order).
- * Each native function owns its cffi_fn_t (napi_wrap, freed by its finalizer). */
+/* link([[address, ret, [args...]], ...]) -> [calls, source]: the libffi call functions (same
+ * order) and the JS source of the batch's symbol functions (jsgen.c). Each native function
+ * owns its cffi_fn_t (napi_wrap, freed by its finalizer). */
 static napi_value lib_link(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], out;
@@ -139,7 +140,24 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
     }
   }
 
-  if (napi_create_array_with_length(env, n, &out) != napi_ok) {
+  napi_value calls, source;
+  const cffi_sig_t **sigs = calloc(n ? n : 1, sizeof(*sigs));
+  if (!sigs) {
+    cffi_throw_error(env, NULL, "cffi: out of memory");
+    goto fail;
+  }
+  for (uint32_t i = 0; i < n; i++) sigs[i] = &fns[i]->sig;
+  char *src = cffi_jsgen_batch(sigs, n);
+  free(sigs);
+  if (!src) {
+    cffi_throw_error(env, NULL, "cffi: out of memory");
+    goto fail;
+  }
+  napi_status s = napi_create_string_utf8(env, src, NAPI_AUTO_LENGTH, &source);
+  free(src);
+  if (s != napi_ok || napi_create_array_with_length(env, 2, &out) != napi_ok ||
+      napi_create_array_with_length(env, n, &calls) != napi_ok || napi_set_element(env, out, 0, calls) != napi_ok ||
+      napi_set_element(env, out, 1, source) != napi_ok) {
     cffi_throw_last(env);
     goto fail;
   }
@@ -154,7 +172,7 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
       free(fns);
       return NULL;
     }
-    napi_set_element(env, out, i, f);
+    napi_set_element(env, calls, i, f);
   }
   free(fns);
   return out;
@@ -292,6 +310,30 @@ static napi_value lib_source(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* jsCallback(ret, args) / jsAsync(ret, args) -> the JS source that makes a JSCallback's
+ * wrapper, or a signature's `.async` writer and reader (jsgen.c). */
+static napi_value js_source(napi_env env, napi_callback_info info, char *(*gen)(const cffi_sig_t *)) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  cffi_sig_t sig;
+  if (cffi_sig_from_js(env, argv[0], argv[1], &sig) != 0) return NULL;
+  char *src = gen(&sig);
+  if (!src) return cffi_throw_error(env, NULL, "cffi: out of memory");
+  napi_status s = napi_create_string_utf8(env, src, NAPI_AUTO_LENGTH, &out);
+  free(src);
+  CFFI_CALL(env, s);
+  return out;
+}
+
+static napi_value lib_js_callback(napi_env env, napi_callback_info info) {
+  return js_source(env, info, cffi_jsgen_callback);
+}
+
+static napi_value lib_js_async(napi_env env, napi_callback_info info) {
+  return js_source(env, info, cffi_jsgen_async);
+}
+
 napi_status cffi_init_library(napi_env env, napi_value exports) {
   CFFI_EXPORT_FN(env, exports, "open", lib_open);
   CFFI_EXPORT_FN(env, exports, "sym", lib_sym);
@@ -302,5 +344,7 @@ napi_status cffi_init_library(napi_env env, napi_value exports) {
   CFFI_EXPORT_FN(env, exports, "inCall", lib_in_call);
   CFFI_EXPORT_FN(env, exports, "unjit", lib_unjit);
   CFFI_EXPORT_FN(env, exports, "source", lib_source);
+  CFFI_EXPORT_FN(env, exports, "jsCallback", lib_js_callback);
+  CFFI_EXPORT_FN(env, exports, "jsAsync", lib_js_async);
   return napi_ok;
 }

@@ -130,7 +130,7 @@ function runChild() {
   const list = scenarios();
   const defs = list.map((c) => [binding.sym(lib, c.sym), c.ret, c.args]);
   const exBefore = executableMaps();
-  const ffi = binding.link(defs);
+  const [ffi] = binding.link(defs); // [libffi call functions, JS source of their wrappers]
   const jit = process.env.CFFI_JIT === "0" ? [] : binding.jit(ffi); // one batch: one TinyCC state
   const fns = ffi.map((f, i) => jit[i] || f);
   const exAfter = executableMaps();

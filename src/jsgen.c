@@ -1,0 +1,241 @@
+/* jsgen.c: writes the JS side of the shared-buffer calling convention (see cffi.h), which
+ * lib/codegen.js compiles with `new Function("H", "S", source)`:
+ *  - for a batch of bound functions (one dlopen, linkSymbols or CFunction), one source that
+ *    defines, per function i, the symbol function f<i> (writes its arguments into the buffer,
+ *    calls its entry, reads the result), and a setter for the entries;
+ *  - for a signature's `.async`, its argument writer and result reader;
+ *  - for a JSCallback signature, the wrapper native code calls: it reads the C arguments from
+ *    the buffer, calls the user's function and writes its result into slot 0.
+ * Generating this text in C costs microseconds; the same generator in JS had to be compiled
+ * by V8 on the first dlopen of every process, which cost more than the rest of dlopen.
+ *
+ * Helper names (H: lib/abi.js plus addressOf) and type names (lib/types.js, messages) must
+ * match the JS side. Tags and slots are those of cffi.h. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cffi.h"
+#include "sbuf.h"
+
+/* The canonical FFIType names, as messages name them ("expected a number or BigInt for
+ * int32_t"), by type number. */
+static const char *const js_type_name[CFFI_T_COUNT] = {
+    "char",     "int8_t",   "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t", "int64_t",
+    "uint64_t", "double",   "float",   "bool",    "ptr",      "void",    "cstring",  "i64_fast",
+    "u64_fast", "function pointer", "napi_env", "napi_value", "buffer", "buffer_length",
+};
+
+static bool is_int32(uint8_t t) { return t <= CFFI_T_U32 || t == CFFI_T_CHAR; }
+static bool is_i64(uint8_t t) {
+  return t == CFFI_T_I64 || t == CFFI_T_U64 || t == CFFI_T_I64_FAST || t == CFFI_T_U64_FAST;
+}
+static bool is_ptrlike(uint8_t t) {
+  return t == CFFI_T_PTR || t == CFFI_T_CSTRING || t == CFFI_T_FUNCTION || t == CFFI_T_BUFFER;
+}
+
+static const char prelude[] =
+    "\"use strict\";\n"
+    "const { I32, U32, F64, B64, BU64, T } = H.H;\n"
+    "const { toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, "
+    "bufferLength, addressOf } = H;\n";
+
+/* The common case of an address argument, an exact positive number: the double goes into the
+ * slot with tag CFFI_TAG_F64; the `else` continues with the other cases. */
+static void emit_address_fast(sbuf_t *b, const char *v, int s) {
+  sb_printf(b, "if (typeof %s === \"number\" && %s > 0 && %s <= 9007199254740991 && %s %% 1 === 0) "
+               "{ F64[%d] = %s; T[%d] = %d; } else ",
+            v, v, v, v, s, v, s, CFFI_TAG_F64);
+}
+
+/* `function` values that are objects (a JSCallback, a symbol function) become their `.ptr`. */
+static void emit_object_address(sbuf_t *b, const char *v) {
+  sb_printf(b, "if (%s !== null && (typeof %s === \"object\" || typeof %s === \"function\")) %s = functionAddress(%s);\n",
+            v, v, v, v, v);
+}
+
+/* Statement(s) writing JS value `v` (a variable name) into slot `s`. `idx` is what error
+ * messages name: an argument index, or a quoted label. `missing`: a JS condition true when
+ * the argument was not passed at all (it then reads as 0), or NULL. */
+static void emit_write(sbuf_t *b, uint8_t t, const char *v, int s, const char *idx, const char *missing) {
+  const char *cn = t < CFFI_T_COUNT ? js_type_name[t] : "?";
+  if (is_int32(t)) {
+    sb_printf(b, "if (typeof %s === \"number\") I32[%d] = %s; else I32[%d] = toInt32(%s, %s, \"%s\");\n",
+              v, 2 * s, v, 2 * s, v, idx, cn);
+  } else if (t == CFFI_T_BOOL) {
+    sb_printf(b, "I32[%d] = %s ? 1 : 0;\n", 2 * s, v);
+  } else if (t == CFFI_T_F64 || t == CFFI_T_F32) {
+    if (missing)
+      sb_printf(b, "F64[%d] = typeof %s === \"number\" ? %s : (%s ? 0 : toF64(%s, %s, \"%s\"));\n",
+                s, v, v, missing, v, idx, cn);
+    else
+      sb_printf(b, "F64[%d] = typeof %s === \"number\" ? %s : toF64(%s, %s, \"%s\");\n", s, v, v, v, idx, cn);
+  } else if (is_i64(t)) {
+    sb_printf(b, "if (typeof %s === \"bigint\") { B64[%d] = %s; T[%d] = %d; } else write64(%s, %d, %s, \"%s\");\n",
+              v, s, v, s, CFFI_TAG_RAW, v, s, idx, cn);
+  } else if (t == CFFI_T_PTR || t == CFFI_T_CSTRING) {
+    /* a view: tag VIEW, the trampoline reads it from its JS arguments */
+    emit_address_fast(b, v, s);
+    sb_printf(b, "if (ArrayBuffer.isView(%s)) T[%d] = %d; else writePointer(%s, %d, %s);\n", v, s,
+              CFFI_TAG_VIEW, v, s, t == CFFI_T_CSTRING ? "true" : "false");
+  } else if (t == CFFI_T_FUNCTION) {
+    emit_address_fast(b, v, s);
+    if (missing) sb_printf(b, "if (%s) { F64[%d] = 0; T[%d] = %d; } else ", missing, s, s, CFFI_TAG_F64);
+    sb_printf(b, "writeFunction(%s, %d);\n", v, s);
+  } else if (t == CFFI_T_BUFFER) {
+    if (missing) sb_printf(b, "if (%s) { F64[%d] = 0; T[%d] = %d; } else ", missing, s, s, CFFI_TAG_F64);
+    sb_printf(b, "writeBuffer(%s, %d);\n", v, s);
+  } else {
+    /* not reachable: lib/types.js rejects these types here */
+    sb_printf(b, "throw new TypeError(\"cffi internal: no writer for %s\");\n", cn);
+  }
+}
+
+/* Expression reading slot `s` as the JS value of type `t` (results, callback arguments). */
+static void emit_read(sbuf_t *b, uint8_t t, int s) {
+  switch (t) {
+  case CFFI_T_U32: sb_printf(b, "U32[%d]", 2 * s); return;
+  case CFFI_T_BOOL: sb_printf(b, "(I32[%d] !== 0)", 2 * s); return;
+  case CFFI_T_F64: case CFFI_T_F32: sb_printf(b, "F64[%d]", s); return;
+  case CFFI_T_I64: sb_printf(b, "B64[%d]", s); return;
+  case CFFI_T_U64: sb_printf(b, "BU64[%d]", s); return;
+  case CFFI_T_I64_FAST: sb_printf(b, "(T[%d] === %d ? F64[%d] : B64[%d])", s, CFFI_RTAG_NUMBER, s, s); return;
+  case CFFI_T_U64_FAST: sb_printf(b, "(T[%d] === %d ? F64[%d] : BU64[%d])", s, CFFI_RTAG_NUMBER, s, s); return;
+  case CFFI_T_PTR: case CFFI_T_FUNCTION: case CFFI_T_CSTRING: case CFFI_T_BUFFER:
+    sb_printf(b, "(T[%d] === %d ? F64[%d] : T[%d] === %d ? null : BU64[%d])", s, CFFI_RTAG_NUMBER, s, s,
+              CFFI_RTAG_NULL, s);
+    return;
+  default:
+    if (is_int32(t)) sb_printf(b, "I32[%d]", 2 * s);
+    else sb_puts(b, "undefined");
+  }
+}
+
+/* "a0, a1, …" (with a leading `first, ` when given). */
+static void emit_params(sbuf_t *b, const char *first, int n) {
+  if (first) sb_printf(b, "%s%s", first, n ? ", " : "");
+  for (int k = 0; k < n; k++) sb_printf(b, k ? ", a%d" : "a%d", k);
+}
+
+/* Arguments missing from a call read as 0 rather than as undefined for these types, so their
+ * writer is told how many arguments were passed. */
+static bool counts_args(const cffi_sig_t *sig) {
+  for (int k = 0; k < sig->nargs; k++) {
+    uint8_t t = sig->args[k];
+    if (t == CFFI_T_FUNCTION || t == CFFI_T_BUFFER || t == CFFI_T_F64 || t == CFFI_T_F32) return true;
+  }
+  return false;
+}
+
+/* Writes the arguments a0… of `sig` into their slots; `n` names the number of arguments
+ * passed when counts_args(sig). */
+static void emit_writes(sbuf_t *b, const cffi_sig_t *sig) {
+  int n = sig->nargs;
+  bool counts = counts_args(sig);
+  /* JSCallbacks' addresses first: reading `.ptr` may run user code (see abi.functionAddress) */
+  for (int k = 0; k < n; k++) {
+    if (sig->args[k] != CFFI_T_FUNCTION) continue;
+    char v[8];
+    snprintf(v, sizeof v, "a%d", k);
+    emit_object_address(b, v);
+  }
+  int last_buffer = -1;
+  for (int k = 0; k < n; k++) {
+    uint8_t t = sig->args[k];
+    char v[8], idx[8], missing[16];
+    snprintf(v, sizeof v, "a%d", k);
+    snprintf(idx, sizeof idx, "%d", k);
+    snprintf(missing, sizeof missing, "n <= %d", k);
+    if (t == CFFI_T_BUFFER_LENGTH) {
+      if (last_buffer >= 0)
+        sb_printf(b, "F64[%d] = bufferLength(a%d, a%d, %d); T[%d] = %d;\n", k + 1, k, last_buffer, k, k + 1, CFFI_TAG_F64);
+      else
+        sb_printf(b, "F64[%d] = bufferLength(a%d, null, %d); T[%d] = %d;\n", k + 1, k, k, k + 1, CFFI_TAG_F64);
+      continue;
+    }
+    if (t == CFFI_T_BUFFER) last_buffer = k;
+    emit_write(b, t, v, k + 1, idx, counts ? missing : NULL);
+  }
+}
+
+/* The result, once the call left it in slot 0 (a cstring result is what the entry returned). */
+static void emit_result(sbuf_t *b, uint8_t ret) {
+  if (ret == CFFI_T_CSTRING || ret == CFFI_T_VOID) sb_puts(b, "undefined");
+  else emit_read(b, ret, 0);
+}
+
+/* Function i of a batch: its entry variable g<i> (null until set: until then calls go to the
+ * libffi entry S[i], which counts them) and the symbol function f<i>. */
+static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, size_t i) {
+  int n = sig->nargs;
+  sb_printf(b, "let g%zu = null;\nconst s%zu = S[%zu];\nfunction f%zu(", i, i, i, i);
+  emit_params(b, NULL, n);
+  sb_puts(b, ") {\n");
+  if (counts_args(sig)) sb_puts(b, "const n = arguments.length;\n");
+  emit_writes(b, sig);
+  sb_printf(b, "const g = g%zu;\n", i);
+  if (sig->ret == CFFI_T_CSTRING) sb_puts(b, "return ");
+  sb_puts(b, "(g !== null ? g(");
+  if (sig->has_objects) emit_params(b, NULL, n); /* the entry may read views and strings */
+  sb_printf(b, ") : s%zu(", i);
+  if (sig->has_objects) emit_params(b, NULL, n);
+  sb_puts(b, "));\n");
+  if (sig->ret != CFFI_T_CSTRING && sig->ret != CFFI_T_VOID) {
+    sb_puts(b, "return ");
+    emit_result(b, sig->ret);
+    sb_puts(b, ";\n");
+  }
+  sb_puts(b, "}\n");
+}
+
+char *cffi_jsgen_batch(const cffi_sig_t *const *sigs, size_t n) {
+  sbuf_t b = {0};
+  sb_puts(&b, prelude);
+  for (size_t i = 0; i < n; i++) emit_caller(&b, sigs[i], i);
+  /* [functions, set(i, entry)] */
+  sb_puts(&b, "return [[");
+  for (size_t i = 0; i < n; i++) sb_printf(&b, i ? ", f%zu" : "f%zu", i);
+  sb_puts(&b, "], function set(i, e) {\nswitch (i) {\n");
+  for (size_t i = 0; i < n; i++) sb_printf(&b, "case %zu: g%zu = e; break;\n", i, i);
+  sb_puts(&b, "}\n}];\n");
+  return sb_finish(&b);
+}
+
+char *cffi_jsgen_async(const cffi_sig_t *sig) {
+  sbuf_t b = {0};
+  bool counts = counts_args(sig);
+  sb_puts(&b, prelude);
+  sb_puts(&b, "return [function w(");
+  emit_params(&b, counts ? "n" : NULL, sig->nargs);
+  sb_puts(&b, ") {\n");
+  emit_writes(&b, sig);
+  sb_puts(&b, "}, function read() { return ");
+  emit_result(&b, sig->ret);
+  sb_printf(&b, "; }, %s];\n", counts ? "true" : "false");
+  return sb_finish(&b);
+}
+
+char *cffi_jsgen_callback(const cffi_sig_t *sig) {
+  sbuf_t b = {0};
+  int n = sig->nargs;
+  sb_puts(&b, prelude);
+  sb_puts(&b, "return function make(userFn) {\nreturn function (");
+  emit_params(&b, NULL, n);
+  sb_puts(&b, ") {\nlet r = userFn(");
+  for (int k = 0; k < n; k++) {
+    if (k) sb_puts(&b, ", ");
+    if (sig->args[k] == CFFI_T_CSTRING) sb_printf(&b, "a%d", k); /* passed as a JS string */
+    else emit_read(&b, sig->args[k], k + 1);
+  }
+  sb_puts(&b, ");\n");
+  uint8_t t = sig->ret;
+  if (t != CFFI_T_VOID) {
+    if (t == CFFI_T_FUNCTION) emit_object_address(&b, "r");
+    else if (is_ptrlike(t))
+      sb_puts(&b, "if (r !== null && typeof r === \"object\" && (ArrayBuffer.isView(r) || r instanceof ArrayBuffer)) "
+                  "r = addressOf(r);\n");
+    /* a cstring result is an address (SPEC §8): written as a ptr */
+    emit_write(&b, t == CFFI_T_CSTRING ? CFFI_T_PTR : t, "r", 0, "\"Return value\"", NULL);
+  }
+  sb_puts(&b, "};\n};\n");
+  return sb_finish(&b);
+}
