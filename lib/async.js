@@ -4,8 +4,21 @@
 // promise. While calls are in flight the library stays loaded: `owner.inflight` counts them
 // and the last one to settle performs a close() that was deferred because of them.
 "use strict";
-const { binding } = require("./abi.js");
-const { T } = require("./types.js");
+const { binding, helpers } = require("./abi.js");
+const { T, sigKey } = require("./types.js");
+
+// A signature's `.async` parts, [writer, reader, whether the writer takes the argument
+// count] (src/jsgen.c), compiled on its first `.async` call.
+const asyncMakers = new Map();
+function asyncParts(sig) {
+  const key = sigKey(sig);
+  let parts = asyncMakers.get(key);
+  if (!parts) {
+    parts = new Function("H", binding.jsAsync(sig.returns, sig.args))(helpers);
+    asyncMakers.set(key, parts);
+  }
+  return parts;
+}
 
 // JSCallbacks passed as `function` arguments stay alive until the call settles, even if the
 // caller closes them meanwhile (lib/callback.js): the C function may still call them.
@@ -43,4 +56,4 @@ function callAsync(call, read, sig, owner, args) {
   });
 }
 
-module.exports = { callAsync };
+module.exports = { callAsync, asyncParts };

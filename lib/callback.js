@@ -1,11 +1,24 @@
 // callback.js: JSCallback (SPEC §8). The native side (src/callback.c) gives the function a
 // C address, `.ptr` (a libffi closure, later a compiled trampoline, behind a stable stub);
-// when C calls it, the per-signature wrapper from lib/codegen.js reads the C arguments from the
+// when C calls it, the per-signature wrapper (makeCallbackWrapper) reads the C arguments from the
 // shared buffer and calls `fn`.
 "use strict";
-const { binding } = require("./abi.js");
-const { readSignature } = require("./types.js");
-const { makeCallbackWrapper } = require("./codegen.js");
+const { binding, helpers } = require("./abi.js");
+const { readSignature, sigKey } = require("./types.js");
+
+// (userFn) -> the function native code calls for a JSCallback of `sig`: reads the C arguments
+// from the buffer, calls userFn, writes its result into slot 0. One per signature, from the
+// source src/jsgen.c writes.
+const wrapperMakers = new Map();
+function makeCallbackWrapper(sig) {
+  const key = sigKey(sig);
+  let make = wrapperMakers.get(key);
+  if (!make) {
+    make = new Function("H", binding.jsCallback(sig.returns, sig.args))(helpers);
+    wrapperMakers.set(key, make);
+  }
+  return make;
+}
 
 // pin(cb) / unpin(cb): an `.async` call that was given `cb` keeps its native side alive until
 // the call settles, because the C function may still call it after the JS caller closed it.

@@ -3,10 +3,8 @@
 // (binding.link: JIT-compiled as a batch, or libffi), and wraps each in its generated JS
 // function (lib/codegen.js).
 "use strict";
-const { binding, state } = require("./abi.js");
+const { binding, state, helpers, codedTypeError, codedError, codedRangeError } = require("./abi.js");
 const { readSignature, T } = require("./types.js");
-const { bindBatch } = require("./codegen.js");
-const { codedTypeError, codedError, codedRangeError } = require("./errors.js");
 const { fileURLToPath } = require("node:url");
 const path = require("node:path");
 
@@ -14,6 +12,7 @@ const MAX_U64 = (1n << 64n) - 1n;
 
 // lib/async.js, loaded on the first .async call (most programs never make one).
 let callAsync = null;
+let asyncParts = null;
 
 function isPlainObject(v) {
   return v !== null && typeof v === "object";
@@ -49,6 +48,56 @@ function readPtrField(name, v) {
   }
   if (v < 0n || v > MAX_U64) throw new RangeError(`Symbol "${name}": ptr is out of range`);
   return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+// The functions of one batch (dlopen, linkSymbols or CFunction), from the JS source the
+// native side wrote for it (src/jsgen.c), compiled by one `new Function` (each costs a fixed
+// amount); every function has code of its own, so its call sites stay monomorphic.
+// `fns[i](a0, …)` writes its arguments into the buffer, calls its native entry and reads the
+// result. Until `swap(i, entry)` names the fast entry (a JIT trampoline, or the libffi call
+// itself when there is none), calls go through the libffi entry and are counted; the
+// `threshold`-th calls `tierUp()`, which compiles the batch and swaps. The fast entry's call
+// site only ever sees one target, so V8 can call it directly. After `close()`, the functions
+// throw `closedError()` and `asyncs[i]` reject with it.
+function bindBatch(calls, source, sigs, closedError, tierUp, threshold, callAsync) {
+  const n = calls.length;
+  let isClosed = false;
+  const slows = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const call = calls[i];
+    let count = 0;
+    slows[i] = (...args) => {
+      if (++count >= threshold && !isClosed) tierUp();
+      return call(...args);
+    };
+  }
+  const [fns, set] = new Function("H", "S", source)(helpers, slows);
+  const asyncs = new Array(n);
+  for (let i = 0; i < n; i++) {
+    asyncs[i] = (...args) => {
+      if (isClosed) return Promise.reject(closedError());
+      const [w, read, withCount] = (asyncParts ??= require("./async.js").asyncParts)(sigs[i]);
+      try {
+        if (withCount) w(args.length, ...args);
+        else w(...args);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return callAsync(i, read, args);
+    };
+  }
+  return {
+    fns,
+    asyncs,
+    swap(i, entry) {
+      if (!isClosed) set(i, entry);
+    },
+    close() {
+      isClosed = true;
+      const thrower = () => { throw closedError(); };
+      for (let i = 0; i < n; i++) set(i, thrower);
+    },
+  };
 }
 
 // Builds the JS functions for resolved entries [{ name, sig, addr }]. Returns the functions

@@ -7,7 +7,7 @@
 // reads the result from word 1 through the typed array of the right type.
 "use strict";
 const { isArrayBuffer } = require("node:util").types;
-const binding = require("./binding.js");
+const { binding } = require("./abi.js");
 
 const scratch = binding.memScratch;
 const U8 = new Uint8Array(scratch);

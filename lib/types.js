@@ -1,8 +1,9 @@
 // types.js: the FFIType table (names, aliases, numbers) and the reading of declarations
 // ({ args, returns }) into type numbers, with every definition error of SPEC §1.1.
-// Must be kept in sync with src/types.inc (numbers, C types) and index.d.ts (FFIType).
+// Must be kept in sync with src/types.inc (numbers, C types), src/jsgen.c (the names its
+// messages use) and index.d.ts (FFIType).
 "use strict";
-const { codedTypeError } = require("./errors.js");
+const { codedTypeError } = require("./abi.js");
 
 const T = {
   char: 0, int8_t: 1, uint8_t: 2, int16_t: 3, uint16_t: 4, int32_t: 5, uint32_t: 6,
@@ -28,9 +29,6 @@ Object.assign(FFIType, T, aliases);
 
 const byName = new Map(Object.entries({ ...T, ...aliases, size_t: T.uint64_t }));
 const canonical = Object.keys(T); // index -> canonical name
-
-// C names used in messages ("expected a number or BigInt for int32_t").
-const cName = canonical.map((n) => (n === "function" ? "function pointer" : n));
 
 function typeOf(x, isReturn) {
   if (typeof x === "number") {
@@ -86,4 +84,7 @@ function checkSignature(args, ret, where) {
   if (args.length > 64) throw new TypeError(`Too many arguments: ${args.length} (at most 64)`);
 }
 
-module.exports = { FFIType, T, COUNT, canonical, cName, typeOf, readSignature };
+// A signature's key for caches of per-signature code.
+const sigKey = (sig) => `${sig.returns}:${sig.args.join(",")}`;
+
+module.exports = { FFIType, T, COUNT, canonical, typeOf, readSignature, sigKey };

@@ -120,7 +120,7 @@ function executableMaps() {
 }
 
 function runChild() {
-  const binding = require(`${root}/lib/binding.js`);
+  const binding = require(`${root}/lib/abi.js`).binding;
   const buf = binding.state().buffer;
   const I32 = new Int32Array(buf, 0, 130);
   const F64 = new Float64Array(buf, 0, 65);
@@ -245,7 +245,7 @@ test("CFFI_DEBUG_SOURCE prints the generated C", () => {
 });
 
 test("viewSource's native half: C for JIT signatures and for the callback trampolines", () => {
-  const binding = require(`${root}/lib/binding.js`);
+  const binding = require(`${root}/lib/abi.js`).binding;
   const src = binding.source(T.f64, [T.i32, T.cstring, T.u64], false);
   assert.equal(typeof src, "string");
   assert.match(src, /^#line 1 "cffi:prelude"/);
