@@ -2,6 +2,7 @@
 // ({ args, returns }) into type numbers, with every definition error of SPEC §1.1.
 // Must be kept in sync with src/types.inc (numbers, C types), src/jsgen.c (the names its
 // messages use) and index.d.ts (FFIType).
+// The functions that read declarations are parenthesised: see lib/library.js.
 "use strict";
 const { codedTypeError } = require("./abi.js");
 
@@ -30,7 +31,7 @@ Object.assign(FFIType, T, aliases);
 const byName = new Map(Object.entries({ ...T, ...aliases, size_t: T.uint64_t }));
 const canonical = Object.keys(T); // index -> canonical name
 
-function typeOf(x, isReturn) {
+const typeOf = (function typeOf(x, isReturn) {
   if (typeof x === "number") {
     if (Number.isInteger(x) && x >= 0 && x < COUNT) return x;
     throw new TypeError("invalid ABI type");
@@ -41,13 +42,13 @@ function typeOf(x, isReturn) {
     throw codedTypeError("ERR_INVALID_ARG_VALUE", isReturn ? `Unknown return type ${x}` : `Unknown type ${x}`);
   }
   throw new TypeError("param must be a string (type name) or number");
-}
+});
 
 const NAPI_ONLY = "napi_env / napi_value are only supported in cffi cc()";
 
 // Reads one declaration. `where`: "call" (dlopen/linkSymbols/CFunction/viewSource),
 // "callback" (JSCallback, viewSource(…, true)) or "cc".
-function readSignature(def, where) {
+const readSignature = (function readSignature(def, where) {
   let args = def.args;
   if (args === undefined) args = [];
   else if (!Array.isArray(args)) throw new TypeError('Expected an object with "args" as an array');
@@ -56,9 +57,9 @@ function readSignature(def, where) {
   for (let i = 0; i < args.length; i++) types[i] = typeOf(args[i], false);
   checkSignature(types, ret, where);
   return { args: types, returns: ret };
-}
+});
 
-function checkSignature(args, ret, where) {
+const checkSignature = (function checkSignature(args, ret, where) {
   const isCC = where === "cc";
   if (ret === T.napi_env) throw new TypeError("Cannot return napi_env to JavaScript");
   if (!isCC && (ret === T.napi_value)) throw new TypeError(NAPI_ONLY);
@@ -82,7 +83,7 @@ function checkSignature(args, ret, where) {
     }
   }
   if (args.length > 64) throw new TypeError(`Too many arguments: ${args.length} (at most 64)`);
-}
+});
 
 // A signature's key for caches of per-signature code.
 const sigKey = (sig) => `${sig.returns}:${sig.args.join(",")}`;

@@ -13,6 +13,7 @@
  * match the JS side. Tags and slots are those of cffi.h. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cffi.h"
 #include "sbuf.h"
@@ -59,8 +60,7 @@ static void emit_object_address(sbuf_t *b, const char *v) {
 static void emit_write(sbuf_t *b, uint8_t t, const char *v, int s, const char *idx, const char *missing) {
   const char *cn = t < CFFI_T_COUNT ? js_type_name[t] : "?";
   if (is_int32(t)) {
-    sb_printf(b, "if (typeof %s === \"number\") I32[%d] = %s; else I32[%d] = toInt32(%s, %s, \"%s\");\n",
-              v, 2 * s, v, 2 * s, v, idx, cn);
+    sb_printf(b, "I32[%d] = typeof %s === \"number\" ? %s : toInt32(%s, %s, \"%s\");\n", 2 * s, v, v, v, idx, cn);
   } else if (t == CFFI_T_BOOL) {
     sb_printf(b, "I32[%d] = %s ? 1 : 0;\n", 2 * s, v);
   } else if (t == CFFI_T_F64 || t == CFFI_T_F32) {
@@ -163,34 +163,56 @@ static void emit_result(sbuf_t *b, uint8_t ret) {
   else emit_read(b, ret, 0);
 }
 
+/* Whether `name` can name a symbol function in its source (cheaper than renaming it from JS,
+ * which also turns the function's properties into a dictionary): an identifier, not a
+ * reserved word, and none of the names the function's body uses, which it would shadow. */
+static bool source_name_ok(const char *name) {
+  static const char *const unsafe[] = {
+      "break", "case", "catch", "class", "const", "continue", "debugger", "default", "delete", "do",
+      "else", "enum", "export", "extends", "false", "finally", "for", "function", "if", "implements",
+      "import", "in", "instanceof", "interface", "let", "new", "null", "package", "private",
+      "protected", "public", "return", "static", "super", "switch", "this", "throw", "true", "try",
+      "typeof", "var", "void", "while", "with", "yield", "await", "eval", "arguments", "undefined",
+      "NaN", "Infinity", "ArrayBuffer", "H", "S", "I32", "U32", "F64", "B64", "BU64", "T", "toInt32",
+      "toF64", "write64", "writePointer", "writeFunction", "functionAddress", "writeBuffer",
+      "bufferLength", "addressOf"};
+  if (!name || !((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') || *name == '_')) return false;
+  for (const char *c = name; *c; c++)
+    if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) return false;
+  if (name[0] == 'g' && name[1] && strspn(name + 1, "0123456789") == strlen(name + 1)) return false; /* g<i> */
+  for (size_t k = 0; k < sizeof unsafe / sizeof *unsafe; k++)
+    if (strcmp(name, unsafe[k]) == 0) return false;
+  return true;
+}
+
 /* Function i of a batch: its entry variable g<i> (null until set: until then calls go to the
- * libffi entry S[i], which counts them) and the symbol function f<i>. */
-static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, size_t i) {
+ * libffi entry S[i], which counts them) and the symbol function f<i>, named `name` when
+ * source_name_ok (otherwise JS renames it). Compact: V8's compile time grows with the source. */
+static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size_t i) {
   int n = sig->nargs;
-  sb_printf(b, "let g%zu = null;\nconst s%zu = S[%zu];\nfunction f%zu(", i, i, i, i);
+  sb_printf(b, "let g%zu = null;\nconst f%zu = function %s(", i, i, source_name_ok(name) ? name : "");
   emit_params(b, NULL, n);
   sb_puts(b, ") {\n");
   if (counts_args(sig)) sb_puts(b, "const n = arguments.length;\n");
   emit_writes(b, sig);
-  sb_printf(b, "const g = g%zu;\n", i);
   if (sig->ret == CFFI_T_CSTRING) sb_puts(b, "return ");
-  sb_puts(b, "(g !== null ? g(");
+  sb_printf(b, "g%zu !== null ? g%zu(", i, i);
   if (sig->has_objects) emit_params(b, NULL, n); /* the entry may read views and strings */
-  sb_printf(b, ") : s%zu(", i);
+  sb_printf(b, ") : S[%zu](", i);
   if (sig->has_objects) emit_params(b, NULL, n);
-  sb_puts(b, "));\n");
+  sb_puts(b, ");\n");
   if (sig->ret != CFFI_T_CSTRING && sig->ret != CFFI_T_VOID) {
     sb_puts(b, "return ");
     emit_result(b, sig->ret);
     sb_puts(b, ";\n");
   }
-  sb_puts(b, "}\n");
+  sb_puts(b, "};\n");
 }
 
-char *cffi_jsgen_batch(const cffi_sig_t *const *sigs, size_t n) {
+char *cffi_jsgen_batch(const cffi_sig_t *const *sigs, const char *const *names, size_t n) {
   sbuf_t b = {0};
   sb_puts(&b, prelude);
-  for (size_t i = 0; i < n; i++) emit_caller(&b, sigs[i], i);
+  for (size_t i = 0; i < n; i++) emit_caller(&b, sigs[i], names[i], i);
   /* [functions, set(i, entry)] */
   sb_puts(&b, "return [[");
   for (size_t i = 0; i < n; i++) sb_printf(&b, i ? ", f%zu" : "f%zu", i);

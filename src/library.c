@@ -64,7 +64,8 @@ static lib_t *get_lib(napi_env env, napi_value v) {
   return p;
 }
 
-/* sym(lib, name) -> address (number/BigInt) | null */
+/* sym(lib, [name, ...]) -> [address (number/BigInt) | null, ...]: one call for a whole
+ * declaration. */
 static napi_value lib_sym(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], out;
@@ -72,15 +73,22 @@ static napi_value lib_sym(napi_env env, napi_callback_info info) {
   lib_t *lib = get_lib(env, argv[0]);
   if (!lib) return NULL;
   if (lib->closed) return cffi_throw_error(env, NULL, "library is closed");
-  char name[1024];
-  size_t len;
-  CFFI_CALL(env, napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len));
-  void *p = len < sizeof name - 1 ? dlsym(lib->handle, name) : NULL;
-  if (!p) {
-    CFFI_CALL(env, napi_get_null(env, &out));
-    return out;
+  uint32_t n;
+  CFFI_CALL(env, napi_get_array_length(env, argv[1], &n));
+  CFFI_CALL(env, napi_create_array_with_length(env, n, &out));
+  for (uint32_t i = 0; i < n; i++) {
+    char name[1024];
+    size_t len;
+    napi_value e, v;
+    CFFI_CALL(env, napi_get_element(env, argv[1], i, &e));
+    CFFI_CALL(env, napi_get_value_string_utf8(env, e, name, sizeof name, &len));
+    void *p = len < sizeof name - 1 ? dlsym(lib->handle, name) : NULL;
+    if (p) v = cffi_address_value(env, p);
+    else CFFI_CALL(env, napi_get_null(env, &v));
+    if (!v) return NULL;
+    CFFI_CALL(env, napi_set_element(env, out, i, v));
   }
-  return cffi_address_value(env, p);
+  return out;
 }
 
 /* close(lib): idempotent. */
@@ -98,6 +106,11 @@ static napi_value lib_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static void free_names(char **names, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+}
+
 static void fn_finalize(napi_env env, void *data, void *hint) {
   cffi_fn_t *fn = data;
   if (fn->code) cffi_code_release(fn->code);
@@ -105,9 +118,10 @@ static void fn_finalize(napi_env env, void *data, void *hint) {
   free(fn);
 }
 
-/* link([[address, ret, [args...]], ...]) -> [calls, source]: the libffi call functions (same
- * order) and the JS source of the batch's symbol functions (jsgen.c). Each native function
- * owns its cffi_fn_t (napi_wrap, freed by its finalizer). */
+/* link([[address, ret, [args...], name | null], ...]) -> [calls, source]: the libffi call
+ * functions (same order) and the JS source of the batch's symbol functions (jsgen.c), which
+ * names each function `name` where it can. Each native function owns its cffi_fn_t (napi_wrap,
+ * freed by its finalizer). */
 static napi_value lib_link(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], out;
@@ -117,14 +131,29 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
   CFFI_CALL(env, napi_get_array_length(env, argv[0], &n));
   cffi_fn_t **fns = calloc(n ? n : 1, sizeof(*fns));
   if (!fns) return cffi_throw_error(env, NULL, "cffi: out of memory");
+  char **names = calloc(n ? n : 1, sizeof(*names));
+  if (!names) {
+    free(fns);
+    return cffi_throw_error(env, NULL, "cffi: out of memory");
+  }
   for (uint32_t i = 0; i < n; i++) {
-    napi_value entry, addr, ret, args;
+    napi_value entry, addr, ret, args, name;
+    napi_valuetype nt;
     if (napi_get_element(env, argv[0], i, &entry) != napi_ok ||
         napi_get_element(env, entry, 0, &addr) != napi_ok ||
         napi_get_element(env, entry, 1, &ret) != napi_ok ||
-        napi_get_element(env, entry, 2, &args) != napi_ok) {
+        napi_get_element(env, entry, 2, &args) != napi_ok ||
+        napi_get_element(env, entry, 3, &name) != napi_ok || napi_typeof(env, name, &nt) != napi_ok) {
       cffi_throw_last(env);
       goto fail;
+    }
+    if (nt == napi_string) {
+      size_t len;
+      if (napi_get_value_string_utf8(env, name, NULL, 0, &len) != napi_ok || !(names[i] = malloc(len + 1)) ||
+          napi_get_value_string_utf8(env, name, names[i], len + 1, &len) != napi_ok) {
+        cffi_throw_error(env, NULL, "cffi: out of memory");
+        goto fail;
+      }
     }
     cffi_fn_t *fn = fns[i] = calloc(1, sizeof(*fn));
     if (!fn) {
@@ -147,7 +176,7 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
     goto fail;
   }
   for (uint32_t i = 0; i < n; i++) sigs[i] = &fns[i]->sig;
-  char *src = cffi_jsgen_batch(sigs, n);
+  char *src = cffi_jsgen_batch(sigs, (const char *const *)names, n);
   free(sigs);
   if (!src) {
     cffi_throw_error(env, NULL, "cffi: out of memory");
@@ -169,17 +198,20 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
       cffi_throw_last(env);
       /* fns[0..i) are owned by their functions now */
       for (uint32_t j = i; j < n; j++) fn_finalize(env, fns[j], NULL);
+      free_names(names, n);
       free(fns);
       return NULL;
     }
     napi_set_element(env, calls, i, f);
   }
+  free_names(names, n);
   free(fns);
   return out;
 
 fail: /* nothing is owned by a JS function yet */
   for (uint32_t j = 0; j < n; j++)
     if (fns[j]) fn_finalize(env, fns[j], NULL);
+  free_names(names, n);
   free(fns);
   return NULL;
 }

@@ -128,7 +128,7 @@ function runChild() {
   const TG = new Uint8Array(buf, 8 * 65, 65);
   const lib = binding.open(process.env.CFFI_JIT_TEST_LIB);
   const list = scenarios();
-  const defs = list.map((c) => [binding.sym(lib, c.sym), c.ret, c.args]);
+  const defs = list.map((c) => [binding.sym(lib, [c.sym])[0], c.ret, c.args, null]);
   const exBefore = executableMaps();
   const [ffi] = binding.link(defs); // [libffi call functions, JS source of their wrappers]
   const jit = process.env.CFFI_JIT === "0" ? [] : binding.jit(ffi); // one batch: one TinyCC state
