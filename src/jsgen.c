@@ -11,6 +11,7 @@
  *
  * Helper names (H: lib/abi.js plus addressOf) and type names (lib/types.js, messages) must
  * match the JS side. Tags and slots are those of cffi.h. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,22 +180,42 @@ static bool source_name_ok(const char *name) {
   if (!name || !((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') || *name == '_')) return false;
   for (const char *c = name; *c; c++)
     if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) return false;
-  if (name[0] == 'g' && name[1] && strspn(name + 1, "0123456789") == strlen(name + 1)) return false; /* g<i> */
+  if ((name[0] == 'g' || name[0] == 'w') && name[1] && strspn(name + 1, "0123456789") == strlen(name + 1))
+    return false; /* g<i>, w<i> */
   for (size_t k = 0; k < sizeof unsafe / sizeof *unsafe; k++)
     if (strcmp(name, unsafe[k]) == 0) return false;
   return true;
 }
 
+/* A writer function `name(n?, a0, …)` for `sig` (n: the number of arguments passed, when
+ * counts_args). */
+static void emit_writer(sbuf_t *b, const cffi_sig_t *sig, const char *name) {
+  sb_printf(b, "function %s(", name);
+  emit_params(b, counts_args(sig) ? "n" : NULL, sig->nargs);
+  sb_puts(b, ") {\n");
+  emit_writes(b, sig);
+  sb_puts(b, "}\n");
+}
+
 /* Function i of a batch: its entry variable g<i> (null until set: until then calls go to the
  * libffi entry S[i], which counts them) and the symbol function f<i>, named `name` when
- * source_name_ok (otherwise JS renames it). Compact: V8's compile time grows with the source. */
-static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size_t i) {
+ * source_name_ok (otherwise JS renames it). It writes its arguments itself, or calls the
+ * writer w<shared> of a signature several functions of the batch have (V8 inlines it): V8's
+ * compile time grows with the source, and large libraries repeat signatures. */
+static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size_t i, size_t shared) {
   int n = sig->nargs;
+  bool counts = counts_args(sig);
   sb_printf(b, "let g%zu = null;\nconst f%zu = function %s(", i, i, source_name_ok(name) ? name : "");
   emit_params(b, NULL, n);
   sb_puts(b, ") {\n");
-  if (counts_args(sig)) sb_puts(b, "const n = arguments.length;\n");
-  emit_writes(b, sig);
+  if (shared != SIZE_MAX) {
+    sb_printf(b, "w%zu(", shared);
+    emit_params(b, counts ? "arguments.length" : NULL, n);
+    sb_puts(b, ");\n");
+  } else {
+    if (counts) sb_puts(b, "const n = arguments.length;\n");
+    emit_writes(b, sig);
+  }
   if (sig->ret == CFFI_T_CSTRING) sb_puts(b, "return ");
   sb_printf(b, "g%zu !== null ? g%zu(", i, i);
   if (sig->has_objects) emit_params(b, NULL, n); /* the entry may read views and strings */
@@ -209,10 +230,60 @@ static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size
   sb_puts(b, "};\n");
 }
 
+static bool same_sig(const cffi_sig_t *x, const cffi_sig_t *y) {
+  return x->ret == y->ret && x->nargs == y->nargs && memcmp(x->args, y->args, x->nargs) == 0;
+}
+
+static size_t sig_hash(const cffi_sig_t *sig) {
+  size_t h = 2166136261u ^ sig->ret;
+  for (int k = 0; k < sig->nargs; k++) h = (h ^ sig->args[k]) * 16777619u;
+  return h ^ sig->nargs;
+}
+
+/* For each function, the index of the first function of the batch with the same signature
+ * (a hash table of first occurrences). NULL when out of memory. */
+static size_t *first_of_sig(const cffi_sig_t *const *sigs, size_t n) {
+  size_t cap = 16;
+  while (cap < 2 * n) cap *= 2;
+  size_t *first = malloc(n * sizeof *first + 1), *table = malloc(cap * sizeof *table);
+  if (!first || !table) {
+    free(first);
+    free(table);
+    return NULL;
+  }
+  for (size_t k = 0; k < cap; k++) table[k] = SIZE_MAX;
+  for (size_t i = 0; i < n; i++) {
+    size_t k = sig_hash(sigs[i]) & (cap - 1);
+    while (table[k] != SIZE_MAX && !same_sig(sigs[table[k]], sigs[i])) k = (k + 1) & (cap - 1);
+    if (table[k] == SIZE_MAX) table[k] = i;
+    first[i] = table[k];
+  }
+  free(table);
+  return first;
+}
+
 char *cffi_jsgen_batch(const cffi_sig_t *const *sigs, const char *const *names, size_t n) {
+  size_t *first = first_of_sig(sigs, n);
+  if (!first) return NULL;
+  /* a signature is shared when a later function repeats it: mark its first function */
+  bool *shared = calloc(n + 1, sizeof *shared);
+  if (!shared) {
+    free(first);
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (first[i] != i) shared[first[i]] = true;
   sbuf_t b = {0};
   sb_puts(&b, prelude);
-  for (size_t i = 0; i < n; i++) emit_caller(&b, sigs[i], names[i], i);
+  for (size_t i = 0; i < n; i++) {
+    if (!shared[i]) continue;
+    char w[24];
+    snprintf(w, sizeof w, "w%zu", i);
+    emit_writer(&b, sigs[i], w);
+  }
+  for (size_t i = 0; i < n; i++) emit_caller(&b, sigs[i], names[i], i, shared[first[i]] ? first[i] : SIZE_MAX);
+  free(first);
+  free(shared);
   /* [functions, set(i, entry)] */
   sb_puts(&b, "return [[");
   for (size_t i = 0; i < n; i++) sb_printf(&b, i ? ", f%zu" : "f%zu", i);
@@ -224,15 +295,11 @@ char *cffi_jsgen_batch(const cffi_sig_t *const *sigs, const char *const *names, 
 
 char *cffi_jsgen_async(const cffi_sig_t *sig) {
   sbuf_t b = {0};
-  bool counts = counts_args(sig);
   sb_puts(&b, prelude);
-  sb_puts(&b, "return [function w(");
-  emit_params(&b, counts ? "n" : NULL, sig->nargs);
-  sb_puts(&b, ") {\n");
-  emit_writes(&b, sig);
-  sb_puts(&b, "}, function read() { return ");
+  emit_writer(&b, sig, "w");
+  sb_puts(&b, "function read() { return ");
   emit_result(&b, sig->ret);
-  sb_printf(&b, "; }, %s];\n", counts ? "true" : "false");
+  sb_printf(&b, "; }\nreturn [w, read, %s];\n", counts_args(sig) ? "true" : "false");
   return sb_finish(&b);
 }
 

@@ -8,6 +8,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { pathToFileURL } = require("node:url");
+const { spawnSync } = require("node:child_process");
 const { fixtures, cffiPath, expectTypeError, expectError, collect, isMapped, rss, getGC } = require("./helpers.js");
 const cffi = require(cffiPath);
 const { dlopen, linkSymbols, CFunction, JSCallback, native, suffix } = cffi;
@@ -168,6 +169,72 @@ test("dlopen: the same symbol under several signatures via ptr", async () => {
   assert.equal(await lib.symbols.as_fast.async(6), 6);
   lib.close();
   base.close();
+});
+
+// Runs in children with CFFI_JIT_THRESHOLD=0 (every call takes the fast entry) and =1000 (all
+// take the counting libffi entry): the generated code differs between the two.
+function symbolNamesScenario(cffiPath, basic) {
+  const { dlopen, linkSymbols, JSCallback } = require(cffiPath);
+  const base = dlopen(basic, {
+    add_i32: { args: ["i32", "i32"], returns: "i32" },
+    add_f64: { args: ["f64", "f64"], returns: "f64" },
+    cstr_len: { args: ["cstring"], returns: "i64" },
+    call_twice: { args: ["function"], returns: "i32" },
+  });
+  const b = base.symbols;
+  const I = { ptr: b.add_i32.ptr, args: ["i32", "i32"], returns: "i32" };
+  const D = { ptr: b.add_f64.ptr, args: ["f64", "f64"], returns: "f64" };
+  const C = { ptr: b.cstr_len.ptr, args: ["cstring"], returns: "i64" };
+  const F = { ptr: b.call_twice.ptr, args: ["function"], returns: "i32" };
+  // identifiers the generated source uses (helpers, entries g<i>, writers w<i>: "0" comes
+  // first, so w0 is the writer of F), reserved words, and names that are not identifiers;
+  // every signature appears several times
+  const defs = {
+    S: I, T: D, I32: C, H: F, w0: F, g1: D, f2: C, toInt32: I, eval: I, delete: D,
+    arguments: C, undefined: F, ArrayBuffer: I, "a.b": D, $x: C, "0": F, plain: I, "é": D,
+  };
+  const lib = linkSymbols(defs);
+  const cb = new JSCallback((x) => x * 10, { args: ["i32"], returns: "i32" });
+  const out = [];
+  for (const [name, def] of Object.entries(defs)) {
+    const f = lib.symbols[name];
+    const results = [];
+    for (let k = 0; k < 5; k++) {
+      if (def === I) results.push(f(40, k));
+      if (def === D) results.push(f(0.25, k));
+      if (def === C) results.push(Number(f("hello".slice(k))));
+      if (def === F) results.push(f(cb));
+    }
+    out.push([name, f.name, f.ptr === def.ptr, results]);
+  }
+  return Promise.all([lib.symbols.S.async(1, 2), lib.symbols.I32.async("four")]).then((a) => {
+    cb.close();
+    lib.close();
+    base.close();
+    return { out, async: [a[0], Number(a[1])] };
+  });
+}
+
+test("linkSymbols: any symbol name names its function, also names the generated code uses; repeated signatures", () => {
+  const src = `(${symbolNamesScenario})(${JSON.stringify(cffiPath)}, ${JSON.stringify(fixtures.basic)})` +
+    ".then((r) => console.log(JSON.stringify(r)))";
+  const expected = { I: [40, 41, 42, 43, 44], D: [0.25, 1.25, 2.25, 3.25, 4.25], C: [5, 4, 3, 2, 1], F: [30, 30, 30, 30, 30] };
+  const kinds = { S: "I", T: "D", I32: "C", H: "F", w0: "F", g1: "D", f2: "C", toInt32: "I", eval: "I", delete: "D",
+    arguments: "C", undefined: "F", ArrayBuffer: "I", "a.b": "D", $x: "C", "0": "F", plain: "I", "é": "D" };
+  for (const threshold of ["0", "1000"]) {
+    const r = spawnSync(process.execPath, ["-e", src], {
+      env: { ...process.env, CFFI_JIT_THRESHOLD: threshold }, encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const { out, async } = JSON.parse(r.stdout);
+    assert.equal(out.length, Object.keys(kinds).length);
+    for (const [name, fname, samePtr, results] of out) {
+      assert.equal(fname, name);
+      assert.ok(samePtr, name);
+      assert.deepEqual(results, expected[kinds[name]], `${name} (CFFI_JIT_THRESHOLD=${threshold})`);
+    }
+    assert.deepEqual(async, [3, 4]);
+  }
 });
 
 test("dlopen: more than 63 symbols", () => {
