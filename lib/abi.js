@@ -177,8 +177,21 @@ const helpers = {
   },
 };
 
+// Per-signature code from a source the native side writes (src/jsgen.c): `gen` is
+// binding.jsAsync or binding.jsCallback, and what the source returns is cached per signature.
+const perSignature = new Map();
+function compiledFor(gen, sig) {
+  const key = `${gen.name}:${sig.returns}:${sig.args.join(",")}`;
+  let made = perSignature.get(key);
+  if (made === undefined) {
+    made = new Function("H", gen(sig.returns, sig.args))(helpers);
+    perSignature.set(key, made);
+  }
+  return made;
+}
+
 module.exports = {
-  binding, H, TAG, MAX_ARGS, state, helpers,
+  binding, H, TAG, MAX_ARGS, state, helpers, compiledFor,
   withCode, codedTypeError, codedError, codedRangeError,
   toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
   pointerError,

@@ -4,21 +4,12 @@
 // promise. While calls are in flight the library stays loaded: `owner.inflight` counts them
 // and the last one to settle performs a close() that was deferred because of them.
 "use strict";
-const { binding, helpers } = require("./abi.js");
-const { T, sigKey } = require("./types.js");
+const { binding, compiledFor } = require("./abi.js");
+const { T } = require("./types.js");
 
 // A signature's `.async` parts, [writer, reader, whether the writer takes the argument
-// count] (src/jsgen.c), compiled on its first `.async` call.
-const asyncMakers = new Map();
-function asyncParts(sig) {
-  const key = sigKey(sig);
-  let parts = asyncMakers.get(key);
-  if (!parts) {
-    parts = new Function("H", binding.jsAsync(sig.returns, sig.args))(helpers);
-    asyncMakers.set(key, parts);
-  }
-  return parts;
-}
+// count], compiled on its first `.async` call.
+const asyncParts = (sig) => compiledFor(binding.jsAsync, sig);
 
 // JSCallbacks passed as `function` arguments stay alive until the call settles, even if the
 // caller closes them meanwhile (lib/callback.js): the C function may still call them.

@@ -3,22 +3,12 @@
 // when C calls it, the per-signature wrapper (makeCallbackWrapper) reads the C arguments from the
 // shared buffer and calls `fn`.
 "use strict";
-const { binding, helpers } = require("./abi.js");
-const { readSignature, sigKey } = require("./types.js");
+const { binding, compiledFor } = require("./abi.js");
+const { readSignature } = require("./types.js");
 
 // (userFn) -> the function native code calls for a JSCallback of `sig`: reads the C arguments
-// from the buffer, calls userFn, writes its result into slot 0. One per signature, from the
-// source src/jsgen.c writes.
-const wrapperMakers = new Map();
-function makeCallbackWrapper(sig) {
-  const key = sigKey(sig);
-  let make = wrapperMakers.get(key);
-  if (!make) {
-    make = new Function("H", binding.jsCallback(sig.returns, sig.args))(helpers);
-    wrapperMakers.set(key, make);
-  }
-  return make;
-}
+// from the buffer, calls userFn, writes its result into slot 0. One per signature.
+const makeCallbackWrapper = (sig) => compiledFor(binding.jsCallback, sig);
 
 // pin(cb) / unpin(cb): an `.async` call that was given `cb` keeps its native side alive until
 // the call settles, because the C function may still call it after the JS caller closed it.

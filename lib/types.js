@@ -85,7 +85,4 @@ const checkSignature = (function checkSignature(args, ret, where) {
   if (args.length > 64) throw new TypeError(`Too many arguments: ${args.length} (at most 64)`);
 });
 
-// A signature's key for caches of per-signature code.
-const sigKey = (sig) => `${sig.returns}:${sig.args.join(",")}`;
-
-module.exports = { FFIType, T, COUNT, canonical, typeOf, readSignature, sigKey };
+module.exports = { FFIType, T, COUNT, canonical, typeOf, readSignature };
