@@ -39,14 +39,14 @@ static const char prelude[] =
     "\"use strict\";\n"
     "const { I32, U32, F64, B64, BU64, T } = H.H;\n"
     "const { toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, "
-    "bufferLength, addressOf } = H;\n";
+    "bufferLength, addressOf, floor } = H;\n";
 
 /* The common case of an address argument, an exact positive number: the double goes into the
  * slot with tag CFFI_TAG_F64; the `else` continues with the other cases. */
 static void emit_address_fast(sbuf_t *b, const char *v, int s) {
-  sb_printf(b, "if (typeof %s === \"number\" && %s > 0 && %s <= 9007199254740991 && %s %% 1 === 0) "
+  sb_printf(b, "if (typeof %s === \"number\" && %s > 0 && %s <= 9007199254740991 && floor(%s) === %s) "
                "{ F64[%d] = %s; T[%d] = %d; } else ",
-            v, v, v, v, s, v, s, CFFI_TAG_F64);
+            v, v, v, v, v, s, v, s, CFFI_TAG_F64);
 }
 
 /* `function` values that are objects (a JSCallback, a symbol function) become their `.ptr`. */
@@ -176,7 +176,7 @@ static bool source_name_ok(const char *name) {
       "typeof", "var", "void", "while", "with", "yield", "await", "eval", "arguments", "undefined",
       "NaN", "Infinity", "ArrayBuffer", "H", "S", "I32", "U32", "F64", "B64", "BU64", "T", "toInt32",
       "toF64", "write64", "writePointer", "writeFunction", "functionAddress", "writeBuffer",
-      "bufferLength", "addressOf"};
+      "bufferLength", "addressOf", "floor"};
   if (!name || !((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') || *name == '_')) return false;
   for (const char *c = name; *c; c++)
     if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) return false;
