@@ -88,6 +88,10 @@ static void *jit_ptr_arg(napi_env env, napi_callback_info info, jit_cx_t *cx, cf
       cx->state |= CX_ARGV;
     }
     jsval = cx->argv[s - 1];
+    /* a TypedArray, the common case: straight to its bytes (no string storage to set up) */
+    void *data;
+    if (tag == CFFI_TAG_VIEW && napi_get_typedarray_info(env, jsval, NULL, NULL, &data, NULL, NULL) == napi_ok)
+      return data;
   }
   if (!(cx->state & CX_TMP)) {
     cx->tmp.used = 0;
