@@ -1,5 +1,5 @@
 /* jsgen.c: writes the JS side of the shared-buffer calling convention (see cffi.h), which
- * lib/codegen.js compiles with `new Function("H", "S", source)`:
+ * lib/library.js (bindBatch) and lib/abi.js (compiledFor) compile with `new Function`:
  *  - for a batch of bound functions (one dlopen, linkSymbols or CFunction), one source that
  *    defines, per function i, the symbol function f<i> (writes its arguments into the buffer,
  *    calls its entry, reads the result), and a setter for the entries;
@@ -9,7 +9,7 @@
  * Generating this text in C costs microseconds; the same generator in JS had to be compiled
  * by V8 on the first dlopen of every process, which cost more than the rest of dlopen.
  *
- * Helper names (H: lib/abi.js plus addressOf) and type names (lib/types.js, messages) must
+ * Helper names (H: `helpers` in lib/abi.js) and type names (lib/types.js, messages) must
  * match the JS side. Tags and slots are those of cffi.h. */
 #include <stdint.h>
 #include <stdio.h>
