@@ -71,10 +71,10 @@ const bindBatch = (function bindBatch(calls, source, sigs, closedError, tierUp, 
   for (let i = 0; i < n; i++) {
     const call = calls[i];
     let count = 0;
-    slows[i] = (...args) => {
+    slows[i] = (function slow(...args) {
       if (++count >= threshold && !isClosed) tierUp();
       return call(...args);
-    };
+    });
   }
   const [fns, set] = new Function("H", "S", source)(helpers, slows);
   const asyncs = new Array(n);
