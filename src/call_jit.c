@@ -248,7 +248,7 @@ int cffi_jit_link(cffi_env_t *st, cffi_fn_t **fns, size_t n) {
   }
   if (nb == 0) goto done;
 
-  cffi_codegen_env_t e = {st, st->slots, st->tags, &st->depth, &st->last_errno, &st->pending};
+  cffi_codegen_env_t e = {st, st->slots, st->tags, &st->depth, &st->last_errno, &st->pending, &errno};
   src = cffi_codegen_batch(&e, batch, nb, NULL);
   if (!src) goto done;
   if (st->debug_source) fprintf(stderr, "cffi: generated source (%zu functions):\n%s\n", nb, src);

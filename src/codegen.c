@@ -105,7 +105,7 @@ static void emit_arg_expr(sbuf_t *b, const cffi_sig_t *sig, int k) {
  * like convert.c's cffi_store_value; errno and depth are updated right after the call. A
  * cstring result is left in local r. */
 static void emit_call_and_store(sbuf_t *b, uint8_t t, const char *call) {
-  static const char after[] = "  *cffi_errno = *__errno_location();\n  --*cffi_depth;\n";
+  static const char after[] = "  *cffi_errno = *cffi_errno_loc;\n  --*cffi_depth;\n";
   switch (t) {
     case CFFI_T_VOID: /* slot 0 holds zero bits, like the libffi path */
       sb_printf(b, "  %s;\n  S[0].u64 = 0;\n%s", call, after);
@@ -160,9 +160,11 @@ static void emit_env_constants(sbuf_t *b, const cffi_codegen_env_t *e) {
             "static uint8_t *const T = (uint8_t *)%#lxUL; /* its tags */\n"
             "static int *const cffi_depth = (int *)%#lxUL;\n"
             "static int *const cffi_errno = (int *)%#lxUL;\n"
-            "static napi_ref *const cffi_pending = (napi_ref *)%#lxUL;\n",
+            "static napi_ref *const cffi_pending = (napi_ref *)%#lxUL;\n"
+            "static int *const cffi_errno_loc = (int *)%#lxUL; /* errno of the env's JS thread */\n",
             (unsigned long)e->st, (unsigned long)e->slots, (unsigned long)e->tags,
-            (unsigned long)e->depth, (unsigned long)e->last_errno, (unsigned long)e->pending);
+            (unsigned long)e->depth, (unsigned long)e->last_errno, (unsigned long)e->pending,
+            (unsigned long)e->errno_loc);
 }
 
 static void emit_trampoline(sbuf_t *b, const cffi_sig_t *sig, const void *addr, size_t idx,

@@ -56,6 +56,9 @@
  * printed as 0: that is the viewSource form, which is never compiled. */
 typedef struct {
   const void *st, *slots, *tags, *depth, *last_errno, *pending;
+  /* &errno of the thread that compiles, the env's JS thread: the only thread its trampolines
+   * run on (napi callbacks), so the address is fixed and needs no __errno_location() call */
+  const void *errno_loc;
 } cffi_codegen_env_t;
 
 /* The whole C source for n trampolines `cffi_call_<i>` calling fns[i]->addr with
