@@ -182,7 +182,7 @@ char *cffi_codegen_callback_source(const cffi_sig_t *sig);
 bool cffi_jit_supports(const cffi_sig_t *sig);
 /* The JS wrappers (jsgen.c): a batch's symbol functions, a signature's `.async` writer and
  * reader, and a JSCallback's wrapper. malloc'd source, or NULL when out of memory. */
-char *cffi_jsgen_batch(const cffi_sig_t *const *sigs, const char *const *names, size_t n);
+char *cffi_jsgen_batch(cffi_fn_t *const *fns, const char *const *names, size_t n);
 char *cffi_jsgen_async(const cffi_sig_t *sig);
 char *cffi_jsgen_callback(const cffi_sig_t *sig);
 

@@ -242,7 +242,7 @@ static size_t sig_hash(const cffi_sig_t *sig) {
 
 /* For each function, the index of the first function of the batch with the same signature
  * (a hash table of first occurrences). NULL when out of memory. */
-static size_t *first_of_sig(const cffi_sig_t *const *sigs, size_t n) {
+static size_t *first_of_sig(cffi_fn_t *const *fns, size_t n) {
   size_t cap = 16;
   while (cap < 2 * n) cap *= 2;
   size_t *first = malloc(n * sizeof *first + 1), *table = malloc(cap * sizeof *table);
@@ -253,8 +253,8 @@ static size_t *first_of_sig(const cffi_sig_t *const *sigs, size_t n) {
   }
   for (size_t k = 0; k < cap; k++) table[k] = SIZE_MAX;
   for (size_t i = 0; i < n; i++) {
-    size_t k = sig_hash(sigs[i]) & (cap - 1);
-    while (table[k] != SIZE_MAX && !same_sig(sigs[table[k]], sigs[i])) k = (k + 1) & (cap - 1);
+    size_t k = sig_hash(&fns[i]->sig) & (cap - 1);
+    while (table[k] != SIZE_MAX && !same_sig(&fns[table[k]]->sig, &fns[i]->sig)) k = (k + 1) & (cap - 1);
     if (table[k] == SIZE_MAX) table[k] = i;
     first[i] = table[k];
   }
@@ -262,8 +262,8 @@ static size_t *first_of_sig(const cffi_sig_t *const *sigs, size_t n) {
   return first;
 }
 
-char *cffi_jsgen_batch(const cffi_sig_t *const *sigs, const char *const *names, size_t n) {
-  size_t *first = first_of_sig(sigs, n);
+char *cffi_jsgen_batch(cffi_fn_t *const *fns, const char *const *names, size_t n) {
+  size_t *first = first_of_sig(fns, n);
   if (!first) return NULL;
   /* a signature is shared when a later function repeats it: mark its first function */
   bool *shared = calloc(n + 1, sizeof *shared);
@@ -279,9 +279,9 @@ char *cffi_jsgen_batch(const cffi_sig_t *const *sigs, const char *const *names, 
     if (!shared[i]) continue;
     char w[24];
     snprintf(w, sizeof w, "w%zu", i);
-    emit_writer(&b, sigs[i], w);
+    emit_writer(&b, &fns[i]->sig, w);
   }
-  for (size_t i = 0; i < n; i++) emit_caller(&b, sigs[i], names[i], i, shared[first[i]] ? first[i] : SIZE_MAX);
+  for (size_t i = 0; i < n; i++) emit_caller(&b, &fns[i]->sig, names[i], i, shared[first[i]] ? first[i] : SIZE_MAX);
   free(first);
   free(shared);
   /* [functions, set(i, entry)] */

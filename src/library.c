@@ -17,6 +17,33 @@ static void lib_finalize(napi_env env, void *data, void *hint) {
   free(data);
 }
 
+/* A malloc'd UTF-8 copy of the JS string v, or NULL with an exception pending. */
+static char *string_copy(napi_env env, napi_value v) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+    cffi_throw_last(env);
+    return NULL;
+  }
+  char *s = malloc(len + 1);
+  if (!s) {
+    cffi_throw_error(env, NULL, "cffi: out of memory");
+    return NULL;
+  }
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+/* The JS string of generated source src (malloc'd, freed here; NULL: out of memory), or NULL
+ * with an exception pending. */
+static napi_value source_string(napi_env env, char *src) {
+  napi_value out;
+  if (!src) return cffi_throw_error(env, NULL, "cffi: out of memory");
+  napi_status s = napi_create_string_utf8(env, src, NAPI_AUTO_LENGTH, &out);
+  free(src);
+  CFFI_CALL(env, s);
+  return out;
+}
+
 /* open(path | null) -> External (library) | string (the loader's reason) */
 static napi_value lib_open(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -25,13 +52,7 @@ static napi_value lib_open(napi_env env, napi_callback_info info) {
   napi_valuetype t;
   CFFI_CALL(env, napi_typeof(env, argv[0], &t));
   char *path = NULL;
-  if (t == napi_string) {
-    size_t len;
-    CFFI_CALL(env, napi_get_value_string_utf8(env, argv[0], NULL, 0, &len));
-    path = malloc(len + 1);
-    if (!path) return cffi_throw_error(env, NULL, "cffi: out of memory");
-    napi_get_value_string_utf8(env, argv[0], path, len + 1, &len);
-  }
+  if (t == napi_string && !(path = string_copy(env, argv[0]))) return NULL;
   dlerror();
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   free(path);
@@ -147,14 +168,7 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
       cffi_throw_last(env);
       goto fail;
     }
-    if (nt == napi_string) {
-      size_t len;
-      if (napi_get_value_string_utf8(env, name, NULL, 0, &len) != napi_ok || !(names[i] = malloc(len + 1)) ||
-          napi_get_value_string_utf8(env, name, names[i], len + 1, &len) != napi_ok) {
-        cffi_throw_error(env, NULL, "cffi: out of memory");
-        goto fail;
-      }
-    }
+    if (nt == napi_string && !(names[i] = string_copy(env, name))) goto fail;
     cffi_fn_t *fn = fns[i] = calloc(1, sizeof(*fn));
     if (!fn) {
       cffi_throw_error(env, NULL, "cffi: out of memory");
@@ -169,22 +183,9 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
     }
   }
 
-  napi_value calls, source;
-  const cffi_sig_t **sigs = calloc(n ? n : 1, sizeof(*sigs));
-  if (!sigs) {
-    cffi_throw_error(env, NULL, "cffi: out of memory");
-    goto fail;
-  }
-  for (uint32_t i = 0; i < n; i++) sigs[i] = &fns[i]->sig;
-  char *src = cffi_jsgen_batch(sigs, (const char *const *)names, n);
-  free(sigs);
-  if (!src) {
-    cffi_throw_error(env, NULL, "cffi: out of memory");
-    goto fail;
-  }
-  napi_status s = napi_create_string_utf8(env, src, NAPI_AUTO_LENGTH, &source);
-  free(src);
-  if (s != napi_ok || napi_create_array_with_length(env, 2, &out) != napi_ok ||
+  napi_value calls, source = source_string(env, cffi_jsgen_batch(fns, (const char *const *)names, n));
+  if (!source) goto fail;
+  if (napi_create_array_with_length(env, 2, &out) != napi_ok ||
       napi_create_array_with_length(env, n, &calls) != napi_ok || napi_set_element(env, out, 0, calls) != napi_ok ||
       napi_set_element(env, out, 1, source) != napi_ok) {
     cffi_throw_last(env);
@@ -336,26 +337,18 @@ static napi_value lib_source(napi_env env, napi_callback_info info) {
     CFFI_CALL(env, napi_get_null(env, &out));
     return out;
   }
-  napi_status s = napi_create_string_utf8(env, src, NAPI_AUTO_LENGTH, &out);
-  free(src);
-  CFFI_CALL(env, s);
-  return out;
+  return source_string(env, src);
 }
 
 /* jsCallback(ret, args) / jsAsync(ret, args) -> the JS source that makes a JSCallback's
  * wrapper, or a signature's `.async` writer and reader (jsgen.c). */
 static napi_value js_source(napi_env env, napi_callback_info info, char *(*gen)(const cffi_sig_t *)) {
   size_t argc = 2;
-  napi_value argv[2], out;
+  napi_value argv[2];
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   cffi_sig_t sig;
   if (cffi_sig_from_js(env, argv[0], argv[1], &sig) != 0) return NULL;
-  char *src = gen(&sig);
-  if (!src) return cffi_throw_error(env, NULL, "cffi: out of memory");
-  napi_status s = napi_create_string_utf8(env, src, NAPI_AUTO_LENGTH, &out);
-  free(src);
-  CFFI_CALL(env, s);
-  return out;
+  return source_string(env, gen(&sig));
 }
 
 static napi_value lib_js_callback(napi_env env, napi_callback_info info) {
