@@ -196,7 +196,7 @@ function compiledFor(gen, sig) {
 
 module.exports = {
   binding, H, TAG, MAX_ARGS, state, helpers, compiledFor,
-  withCode, codedTypeError, codedError, codedRangeError,
+  codedTypeError, codedError, codedRangeError,
   toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
   pointerError,
 };

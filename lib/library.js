@@ -193,12 +193,15 @@ const dlopen = (function dlopen(p, symbols) {
   try {
     // a `ptr` field overrides the lookup; the others are looked up in one native call
     const names = [];
-    for (const e of list) if (e.def.ptr === undefined || e.def.ptr === null) names.push(e.name);
+    for (const e of list) {
+      e.ptr = e.def.ptr; // read once: it may be a getter
+      if (e.ptr === undefined || e.ptr === null) names.push(e.name);
+    }
     const found = names.length ? binding.sym(handle, names) : names;
     let k = 0;
     for (const e of list) {
-      if (e.def.ptr !== undefined && e.def.ptr !== null) {
-        e.addr = readPtrField(e.name, e.def.ptr);
+      if (e.ptr !== undefined && e.ptr !== null) {
+        e.addr = readPtrField(e.name, e.ptr);
         continue;
       }
       const addr = found[k++];

@@ -29,7 +29,6 @@ for (let i = 0; i <= 17; i++) FFIType[i] = i; // SPEC §1: "0"…"17" only
 Object.assign(FFIType, T, aliases);
 
 const byName = new Map(Object.entries({ ...T, ...aliases, size_t: T.uint64_t }));
-const canonical = Object.keys(T); // index -> canonical name
 
 const typeOf = (function typeOf(x, isReturn) {
   if (typeof x === "number") {
@@ -85,4 +84,4 @@ const checkSignature = (function checkSignature(args, ret, where) {
   if (args.length > 64) throw new TypeError(`Too many arguments: ${args.length} (at most 64)`);
 });
 
-module.exports = { FFIType, T, COUNT, canonical, typeOf, readSignature };
+module.exports = { FFIType, T, COUNT, typeOf, readSignature };
