@@ -40,8 +40,6 @@ typedef struct {
   ffi_type *atypes[CFFI_MAX_ARGS];
 } cb_ffi_t;
 
-bool cffi_on_js_thread(const cffi_env_t *st) { return pthread_equal(pthread_self(), st->thread); }
-
 void cffi_cb_capture_args(const cffi_cb_t *cb, void **args, cffi_slot_t *out) {
   for (int i = 0; i < cb->sig.nargs; i++) {
     cffi_slot_t v = {0};
@@ -210,12 +208,13 @@ static void cb_dispatch(cffi_cb_t *cb, void *ret, void **args) {
   /* atomic: environment teardown (threads.c) repoints st at a dead environment from the JS
    * thread while other threads may be calling */
   cffi_env_t *st = __atomic_load_n(&cb->st, __ATOMIC_ACQUIRE);
+  const bool on_js_thread = cffi_cb_on_js_thread(cb, st); /* st may be freed if not */
   if (cb->threadsafe && cb->sig.ret == CFFI_T_VOID) {
-    if (!cffi_on_js_thread(st)) __atomic_store_n(&((cb_ext_t *)cb)->foreign, true, __ATOMIC_RELEASE);
+    if (!on_js_thread) __atomic_store_n(&((cb_ext_t *)cb)->foreign, true, __ATOMIC_RELEASE);
     cffi_threads_queue(cb, args);
     return;
   }
-  if (!cffi_on_js_thread(st)) {
+  if (!on_js_thread) {
     __atomic_store_n(&((cb_ext_t *)cb)->foreign, true, __ATOMIC_RELEASE);
     cffi_threads_call_blocking(cb, args, ret);
     return;
@@ -259,6 +258,7 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
     return cffi_throw_error(env, NULL, "cffi: out of memory");
   }
   cb->st = cffi_env_get(env);
+  cb->thread = cb->st->thread;
   cb->ffi = f;
   if (cffi_sig_from_js(env, argv[1], argv[2], &cb->sig) != 0) goto fail;
   napi_get_value_bool(env, argv[3], &cb->threadsafe);

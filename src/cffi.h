@@ -190,6 +190,7 @@ char *cffi_jsgen_callback(const cffi_sig_t *sig);
 
 typedef struct cffi_cb_s {
   cffi_env_t *st;
+  pthread_t thread;    /* st->thread, copied: other threads must not read *st (teardown frees it) */
   cffi_sig_t sig;
   void *closure;       /* ffi_closure */
   void *code;          /* the C function pointer handed out as .ptr */
@@ -218,7 +219,8 @@ void cffi_threads_queue(cffi_cb_t *cb, void **args);
 void cffi_threads_call_blocking(cffi_cb_t *cb, void **args, void *ret);
 int cffi_threads_cb_init(cffi_cb_t *cb);
 void cffi_threads_cb_close(cffi_cb_t *cb); /* may defer the free until queued calls ran */
-bool cffi_on_js_thread(const cffi_env_t *st);
+/* Is this cb's JS thread, with st (loaded from cb->st) not torn down? Reads no field of st. */
+bool cffi_cb_on_js_thread(const cffi_cb_t *cb, const cffi_env_t *st);
 void cffi_threads_env_cleanup(cffi_env_t *st); /* from cffi_callback_env_cleanup */
 /* threads.c <-> async.c: the async job whose C call runs on this thread (NULL: none), and
  * (JS thread) an exception thrown by a callback of environment st relayed from that job:

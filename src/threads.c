@@ -86,6 +86,12 @@ struct relay_s {
 /* What an open callback points at once its environment is gone (thread 0: never matches). */
 static cffi_env_t dead_env;
 
+/* A foreign thread may load cb->st just before teardown frees it: only the pointer is
+ * compared here, never read through. */
+bool cffi_cb_on_js_thread(const cffi_cb_t *cb, const cffi_env_t *st) {
+  return st != &dead_env && pthread_equal(pthread_self(), cb->thread);
+}
+
 /* The async job running on this thread (set by async.c around the C call). */
 static __thread void *current_job;
 
