@@ -59,8 +59,8 @@ function readPtrField(name, v) {
 // native side wrote for it (src/jsgen.c), compiled by one `new Function` (each costs a fixed
 // amount); every function has code of its own, so its call sites stay monomorphic.
 // `fns[i](a0, …)` writes its arguments into the buffer, calls its native entry and reads the
-// result. Until `swap(i, entry)` names the fast entry (a JIT trampoline, or the libffi call
-// itself when there is none), calls go through the libffi entry and are counted; the
+// result. Until `swap(entries)` names the fast entries (JIT trampolines, or the libffi calls
+// themselves where there are none), calls go through the libffi entries and are counted; the
 // `threshold`-th calls `tierUp()`, which compiles the batch and swaps. The fast entry's call
 // site only ever sees one target, so V8 can call it directly. After `close()`, the functions
 // throw `closedError()` and `asyncs[i]` reject with it.
@@ -94,13 +94,13 @@ const bindBatch = (function bindBatch(calls, source, sigs, closedError, tierUp, 
   return {
     fns,
     asyncs,
-    swap(i, entry) {
-      if (!isClosed) set(i, entry);
+    swap(entries) {
+      if (!isClosed) set(entries);
     },
     close() {
       isClosed = true;
       const thrower = () => { throw closedError(); };
-      for (let i = 0; i < n; i++) set(i, thrower);
+      set(new Array(n).fill(thrower));
     },
   };
 });
@@ -131,7 +131,7 @@ const bindAll = (function bindAll(entries, closedMessage, owner) {
     } catch {
       // compiling never changes behaviour: whatever went wrong, the batch stays on libffi
     }
-    for (let i = 0; i < n; i++) batch.swap(i, jits[i] || calls[i]);
+    batch.swap(calls.map((call, i) => jits[i] || call));
   };
   const callAsyncAt = (i, read, args) =>
     (callAsync ??= require("./async.js").callAsync)(calls[i], read, sigs[i], owner, args);
