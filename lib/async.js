@@ -25,10 +25,11 @@ function pinCallbacks(sig, args) {
   return pinned;
 }
 
-function callAsync(call, read, sig, owner, args) {
+// Function `index` of the batch `handle` (lib/library.js), with its arguments in the buffer.
+function callAsync(handle, index, read, sig, owner, args) {
   let p;
   try {
-    p = binding.callAsync(call, read, ...args);
+    p = binding.callAsync(handle, index, read, ...args);
   } catch (e) {
     return Promise.reject(e);
   }

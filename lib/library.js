@@ -1,7 +1,7 @@
 // library.js: dlopen, linkSymbols, CFunction and viewSource (SPEC §3–5, §13). Validates the
 // declarations, resolves addresses, asks the native side for one call function per symbol
-// (binding.link: libffi, later JIT-compiled as a batch) and for the JS source of the symbol
-// functions (src/jsgen.c), and compiles that (bindBatch).
+// (binding.link: the batch, libffi, later JIT-compiled as a whole) and for the JS source of
+// the symbol functions (src/jsgen.c), and compiles that (bindBatch).
 //
 // Functions on the dlopen path are written `const f = (function f(…) { … });` here and in
 // types.js: V8 compiles a parenthesised function along with its script instead of on its
@@ -64,16 +64,14 @@ function readPtrField(name, v) {
 // `threshold`-th calls `tierUp()`, which compiles the batch and swaps. The fast entry's call
 // site only ever sees one target, so V8 can call it directly. After `close()`, the functions
 // throw `closedError()` and `asyncs[i]` reject with it.
-const bindBatch = (function bindBatch(calls, source, sigs, closedError, tierUp, threshold, callAsync) {
-  const n = calls.length;
+const bindBatch = (function bindBatch(entry, n, source, sigs, closedError, tierUp, threshold, callAsync) {
   let isClosed = false;
   const slows = new Array(n);
   for (let i = 0; i < n; i++) {
-    const call = calls[i];
     let count = 0;
     slows[i] = (function slow(...args) {
       if (++count >= threshold && !isClosed) tierUp();
-      return call(...args);
+      return entry(i)(...args);
     });
   }
   const [fns, set] = new Function("H", "S", source)(helpers, slows);
@@ -106,7 +104,8 @@ const bindBatch = (function bindBatch(calls, source, sigs, closedError, tierUp, 
 });
 
 // Builds the JS functions for resolved entries [{ name, sig, addr }]. Returns the functions
-// (same order) and a close() that disables them all.
+// (same order) and a close() that disables them all. The native libffi call function of a
+// symbol (`entry(i)`) is made on its first call: declaring many and calling few stays cheap.
 // Tiering: every function starts on its libffi entry. After state.jitThreshold calls of any
 // of them (CFFI_JIT_THRESHOLD; 0: at once), tierUp compiles the whole batch with the JIT in
 // one TinyCC state and swaps each wrapper to its compiled trampoline (or, where the JIT
@@ -120,22 +119,28 @@ const bindAll = (function bindAll(entries, closedMessage, owner) {
     sigs[i] = entries[i].sig;
     list[i] = [entries[i].addr, sigs[i].returns, sigs[i].args, entries[i].name];
   }
-  const [calls, source] = binding.link(list);
+  const [handle, source] = binding.link(list);
+  const calls = new Array(n).fill(null);
+  const entry = (function entry(i) {
+    return calls[i] ?? (calls[i] = binding.entry(handle, i));
+  });
   let tiered = false;
   const tierUp = () => {
     if (tiered) return;
     tiered = true;
     let jits = [];
     try {
-      if (state.jit) jits = binding.jit(calls);
+      if (state.jit) jits = binding.jit(handle);
     } catch {
       // compiling never changes behaviour: whatever went wrong, the batch stays on libffi
     }
-    batch.swap(calls.map((call, i) => jits[i] || call));
+    const entries = new Array(n);
+    for (let i = 0; i < n; i++) entries[i] = jits[i] || entry(i);
+    batch.swap(entries);
   };
   const callAsyncAt = (i, read, args) =>
-    (callAsync ??= require("./async.js").callAsync)(calls[i], read, sigs[i], owner, args);
-  const batch = bindBatch(calls, source, sigs, () => new Error(closedMessage), tierUp, state.jitThreshold, callAsyncAt);
+    (callAsync ??= require("./async.js").callAsync)(handle, i, read, sigs[i], owner, args);
+  const batch = bindBatch(entry, n, source, sigs, () => new Error(closedMessage), tierUp, state.jitThreshold, callAsyncAt);
   const fns = batch.fns;
   for (let i = 0; i < n; i++) {
     const f = fns[i];
@@ -152,8 +157,8 @@ const bindAll = (function bindAll(entries, closedMessage, owner) {
       batch.close();
       if (!tiered || !state.jit) return;
       // the compiled code goes now, or once the outermost call returned if one is running
-      if (binding.inCall()) setImmediate(() => binding.unjit(calls));
-      else binding.unjit(calls);
+      if (binding.inCall()) setImmediate(() => binding.unjit(handle));
+      else binding.unjit(handle);
     },
   };
 });

@@ -13,7 +13,7 @@
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref call_ref; /* keeps the cffi_fn_t alive (owned by the native call function) */
+  napi_ref batch_ref; /* keeps the cffi_fn_t alive (owned by its batch, library.c) */
   napi_ref read_ref;
   napi_ref exc;      /* first exception from a relayed callback */
   cffi_fn_t *fn;
@@ -27,7 +27,7 @@ typedef struct {
 static void job_free(napi_env env, job_t *job) {
   if (env) {
     for (int i = 0; i < job->nobj; i++) napi_delete_reference(env, job->objs[i]);
-    if (job->call_ref) napi_delete_reference(env, job->call_ref);
+    if (job->batch_ref) napi_delete_reference(env, job->batch_ref);
     if (job->read_ref) napi_delete_reference(env, job->read_ref);
     if (job->exc) napi_delete_reference(env, job->exc);
     if (job->work) napi_delete_async_work(env, job->work);
@@ -94,17 +94,17 @@ static void complete(napi_env env, napi_status status, void *data) {
   job_free(env, job);
 }
 
-/* callAsync(call, read, ...args) -> Promise */
+/* callAsync(batch, index, read, ...args) -> Promise */
 static napi_value call_async(napi_env env, napi_callback_info info) {
-  size_t argc = 2 + CFFI_MAX_ARGS;
-  napi_value argv[2 + CFFI_MAX_ARGS], promise, name, undef;
+  size_t argc = 3 + CFFI_MAX_ARGS;
+  napi_value argv[3 + CFFI_MAX_ARGS], promise, name, undef;
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  cffi_fn_t *fn = NULL;
-  CFFI_CALL(env, napi_unwrap(env, argv[0], (void **)&fn));
+  cffi_fn_t *fn = cffi_batch_fn(env, argv[0], argv[1]);
+  if (!fn) return NULL;
   CFFI_CALL(env, napi_get_undefined(env, &undef));
   cffi_env_t *st = fn->st;
   const cffi_sig_t *sig = &fn->sig;
-  size_t given = argc - 2;
+  size_t given = argc > 3 ? argc - 3 : 0;
 
   /* Copy the slots and tags now: the buffer belongs to the next call. */
   cffi_slot_t slots[CFFI_MAX_ARGS];
@@ -134,15 +134,15 @@ static napi_value call_async(napi_env env, napi_callback_info info) {
   for (int i = 0; i < sig->nargs; i++) {
     napi_value jsval = NULL;
     bool obj = cffi_types[sig->args[i]].kind == CFFI_K_PTR && tags[i] >= CFFI_TAG_VIEW;
-    if (obj) jsval = (size_t)i < given ? argv[2 + i] : undef;
+    if (obj) jsval = (size_t)i < given ? argv[3 + i] : undef;
     if (cffi_load_arg(env, sig->args[i], &slots[i], tags[i], jsval, job->tmp, &job->args[i]) != 0) goto fail;
     if (obj && tags[i] != CFFI_TAG_STRING) {
       if (napi_create_reference(env, jsval, 1, &job->objs[job->nobj]) != napi_ok) goto fail_napi;
       job->nobj++;
     }
   }
-  if (napi_create_reference(env, argv[0], 1, &job->call_ref) != napi_ok ||
-      napi_create_reference(env, argv[1], 1, &job->read_ref) != napi_ok ||
+  if (napi_create_reference(env, argv[0], 1, &job->batch_ref) != napi_ok ||
+      napi_create_reference(env, argv[2], 1, &job->read_ref) != napi_ok ||
       napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
       napi_create_string_utf8(env, "cffi.async", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, NULL, name, execute, complete, job, &job->work) != napi_ok)

@@ -125,6 +125,9 @@ typedef struct cffi_fn_s {
   napi_callback jit_entry; /* the JIT trampoline, or NULL */
 } cffi_fn_t;
 
+/* Function `index` of a batch from library.c's link(), or NULL with an exception pending. */
+cffi_fn_t *cffi_batch_fn(napi_env env, napi_value batch, napi_value index);
+
 /* Reads a signature from JS: ret (number), args (array of numbers). Throws and returns -1 on
  * malformed input (JS validates definitions before this point). */
 int cffi_sig_from_js(napi_env env, napi_value ret, napi_value args, cffi_sig_t *out);

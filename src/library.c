@@ -1,6 +1,7 @@
 /* library.c: loading libraries and binding C functions. dlopen/dlsym/dlclose for lib/library.js,
- * and link(), which turns a list of (address, signature) into native call functions: a batch
- * compiled by the JIT when it can, libffi otherwise. Also viewSource's native half. */
+ * and link(), which turns a list of (address, signature) into a batch: one External owning a
+ * cffi_fn_t per function, whose native call functions are made when needed (entry(): libffi;
+ * jit(): the whole batch compiled by TinyCC where it can). Also viewSource's native half. */
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,17 +133,52 @@ static void free_names(char **names, uint32_t n) {
   free(names);
 }
 
-static void fn_finalize(napi_env env, void *data, void *hint) {
-  cffi_fn_t *fn = data;
+static void fn_free(cffi_fn_t *fn) {
+  if (!fn) return;
   if (fn->code) cffi_code_release(fn->code);
   cffi_ffi_release(fn);
   free(fn);
 }
 
-/* link([[address, ret, [args...], name | null], ...]) -> [calls, source]: the libffi call
- * functions (same order) and the JS source of the batch's symbol functions (jsgen.c), which
- * names each function `name` where it can. Each native function owns its cffi_fn_t (napi_wrap,
- * freed by its finalizer). */
+/* The functions of one link() (a dlopen, linkSymbols or CFunction), owned by one External.
+ * Their native functions (entry(), jit()) take a cffi_fn_t as data and own nothing: they are
+ * only reachable from the JS closures that also hold the batch (lib/library.js), and an
+ * async call keeps the batch alive until it settled. */
+typedef struct {
+  uint32_t n;
+  cffi_fn_t *fns[];
+} batch_t;
+
+static void batch_finalize(napi_env env, void *data, void *hint) {
+  batch_t *b = data;
+  for (uint32_t i = 0; i < b->n; i++) fn_free(b->fns[i]);
+  free(b);
+}
+
+static batch_t *get_batch(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
+    cffi_throw_type(env, NULL, "cffi: expected a batch handle");
+    return NULL;
+  }
+  return p;
+}
+
+cffi_fn_t *cffi_batch_fn(napi_env env, napi_value batch, napi_value index) {
+  batch_t *b = get_batch(env, batch);
+  uint32_t i;
+  if (!b) return NULL;
+  if (napi_get_value_uint32(env, index, &i) != napi_ok || i >= b->n) {
+    cffi_throw_type(env, NULL, "cffi: no such function in the batch");
+    return NULL;
+  }
+  return b->fns[i];
+}
+
+/* link([[address, ret, [args...], name | null], ...]) -> [batch, source]: the batch (an
+ * External owning a cffi_fn_t per entry, same order) and the JS source of its symbol
+ * functions (jsgen.c), which names each function `name` where it can. Native functions are
+ * made later, for the functions that are called: entry() and jit(). */
 static napi_value lib_link(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], out;
@@ -150,11 +186,13 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
   cffi_env_t *st = cffi_env_get(env);
   uint32_t n;
   CFFI_CALL(env, napi_get_array_length(env, argv[0], &n));
-  cffi_fn_t **fns = calloc(n ? n : 1, sizeof(*fns));
-  if (!fns) return cffi_throw_error(env, NULL, "cffi: out of memory");
+  batch_t *b = calloc(1, sizeof(*b) + (n ? n : 1) * sizeof(cffi_fn_t *));
+  if (!b) return cffi_throw_error(env, NULL, "cffi: out of memory");
+  b->n = n;
+  cffi_fn_t **fns = b->fns;
   char **names = calloc(n ? n : 1, sizeof(*names));
   if (!names) {
-    free(fns);
+    free(b);
     return cffi_throw_error(env, NULL, "cffi: out of memory");
   }
   for (uint32_t i = 0; i < n; i++) {
@@ -183,80 +221,53 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
     }
   }
 
-  napi_value calls, source = source_string(env, cffi_jsgen_batch(fns, (const char *const *)names, n));
+  napi_value batch, source = source_string(env, cffi_jsgen_batch(fns, (const char *const *)names, n));
   if (!source) goto fail;
-  if (napi_create_array_with_length(env, 2, &out) != napi_ok ||
-      napi_create_array_with_length(env, n, &calls) != napi_ok || napi_set_element(env, out, 0, calls) != napi_ok ||
-      napi_set_element(env, out, 1, source) != napi_ok) {
+  if (napi_create_external(env, b, batch_finalize, NULL, &batch) != napi_ok) {
     cffi_throw_last(env);
     goto fail;
   }
-  for (uint32_t i = 0; i < n; i++) {
-    cffi_fn_t *fn = fns[i];
-    napi_value f;
-    if (napi_create_function(env, "call", NAPI_AUTO_LENGTH, cffi_ffi_invoke, fn, &f) != napi_ok ||
-        napi_wrap(env, f, fn, fn_finalize, NULL, NULL) != napi_ok) {
-      cffi_throw_last(env);
-      /* fns[0..i) are owned by their functions now */
-      for (uint32_t j = i; j < n; j++) fn_finalize(env, fns[j], NULL);
-      free_names(names, n);
-      free(fns);
-      return NULL;
-    }
-    napi_set_element(env, calls, i, f);
-  }
-  free_names(names, n);
-  free(fns);
-  return out;
-
-fail: /* nothing is owned by a JS function yet */
-  for (uint32_t j = 0; j < n; j++)
-    if (fns[j]) fn_finalize(env, fns[j], NULL);
-  free_names(names, n);
-  free(fns);
-  return NULL;
-}
-
-/* The cffi_fn_t of each libffi call function in `arr` (from link()): a malloc'd array of *n,
- * or NULL with an exception pending. */
-static cffi_fn_t **unwrap_calls(napi_env env, napi_value arr, uint32_t *n) {
-  if (napi_get_array_length(env, arr, n) != napi_ok) {
+  free_names(names, n); /* the batch is owned by its External from here */
+  if (napi_create_array_with_length(env, 2, &out) != napi_ok || napi_set_element(env, out, 0, batch) != napi_ok ||
+      napi_set_element(env, out, 1, source) != napi_ok) {
     cffi_throw_last(env);
     return NULL;
   }
-  cffi_fn_t **fns = calloc(*n ? *n : 1, sizeof(*fns));
-  if (!fns) {
-    cffi_throw_error(env, NULL, "cffi: out of memory");
-    return NULL;
-  }
-  for (uint32_t i = 0; i < *n; i++) {
-    napi_value e;
-    if (napi_get_element(env, arr, i, &e) != napi_ok || napi_unwrap(env, e, (void **)&fns[i]) != napi_ok) {
-      free(fns);
-      cffi_throw_last(env);
-      return NULL;
-    }
-  }
-  return fns;
+  return out;
+
+fail:
+  for (uint32_t j = 0; j < n; j++) fn_free(fns[j]);
+  free_names(names, n);
+  free(b);
+  return NULL;
 }
 
-/* jit([call...]) -> for each libffi call function of one batch, its JIT-compiled
- * equivalent, or null where the signature is not supported or compiling failed. The batch
- * is compiled once, in one TinyCC state; the compiled code lives until unjit() (close) or
- * until the libffi call functions (which own the cffi_fn_t) are collected. */
+/* entry(batch, i) -> the libffi call function of the batch's function i. */
+static napi_value lib_entry(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], f;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  cffi_fn_t *fn = cffi_batch_fn(env, argv[0], argv[1]);
+  if (!fn) return NULL;
+  CFFI_CALL(env, napi_create_function(env, "call", NAPI_AUTO_LENGTH, cffi_ffi_invoke, fn, &f));
+  return f;
+}
+
+/* jit(batch) -> for each function of the batch, its JIT-compiled call function, or null where
+ * the signature is not supported or compiling failed. The batch is compiled once, in one
+ * TinyCC state; the compiled code lives until unjit() (close) or until the batch is
+ * collected. */
 static napi_value lib_jit(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], out;
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   cffi_env_t *st = cffi_env_get(env);
-  uint32_t n;
-  cffi_fn_t **fns = unwrap_calls(env, argv[0], &n);
-  if (!fns) return NULL;
+  batch_t *b = get_batch(env, argv[0]);
+  if (!b) return NULL;
+  uint32_t n = b->n;
+  cffi_fn_t *const *fns = b->fns;
   cffi_fn_t **todo = calloc(n ? n : 1, sizeof(*todo));
-  if (!todo) {
-    free(fns);
-    return cffi_throw_error(env, NULL, "cffi: out of memory");
-  }
+  if (!todo) return cffi_throw_error(env, NULL, "cffi: out of memory");
   size_t nt = 0;
   for (uint32_t i = 0; i < n; i++) {
     cffi_fn_t *fn = fns[i];
@@ -273,45 +284,27 @@ static napi_value lib_jit(napi_env env, napi_callback_info info) {
       s = napi_get_null(env, &f);
     if (s == napi_ok) s = napi_set_element(env, out, i, f);
   }
-  free(fns);
   CFFI_CALL(env, s);
   return out;
 }
 
-/* isJit(callFn) -> true when the native function is a JIT trampoline (tests). */
-static napi_value lib_is_jit(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out;
-  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  void *data = NULL;
-  /* a JIT function is created with its cffi_fn_t as data, not wrapped */
-  bool jit = napi_unwrap(env, argv[0], &data) != napi_ok;
-  if (jit) {
-    napi_value exc;
-    napi_get_and_clear_last_exception(env, &exc);
-  }
-  CFFI_CALL(env, napi_get_boolean(env, jit, &out));
-  return out;
-}
-
-/* unjit([call...]): frees the compiled trampolines of a closed batch now, rather than when
+/* unjit(batch): frees the compiled trampolines of a closed batch now, rather than when
  * its functions are collected. Only when no synchronous call is in flight (lib/library.js
  * checks inCall()): a trampoline of the batch could be on the stack. */
 static napi_value lib_unjit(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  uint32_t n;
-  cffi_fn_t **fns = unwrap_calls(env, argv[0], &n);
-  if (!fns) return NULL;
-  for (uint32_t i = 0; i < n; i++) {
-    if (fns[i]->code) {
-      cffi_code_release(fns[i]->code);
-      fns[i]->code = NULL;
-      fns[i]->jit_entry = NULL;
+  batch_t *b = get_batch(env, argv[0]);
+  if (!b) return NULL;
+  for (uint32_t i = 0; i < b->n; i++) {
+    cffi_fn_t *fn = b->fns[i];
+    if (fn->code) {
+      cffi_code_release(fn->code);
+      fn->code = NULL;
+      fn->jit_entry = NULL;
     }
   }
-  free(fns);
   return NULL;
 }
 
@@ -364,7 +357,7 @@ napi_status cffi_init_library(napi_env env, napi_value exports) {
   CFFI_EXPORT_FN(env, exports, "sym", lib_sym);
   CFFI_EXPORT_FN(env, exports, "close", lib_close);
   CFFI_EXPORT_FN(env, exports, "link", lib_link);
-  CFFI_EXPORT_FN(env, exports, "isJit", lib_is_jit);
+  CFFI_EXPORT_FN(env, exports, "entry", lib_entry);
   CFFI_EXPORT_FN(env, exports, "jit", lib_jit);
   CFFI_EXPORT_FN(env, exports, "inCall", lib_in_call);
   CFFI_EXPORT_FN(env, exports, "unjit", lib_unjit);

@@ -130,11 +130,11 @@ function runChild() {
   const list = scenarios();
   const defs = list.map((c) => [binding.sym(lib, [c.sym])[0], c.ret, c.args, null]);
   const exBefore = executableMaps();
-  const [ffi] = binding.link(defs); // [libffi call functions, JS source of their wrappers]
-  const jit = process.env.CFFI_JIT === "0" ? [] : binding.jit(ffi); // one batch: one TinyCC state
-  const fns = ffi.map((f, i) => jit[i] || f);
+  const [batch] = binding.link(defs); // [the batch, JS source of its symbol functions]
+  const jit = process.env.CFFI_JIT === "0" ? [] : binding.jit(batch); // one batch: one TinyCC state
+  const fns = defs.map((d, i) => jit[i] || binding.entry(batch, i)); // JIT, or libffi
   const exAfter = executableMaps();
-  const out = { results: [], jit: fns.map((f) => binding.isJit(f)) };
+  const out = { results: [], jit: fns.map((_, i) => Boolean(jit[i])) };
   list.forEach((c, i) => {
     for (const call of c.calls) {
       const js = [];
