@@ -60,18 +60,19 @@ function readPtrField(name, v) {
 // amount); every function has code of its own, so its call sites stay monomorphic.
 // `fns[i](a0, …)` writes its arguments into the buffer, calls its native entry and reads the
 // result. Until `swap(entries)` names the fast entries (JIT trampolines, or the libffi calls
-// themselves where there are none), calls go through the libffi entries and are counted; the
-// `threshold`-th calls `tierUp()`, which compiles the batch and swaps. The fast entry's call
-// site only ever sees one target, so V8 can call it directly. After `close()`, the functions
-// throw `closedError()` and `asyncs[i]` reject with it.
-const bindBatch = (function bindBatch(entry, n, source, sigs, closedError, tierUp, threshold, callAsync) {
+// themselves where there are none), calls go through `slows[i]` (libffi, through the batch's
+// `callAt`) and are counted; the `threshold`-th calls `tierUp()`, which compiles the batch and
+// swaps. The fast entry's call site only ever sees one target, so V8 can call it directly.
+// After `close()`, the functions throw `closedError()` and `asyncs[i]` reject with it.
+const bindBatch = (function bindBatch(handle, n, source, sigs, closedError, tierUp, threshold, callAsync) {
   let isClosed = false;
   const slows = new Array(n);
+  const { callAt } = binding;
   for (let i = 0; i < n; i++) {
     let count = 0;
     slows[i] = (function slow(...args) {
       if (++count >= threshold && !isClosed) tierUp();
-      return entry(i)(...args);
+      return callAt(handle, i, ...args);
     });
   }
   const [fns, set] = new Function("H", "S", source)(helpers, slows);
@@ -104,8 +105,10 @@ const bindBatch = (function bindBatch(entry, n, source, sigs, closedError, tierU
 });
 
 // Builds the JS functions for resolved entries [{ name, sig, addr }]. Returns the functions
-// (same order) and a close() that disables them all. The native libffi call function of a
-// symbol (`entry(i)`) is made on its first call: declaring many and calling few stays cheap.
+// (same order) and a close() that disables them all. Until the batch tiers up, calls go
+// through one native function for all (binding.callAt); a symbol gets a libffi call function
+// of its own (`entry(i)`) only if it stays on libffi after tiering up. Declaring many
+// functions and calling few stays cheap.
 // Tiering: every function starts on its libffi entry. After state.jitThreshold calls of any
 // of them (CFFI_JIT_THRESHOLD; 0: at once), tierUp compiles the whole batch with the JIT in
 // one TinyCC state and swaps each wrapper to its compiled trampoline (or, where the JIT
@@ -140,7 +143,7 @@ const bindAll = (function bindAll(entries, closedMessage, owner) {
   };
   const callAsyncAt = (i, read, args) =>
     (callAsync ??= require("./async.js").callAsync)(handle, i, read, sigs[i], owner, args);
-  const batch = bindBatch(entry, n, source, sigs, () => new Error(closedMessage), tierUp, state.jitThreshold, callAsyncAt);
+  const batch = bindBatch(handle, n, source, sigs, () => new Error(closedMessage), tierUp, state.jitThreshold, callAsyncAt);
   const fns = batch.fns;
   for (let i = 0; i < n; i++) {
     const f = fns[i];

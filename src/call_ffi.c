@@ -63,17 +63,11 @@ void cffi_ffi_call_raw(cffi_fn_t *fn, cffi_slot_t *args, cffi_slot_t *ret) {
   *ret = narrow_result(fn->sig.ret, r);
 }
 
-napi_value cffi_ffi_invoke(napi_env env, napi_callback_info info) {
-  cffi_fn_t *fn;
-  napi_value argv[CFFI_MAX_ARGS];
-  size_t argc = 0;
-  napi_get_cb_info(env, info, &argc, NULL, NULL, (void **)&fn);
+/* One call of fn with the JS arguments argv[0..argc) (read only for address-valued arguments
+ * whose tag says the value is a JS object; the rest is in the buffer). */
+static napi_value invoke(napi_env env, cffi_fn_t *fn, const napi_value *argv, size_t argc) {
   cffi_env_t *st = fn->st;
   const cffi_sig_t *sig = &fn->sig;
-  if (sig->has_objects) { /* only signatures with address-valued arguments read argv */
-    argc = sig->nargs;
-    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  }
   cffi_slot_t vals[CFFI_MAX_ARGS];
   cffi_tmp_t tmp;
   tmp.used = 0;
@@ -113,4 +107,34 @@ napi_value cffi_ffi_invoke(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-napi_status cffi_init_call(napi_env env, napi_value exports) { return napi_ok; }
+/* A symbol's own native function (entry(), library.c): fn is its data. */
+napi_value cffi_ffi_invoke(napi_env env, napi_callback_info info) {
+  cffi_fn_t *fn;
+  napi_value argv[CFFI_MAX_ARGS];
+  size_t argc = 0;
+  napi_get_cb_info(env, info, &argc, NULL, NULL, (void **)&fn);
+  if (fn->sig.has_objects) { /* only signatures with address-valued arguments read argv */
+    argc = fn->sig.nargs;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  }
+  return invoke(env, fn, argv, argc);
+}
+
+/* callAt(batch, index, ...args): the same for function `index` of a batch. The counted calls
+ * before a batch tiers up come here, so a symbol that is declared, or called only a few times,
+ * never needs a native function of its own. */
+static napi_value invoke_at(napi_env env, napi_callback_info info) {
+  napi_value argv[2 + CFFI_MAX_ARGS];
+  size_t argc = 2 + CFFI_MAX_ARGS;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) return cffi_throw_type(env, NULL, "cffi: callAt(batch, index, ...args)");
+  if (argc > 2 + CFFI_MAX_ARGS) argc = 2 + CFFI_MAX_ARGS;
+  cffi_fn_t *fn = cffi_batch_fn(env, argv[0], argv[1]);
+  if (!fn) return NULL;
+  return invoke(env, fn, argv + 2, argc - 2);
+}
+
+napi_status cffi_init_call(napi_env env, napi_value exports) {
+  CFFI_EXPORT_FN(env, exports, "callAt", invoke_at);
+  return napi_ok;
+}

@@ -199,7 +199,7 @@ static void emit_writer(sbuf_t *b, const cffi_sig_t *sig, const char *name) {
 
 /* Function i of a batch, as an element of the array literal the source returns: the symbol
  * function, named `name` when source_name_ok (otherwise JS renames it). It calls its entry
- * g<i> (null until set: until then calls go to the libffi entry S[i], which counts them). It
+ * g<i> (null until set: until then calls go to S[i], which counts them and calls libffi). It
  * writes its arguments itself, or calls the writer w<shared> of a signature several functions
  * of the batch have (V8 inlines it): V8's compile time grows with the source, and large
  * libraries repeat signatures. */
