@@ -107,7 +107,7 @@ const bindBatch = (function bindBatch(handle, n, source, sigs, closedError, tier
 // Builds the JS functions for resolved entries [{ name, sig, addr }]. Returns the functions
 // (same order) and a close() that disables them all. Until the batch tiers up, calls go
 // through one native function for all (binding.callAt); a symbol gets a libffi call function
-// of its own (`entry(i)`) only if it stays on libffi after tiering up. Declaring many
+// of its own (binding.entry) only if it stays on libffi after tiering up. Declaring many
 // functions and calling few stays cheap.
 // Tiering: every function starts on its libffi entry. After state.jitThreshold calls of any
 // of them (CFFI_JIT_THRESHOLD; 0: at once), tierUp compiles the whole batch with the JIT in
@@ -123,10 +123,6 @@ const bindAll = (function bindAll(entries, closedMessage, owner) {
     list[i] = [entries[i].addr, sigs[i].returns, sigs[i].args, entries[i].name];
   }
   const [handle, source] = binding.link(list);
-  const calls = new Array(n).fill(null);
-  const entry = (function entry(i) {
-    return calls[i] ?? (calls[i] = binding.entry(handle, i));
-  });
   let tiered = false;
   const tierUp = () => {
     if (tiered) return;
@@ -137,9 +133,9 @@ const bindAll = (function bindAll(entries, closedMessage, owner) {
     } catch {
       // compiling never changes behaviour: whatever went wrong, the batch stays on libffi
     }
-    const entries = new Array(n);
-    for (let i = 0; i < n; i++) entries[i] = jits[i] || entry(i);
-    batch.swap(entries);
+    const fast = new Array(n);
+    for (let i = 0; i < n; i++) fast[i] = jits[i] || binding.entry(handle, i);
+    batch.swap(fast);
   };
   const callAsyncAt = (i, read, args) =>
     (callAsync ??= require("./async.js").callAsync)(handle, i, read, sigs[i], owner, args);
@@ -178,8 +174,8 @@ const libraryPath = (function libraryPath(p) {
     `The "path" argument must be a string, a URL or null. Received ${p === undefined ? "undefined" : typeof p}`);
 });
 
-const openLibrary = (function openLibrary(p) {
-  const file = libraryPath(p);
+// `file`: a path from libraryPath(), or null for the process itself.
+const openLibrary = (function openLibrary(file) {
   let h = binding.open(file);
   if (typeof h === "string" && file !== null && !path.isAbsolute(file)) {
     const retry = binding.open(path.resolve(process.cwd(), file));
@@ -196,7 +192,7 @@ const openLibrary = (function openLibrary(p) {
 const dlopen = (function dlopen(p, symbols) {
   const file = libraryPath(p); // argument errors first
   const list = readSymbols(symbols, "call");
-  const { handle } = openLibrary(p);
+  const { handle } = openLibrary(file);
   const lib = { handle, closed: false, inflight: 0 };
   try {
     // a `ptr` field overrides the lookup; the others are looked up in one native call

@@ -177,8 +177,9 @@ cffi_fn_t *cffi_batch_fn(napi_env env, napi_value batch, napi_value index) {
 
 /* link([[address, ret, [args...], name | null], ...]) -> [batch, source]: the batch (an
  * External owning a cffi_fn_t per entry, same order) and the JS source of its symbol
- * functions (jsgen.c), which names each function `name` where it can. Native functions are
- * made later, for the functions that are called: entry() and jit(). */
+ * functions (jsgen.c), which names each function `name` where it can. No native function is
+ * made here: calls go through callAt (call_ffi.c) until the batch tiers up, then jit(), and
+ * entry() for the functions the JIT leaves on libffi. */
 static napi_value lib_link(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], out;
@@ -289,7 +290,7 @@ static napi_value lib_jit(napi_env env, napi_callback_info info) {
 }
 
 /* unjit(batch): frees the compiled trampolines of a closed batch now, rather than when
- * its functions are collected. Only when no synchronous call is in flight (lib/library.js
+ * the batch is collected. Only when no synchronous call is in flight (lib/library.js
  * checks inCall()): a trampoline of the batch could be on the stack. */
 static napi_value lib_unjit(napi_env env, napi_callback_info info) {
   size_t argc = 1;
