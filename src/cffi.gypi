@@ -1,0 +1,34 @@
+# cffi.gypi: the build description of the cffi addon, included by the repository's binding.gyp
+# and by the src/binding.gyp that the packed package carries (paths here are relative to src/).
+# Links the system libffi statically (libffi_pic.a from libffi-dev: one shared object less to
+# load at require(), ~0.15 ms) and the static libtcc from Debian's libtcc-dev (see
+# src/tcc_glibc.c for why --exclude-libs).
+{
+  "targets": [
+    {
+      "target_name": "cffi",
+      "sources": [
+        "addon.c",
+        "error.c",
+        "convert.c",
+        "call_ffi.c",
+        "library.c",
+        "callback.c",
+        "threads.c",
+        "async.c",
+        "memory.c",
+        "call_jit.c",
+        "codegen.c",
+        "jsgen.c",
+        "sbuf.c",
+        "tcc_glibc.c",
+        "cb_stub.c"
+      ],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden", "-O2"],
+      "cflags!": ["-fno-exceptions"],
+      "defines": ["NAPI_VERSION=8"],
+      "libraries": ["-ltcc", "-Wl,-Bstatic", "-lffi_pic", "-Wl,-Bdynamic", "-ldl", "-lpthread"],
+      "ldflags": ["-Wl,--exclude-libs,ALL"]
+    }
+  ]
+}
