@@ -1,6 +1,6 @@
 // abi.js: the native addon and the JS side of its calling convention (see src/cffi.h):
-//  - loads build/Release/cffi.node (or the Debug build when CFFI_DEBUG_BUILD is set) and says
-//    how to build it when it is missing;
+//  - loads cffi.node: a from-source build, else the package's prebuilt binary, and says how to
+//    build it when there is none for this platform;
 //  - the error constructors with Node-style `code` properties that every module throws;
 //  - typed-array views over this environment's call buffer, and the slow-path conversions
 //    the generated wrappers (src/jsgen.c) call when an argument is not of the common type;
@@ -11,21 +11,35 @@
 const path = require("node:path");
 const { isArrayBuffer } = require("node:util").types;
 
+// The addon: a from-source build first (a clone's build/, or src/build/ of an installed package
+// built with `npm run build`), then the prebuilt binary the package ships for this platform.
 function loadAddon() {
-  const root = path.join(__dirname, "..", "build");
-  const order = process.env.CFFI_DEBUG_BUILD ? ["Debug", "Release"] : ["Release", "Debug"];
-  let firstError;
-  for (const dir of order) {
+  const root = path.join(__dirname, "..");
+  const kinds = process.env.CFFI_DEBUG_BUILD ? ["Debug", "Release"] : ["Release", "Debug"];
+  const platform = `${process.platform}-${process.arch}`;
+  const candidates = [
+    ...kinds.map((k) => path.join(root, "build", k, "cffi.node")),
+    ...kinds.map((k) => path.join(root, "src", "build", k, "cffi.node")),
+    path.join(root, "prebuilds", platform, "cffi.node"),
+  ];
+  let cause;
+  for (const file of candidates) {
     try {
-      return require(path.join(root, dir, "cffi.node"));
+      return require(file);
     } catch (e) {
-      if (e.code !== "MODULE_NOT_FOUND") throw e;
-      firstError ??= e;
+      if (e.code !== "MODULE_NOT_FOUND") {
+        // A binary that exists but cannot load here (another C library, too old a glibc).
+        cause = e;
+        break;
+      }
     }
   }
-  const err = new Error("cffi: the native addon is not built. Run `npm install` (or `npm run build`) in " +
-    path.join(__dirname, ".."));
-  err.cause = firstError;
+  const err = new Error(`cffi: ${cause ? "the cffi.node binary for" : "no prebuilt binary for"} ` +
+    `${platform} ${cause ? `cannot be loaded: ${cause.message}` : "(prebuilt: linux-x64 with glibc)"}. ` +
+    `Build it from source (needs gcc, make, python3 and the Debian/Ubuntu packages libffi-dev and ` +
+    `libtcc-dev): cd ${root} && npm run build`);
+  err.code = "ERR_CFFI_NO_BINARY";
+  err.cause = cause;
   throw err;
 }
 

@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// Builds the native addon offline: checks the system libraries first (naming the Debian package
-// to install when one is missing), then runs node-gyp against the headers of the running Node
-// instead of letting node-gyp download them. Works without any user npm configuration.
+// Builds the native addon from source, offline: checks the system libraries first (naming the
+// Debian package to install when one is missing), then runs node-gyp against the headers of the
+// running Node instead of letting node-gyp download them. Works without any user npm
+// configuration. In a clone it builds build/Release/cffi.node from the root binding.gyp; in an
+// installed package (which has no root binding.gyp, see scripts/prebuild.js) it builds
+// src/build/Release/cffi.node from src/binding.gyp. Both are loaded before a prebuilt binary.
+// Flags: --rebuild (configure again).
 "use strict";
 const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -9,6 +13,7 @@ const path = require("node:path");
 const { findNodeDir, findNodeGyp } = require("./gyp.js");
 
 const root = path.resolve(__dirname, "..");
+const gypDir = fs.existsSync(path.join(root, "binding.gyp")) ? root : path.join(root, "src");
 
 function fail(msg) {
   console.error(`cffi: ${msg}`);
@@ -41,12 +46,14 @@ function gypRun(cmd) {
   const args = [gyp, cmd, `--nodedir=${nodedir}`];
   if (cmd === "build") args.push("--jobs=max");
   if (process.env.CFFI_DEBUG_BUILD) args.push("--debug");
-  const r = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit",
+  const r = spawnSync(process.execPath, args, { cwd: gypDir, stdio: "inherit",
     env: { ...process.env, npm_config_nodedir: nodedir } });
   if (r.status !== 0) fail(`native build failed (node-gyp ${cmd}, exit ${r.status}). See the output above.`);
 }
-const makefile = path.join(root, "build", "Makefile");
-const stale = !fs.existsSync(makefile) ||
-  fs.statSync(makefile).mtimeMs < fs.statSync(path.join(root, "binding.gyp")).mtimeMs;
+const makefile = path.join(gypDir, "build", "Makefile");
+const newest = Math.max(...["binding.gyp", path.join("src", "cffi.gypi")]
+  .map((f) => path.join(root, f)).filter((f) => fs.existsSync(f)).map((f) => fs.statSync(f).mtimeMs));
+const stale = !fs.existsSync(makefile) || fs.statSync(makefile).mtimeMs < newest;
 if (stale || process.argv.includes("--rebuild")) gypRun("configure");
 gypRun("build");
+console.log(`cffi: built ${path.join(gypDir, "build", process.env.CFFI_DEBUG_BUILD ? "Debug" : "Release", "cffi.node")}`);
