@@ -2,7 +2,8 @@
 # and by the src/binding.gyp that the packed package carries (paths here are relative to src/).
 # Links the system libffi statically (libffi_pic.a from libffi-dev: one shared object less to
 # load at require(), ~0.15 ms) and the static libtcc from Debian's libtcc-dev (see
-# src/tcc_glibc.c for why --exclude-libs).
+# src/tcc_glibc.c for why --exclude-libs). The --wrap flags and the libdl/libpthread entries keep
+# the glibc floor low (see src/glibc_compat.c; scripts/check-binary.js checks the result).
 {
   "targets": [
     {
@@ -22,13 +23,17 @@
         "jsgen.c",
         "sbuf.c",
         "tcc_glibc.c",
-        "cb_stub.c"
+        "cb_stub.c",
+        "glibc_compat.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden", "-O2"],
       "cflags!": ["-fno-exceptions"],
       "defines": ["NAPI_VERSION=8"],
-      "libraries": ["-ltcc", "-Wl,-Bstatic", "-lffi_pic", "-Wl,-Bdynamic", "-ldl", "-lpthread"],
-      "ldflags": ["-Wl,--exclude-libs,ALL"]
+      "libraries": ["-ltcc", "-Wl,-Bstatic", "-lffi_pic", "-Wl,-Bdynamic",
+                    "-Wl,--push-state,--no-as-needed", "-l:libdl.so.2", "-l:libpthread.so.0", "-Wl,--pop-state"],
+      "ldflags": ["-Wl,--exclude-libs,ALL",
+                  "-Wl,--wrap=dlopen,--wrap=dlsym,--wrap=dlclose,--wrap=dlerror,--wrap=pthread_once",
+                  "-Wl,--wrap=sem_init,--wrap=sem_wait,--wrap=sem_post,--wrap=memfd_create"]
     }
   ]
 }
