@@ -3,7 +3,7 @@
 // Debian package to install when one is missing), then runs node-gyp against the headers of the
 // running Node instead of letting node-gyp download them. Works without any user npm
 // configuration. In a clone it builds build/Release/cffi.node from the root binding.gyp; in an
-// installed package (which has no root binding.gyp, see scripts/prebuild.js) it builds
+// installed package (which has no root binding.gyp, see scripts/package.js) it builds
 // src/build/Release/cffi.node from src/binding.gyp. Both are loaded before a prebuilt binary.
 // Flags: --rebuild (configure again).
 "use strict";
