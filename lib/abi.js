@@ -9,29 +9,28 @@
 // Must be kept in sync with src/cffi.h (CFFI_MAX_ARGS, CFFI_TAGS_OFFSET, tag values).
 "use strict";
 const path = require("node:path");
+const { statSync } = require("node:fs");
 const { isArrayBuffer } = require("node:util").types;
 
 // The addon: a from-source build first (a clone's build/, or src/build/ of an installed package
 // built with `npm run build`), then the prebuilt binary the package ships for this platform.
 function loadAddon() {
   const root = path.join(__dirname, "..");
-  const kinds = process.env.CFFI_DEBUG_BUILD ? ["Debug", "Release"] : ["Release", "Debug"];
   const platform = `${process.platform}-${process.arch}`;
+  const kinds = process.env.CFFI_DEBUG_BUILD ? ["Debug", "Release"] : ["Release"];
   const candidates = [
     ...kinds.map((k) => path.join(root, "build", k, "cffi.node")),
     ...kinds.map((k) => path.join(root, "src", "build", k, "cffi.node")),
     path.join(root, "prebuilds", platform, "cffi.node"),
   ];
+  // A stat per candidate: a require() that misses costs ~0.2 ms (it builds an Error).
+  const file = candidates.find((f) => statSync(f, { throwIfNoEntry: false }));
   let cause;
-  for (const file of candidates) {
+  if (file) {
     try {
       return require(file);
     } catch (e) {
-      if (e.code !== "MODULE_NOT_FOUND") {
-        // A binary that exists but cannot load here (another C library, too old a glibc).
-        cause = e;
-        break;
-      }
+      cause = e; // a binary that cannot load here (another C library, too old a glibc)
     }
   }
   const err = new Error(`cffi: ${cause ? "the cffi.node binary for" : "no prebuilt binary for"} ` +
