@@ -22,7 +22,7 @@ const native = {
 };
 
 function cc() {
-  throw new Error("cffi: cc() is not available yet (planned, see SPEC §15)");
+  throw new Error("cffi: cc() is not available yet: compiling C at run time is not implemented in this version");
 }
 
 function errno() {

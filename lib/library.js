@@ -31,9 +31,31 @@ const readSymbols = (function readSymbols(symbols, where) {
   if (names.length === 0) throw new TypeError("Expected at least one symbol");
   const out = [];
   for (const name of names) {
+    if (name.includes("\0")) throw nulError("symbol name", name);
     const def = symbols[name];
     if (!isPlainObject(def)) throw new TypeError(`Expected an object for key "${name}"`);
     out.push({ name, def, sig: readSignature(def, where) });
+  }
+  return out;
+});
+
+// A name or path with a NUL inside, which C would silently cut short there (SPEC §16).
+const nulError = (function nulError(what, value) {
+  return codedTypeError("ERR_INVALID_ARG_VALUE",
+    `The ${what} must be a string without null bytes. Received ${JSON.stringify(value)}`);
+});
+
+// `symbols` of a dlopen/linkSymbols result: a plain object with the functions under the
+// given keys; "__proto__" is defined as a key, never taken as the prototype.
+const symbolsObject = (function symbolsObject(list, fns) {
+  const out = {};
+  for (let i = 0; i < list.length; i++) {
+    const name = list[i].name;
+    if (name === "__proto__") {
+      Object.defineProperty(out, name, { value: fns[i], writable: true, enumerable: true, configurable: true });
+    } else {
+      out[name] = fns[i];
+    }
   }
   return out;
 });
@@ -166,10 +188,15 @@ const libraryPath = (function libraryPath(p) {
   if (p === null) return null;
   if (typeof p === "string") {
     if (p === "") throw new TypeError("Invalid library name");
-    if (p.startsWith("file:")) return fileURLToPath(p);
-    return p;
+    const file = p.startsWith("file:") ? fileURLToPath(p) : p;
+    if (file.includes("\0")) throw nulError("library path", p);
+    return file;
   }
-  if (p instanceof URL) return fileURLToPath(p);
+  if (p instanceof URL) {
+    const file = fileURLToPath(p);
+    if (file.includes("\0")) throw nulError("library path", p.href);
+    return file;
+  }
   throw codedTypeError("ERR_INVALID_ARG_TYPE",
     `The "path" argument must be a string, a URL or null. Received ${p === undefined ? "undefined" : typeof p}`);
 });
@@ -225,8 +252,7 @@ const dlopen = (function dlopen(p, symbols) {
     binding.close(handle);
     throw err;
   }
-  const out = {};
-  list.forEach((e, i) => { out[e.name] = bound.fns[i]; });
+  const out = symbolsObject(list, bound.fns);
   const close = () => {
     if (lib.closed) return;
     lib.closed = true;
@@ -245,8 +271,7 @@ function linkSymbols(symbols) {
   for (const e of list) e.addr = readPtrField(e.name, e.def.ptr);
   const lib = { handle: null, closed: false, inflight: 0 };
   const bound = bindAll(list, "library is closed", lib);
-  const out = {};
-  list.forEach((e, i) => { out[e.name] = bound.fns[i]; });
+  const out = symbolsObject(list, bound.fns);
   return {
     symbols: out,
     close() {

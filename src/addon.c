@@ -2,6 +2,8 @@
  * every worker_threads Worker has its own), the shared call buffer, the type table, and lets
  * each part of the addon register its functions on the binding object used by lib/. */
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <ffi.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,22 @@ static napi_status init_misc(napi_env env, napi_value exports) {
   return napi_ok;
 }
 
+/* CFFI_JIT_THRESHOLD: a decimal integer 0 … 2^31-1; unset or empty gives the default.
+ * Anything else is ignored with one warning per process (not one per Worker). */
+static uint32_t jit_threshold(void) {
+  static atomic_bool warned;
+  const char *v = getenv("CFFI_JIT_THRESHOLD");
+  if (!v || !*v) return CFFI_JIT_THRESHOLD;
+  char *end;
+  errno = 0;
+  unsigned long n = strtoul(v, &end, 10);
+  if (*v >= '0' && *v <= '9' && *end == 0 && errno == 0 && n <= INT32_MAX) return (uint32_t)n;
+  if (!atomic_exchange(&warned, true))
+    fprintf(stderr, "cffi: ignoring CFFI_JIT_THRESHOLD=\"%s\" (expected a non-negative integer); using %d\n", v,
+            CFFI_JIT_THRESHOLD);
+  return CFFI_JIT_THRESHOLD;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   cffi_env_t *st = calloc(1, sizeof(*st));
   if (!st) {
@@ -72,8 +90,7 @@ static napi_value init(napi_env env, napi_value exports) {
   st->thread = pthread_self();
   st->jit_enabled = env_flag("CFFI_JIT", true);
   st->debug_source = env_flag("CFFI_DEBUG_SOURCE", false);
-  const char *threshold = getenv("CFFI_JIT_THRESHOLD");
-  st->jit_threshold = threshold && *threshold ? (uint32_t)strtoul(threshold, NULL, 10) : CFFI_JIT_THRESHOLD;
+  st->jit_threshold = jit_threshold();
   if (napi_set_instance_data(env, st, env_finalize, NULL) != napi_ok) {
     free(st);
     cffi_throw_last(env);
