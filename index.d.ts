@@ -321,40 +321,42 @@ export declare class JSCallback<const D extends JSCallbackDefinition = JSCallbac
 }
 
 /**
- * The address of a view's first byte plus `byteOffset` (may be negative).
+ * The address of a view's first byte plus `byteOffset` (an integer, may be
+ * negative, at most the view's byteLength; never coerced or wrapped).
  * Stable for the view; keep the view alive while C uses the address.
  */
 export declare function ptr(view: MemoryView, byteOffset?: number): number;
 
 /**
  * Reads a value at `ptr + byteOffset` (unaligned, native byte order). `ptr`
- * must not be NULL; `byteOffset` is an int32 and may be negative.
+ * must not be NULL; `byteOffset` is an integer number or BigInt, may be
+ * negative and is never wrapped to 32 bits.
  */
 export declare const read: {
   /** Unsigned 8-bit. */
-  u8(ptr: Address, byteOffset?: number): number;
+  u8(ptr: Address, byteOffset?: number | bigint): number;
   /** Signed 8-bit. */
-  i8(ptr: Address, byteOffset?: number): number;
+  i8(ptr: Address, byteOffset?: number | bigint): number;
   /** Unsigned 16-bit. */
-  u16(ptr: Address, byteOffset?: number): number;
+  u16(ptr: Address, byteOffset?: number | bigint): number;
   /** Signed 16-bit. */
-  i16(ptr: Address, byteOffset?: number): number;
+  i16(ptr: Address, byteOffset?: number | bigint): number;
   /** Unsigned 32-bit. */
-  u32(ptr: Address, byteOffset?: number): number;
+  u32(ptr: Address, byteOffset?: number | bigint): number;
   /** Signed 32-bit. */
-  i32(ptr: Address, byteOffset?: number): number;
+  i32(ptr: Address, byteOffset?: number | bigint): number;
   /** 32-bit float. */
-  f32(ptr: Address, byteOffset?: number): number;
+  f32(ptr: Address, byteOffset?: number | bigint): number;
   /** 64-bit float. */
-  f64(ptr: Address, byteOffset?: number): number;
+  f64(ptr: Address, byteOffset?: number | bigint): number;
   /** Signed 64-bit, as a BigInt. */
-  i64(ptr: Address, byteOffset?: number): bigint;
+  i64(ptr: Address, byteOffset?: number | bigint): bigint;
   /** Unsigned 64-bit, as a BigInt. */
-  u64(ptr: Address, byteOffset?: number): bigint;
+  u64(ptr: Address, byteOffset?: number | bigint): bigint;
   /** A pointer (unsigned 64-bit) as a number. */
-  ptr(ptr: Address, byteOffset?: number): number;
+  ptr(ptr: Address, byteOffset?: number | bigint): number;
   /** A signed 64-bit integer (intptr_t) as a number. */
-  intptr(ptr: Address, byteOffset?: number): number;
+  intptr(ptr: Address, byteOffset?: number | bigint): number;
 };
 
 /**

@@ -57,7 +57,60 @@ const MAX_ARGS = 64;
 const TAGS_OFFSET = 8 * (MAX_ARGS + 1);
 const TAG = { RAW: 0, F64: 1, VIEW: 2, DATAVIEW: 3, ARRAYBUF: 4, STRING: 5 };
 
-const state = binding.state();
+// ---- Built-ins, captured at load ----------------------------------------------------------
+// Lengths and the state of views come from the built-in getters, called on the object itself:
+// a subclass's `byteLength` getter, a patched prototype or a replaced global is never asked,
+// so no user code runs while a call writes its arguments (SPEC §2.1, §16).
+const uncurry = (f) => Function.prototype.call.bind(f);
+const getter = (o, k) => uncurry(Object.getOwnPropertyDescriptor(o, k).get);
+const TypedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
+const taTag = getter(TypedArrayProto, Symbol.toStringTag); // undefined unless a TypedArray
+const taByteLength = getter(TypedArrayProto, "byteLength"); // 0 when detached / out of bounds
+const taBuffer = getter(TypedArrayProto, "buffer");
+const taAt = uncurry(TypedArrayProto.at); // throws when detached / out of bounds
+const dvByteLength = getter(DataView.prototype, "byteLength"); // throws when ... too
+const dvBuffer = getter(DataView.prototype, "buffer");
+const abByteLength = getter(ArrayBuffer.prototype, "byteLength");
+const isView = ArrayBuffer.isView;
+const Uint8ArrayCtor = Uint8Array;
+
+// byteLength of a TypedArray or DataView (isView(v)); 0 when its bytes are gone.
+function viewByteLength(v) {
+  if (taTag(v) !== undefined) return taByteLength(v);
+  try {
+    return dvByteLength(v);
+  } catch {
+    return 0;
+  }
+}
+
+function isDetached(ab) {
+  if (abByteLength(ab) !== 0) return false;
+  try {
+    new Uint8ArrayCtor(ab); // (ArrayBuffer.prototype.detached is newer than Node 20)
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+// Why the bytes of a view (or ArrayBuffer) of length 0 are gone, or null when it is merely
+// empty. Also called by src/convert.c for empty views passed to C (see binding.state).
+function viewGone(v) {
+  if (isArrayBuffer(v)) return isDetached(v) ? "its ArrayBuffer is detached" : null;
+  if (!isView(v)) return null;
+  const typed = taTag(v) !== undefined;
+  if (isDetached(typed ? taBuffer(v) : dvBuffer(v))) return "its ArrayBuffer is detached";
+  try {
+    if (typed) taAt(v, 0);
+    else dvByteLength(v);
+  } catch {
+    return "it is out of bounds of its (shrunk) resizable ArrayBuffer";
+  }
+  return null;
+}
+
+const state = binding.state(viewGone);
 const buffer = state.buffer;
 const H = {
   I32: new Int32Array(buffer, 0, 2 * (MAX_ARGS + 1)),
@@ -141,7 +194,7 @@ function writePointer(v, slot, allowString) {
   if (typeof v === "object") {
     // internal-slot checks only: no user code (Proxy traps, getters) may run while slots are
     // being written, since it could make an FFI call that reuses them
-    if (ArrayBuffer.isView(v)) { T[slot] = TAG.VIEW; return; } // C tells TypedArray from DataView
+    if (isView(v)) { T[slot] = TAG.VIEW; return; } // C tells TypedArray from DataView
     if (isArrayBuffer(v)) { T[slot] = TAG.ARRAYBUF; return; } // not a SharedArrayBuffer (SPEC §2.1)
   }
   if (allowString && typeof v === "string") { T[slot] = TAG.STRING; return; }
@@ -171,20 +224,32 @@ function writeFunction(v, slot) {
 // `buffer` arguments: a TypedArray/DataView or null.
 function writeBuffer(v, slot) {
   if (v === null) { H.F64[slot] = 0; H.T[slot] = TAG.F64; return; }
-  if (ArrayBuffer.isView(v)) { H.T[slot] = TAG.VIEW; return; }
+  if (isView(v)) { H.T[slot] = TAG.VIEW; return; }
   throw new TypeError("Expected a TypedArray or DataView");
 }
 
-function bufferLength(v, buf, index) {
-  // null/null, and a missing buffer with its missing length, pass 0 (SPEC §2.1).
-  if (v === buf && (buf === null || buf === undefined || ArrayBuffer.isView(buf))) return buf == null ? 0 : buf.byteLength;
+// `buffer_length` arguments (SPEC §2.1): the byteLength of any TypedArray or DataView, from
+// the built-in getter (never a property the view or its class may override); null → 0. No
+// user code runs here, so nothing can reuse the slots already written. A view whose bytes
+// are gone throws like the `buffer` argument does.
+function bufferLength(v, index) {
+  if (isView(v)) {
+    const n = viewByteLength(v);
+    if (n === 0) {
+      const gone = viewGone(v);
+      if (gone) throw codedTypeError("ERR_INVALID_ARG_VALUE", `Argument ${index}: cannot pass this view to C: ${gone}`);
+    }
+    return n;
+  }
+  if (v === null) return 0;
   throw codedTypeError("ERR_INVALID_ARG_TYPE",
-    `Argument ${index}: buffer_length must be the same object as the preceding buffer argument`);
+    `Argument ${index}: buffer_length must be a TypedArray, Buffer, DataView or null, received ${describe(v)}`);
 }
 
 // What the generated wrappers see as `H`.
 const helpers = {
   H, toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
+  isView,
   // the integer test of address arguments: `x % 1` on a double is a call into C in V8's
   // optimised code (~25 ns a call); Math.floor, taken here before user code can replace it,
   // is one instruction
@@ -211,5 +276,5 @@ module.exports = {
   binding, H, TAG, MAX_ARGS, state, helpers, compiledFor,
   codedTypeError, codedError, codedRangeError,
   toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
-  pointerError,
+  pointerError, isView, viewByteLength, abByteLength, viewGone,
 };

@@ -7,7 +7,8 @@
 // reads the result from word 1 through the typed array of the right type.
 "use strict";
 const { isArrayBuffer } = require("node:util").types;
-const { binding } = require("./abi.js");
+const { binding, isView, viewByteLength, abByteLength, viewGone } = require("./abi.js");
+const floor = Math.floor;
 
 const scratch = binding.memScratch;
 const U8 = new Uint8Array(scratch);
@@ -55,7 +56,8 @@ function lowAddressError(addr) {
   return new TypeError(`ptr ${addr} is not a valid address: addresses below ${MIN_ADDRESS} are never mapped`);
 }
 
-// Checks `p + byteOffset` (byteOffset: an integer number, may be negative) and returns the
+// Checks `p + byteOffset` (byteOffset: an integer number or BigInt, may be negative; see
+// offsetArg/readOffset) and returns the
 // address as a number when it is exact (≤ 2^53 - 1), else as a BigInt. `mode` is one of
 // "read", "buffer", "cstring" (or one of the objects above) and chooses the messages.
 // Throws TypeError "ptr cannot be zero" for results ≤ 0 and a TypeError below 4096.
@@ -71,7 +73,7 @@ function toAddress(p, byteOffset = 0, mode = READ) {
       throw new TypeError(m.type);
     }
     p = Math.trunc(p);
-    if (p <= MAX_SAFE) {
+    if (p <= MAX_SAFE && typeof byteOffset === "number") {
       const a = p + byteOffset;
       if (a >= -MAX_SAFE && a <= MAX_SAFE) return checkLow(a);
     }
@@ -107,12 +109,26 @@ function checkLow(a) {
   return a;
 }
 
-// An optional byteOffset of toArrayBuffer/toBuffer/CString: undefined → 0, else a number,
-// truncated to an integer.
+// An optional byteOffset of ptr/toArrayBuffer/toBuffer/CString (SPEC §16): undefined → 0,
+// else an integer number, never coerced, truncated or wrapped. NaN and other non-numbers →
+// "Expected number for byteOffset"; fractions → TypeError; ±Infinity → RangeError.
 function offsetArg(byteOffset) {
   if (byteOffset === undefined) return 0;
-  if (typeof byteOffset !== "number") throw new TypeError("Expected number for byteOffset");
-  return byteOffset === byteOffset ? Math.trunc(byteOffset) : 0;
+  if (typeof byteOffset !== "number" || byteOffset !== byteOffset) throw new TypeError("Expected number for byteOffset");
+  if (!Number.isInteger(byteOffset)) {
+    if (byteOffset === Infinity || byteOffset === -Infinity) throw offsetRange(byteOffset);
+    throw new TypeError(`byteOffset must be an integer, received ${byteOffset}`);
+  }
+  return byteOffset;
+}
+
+// read.* also take a BigInt byteOffset (SPEC §10).
+function readOffset(byteOffset) {
+  return typeof byteOffset === "bigint" ? byteOffset : offsetArg(byteOffset);
+}
+
+function offsetRange(byteOffset) {
+  return new RangeError(`byteOffset ${byteOffset} is out of range`);
 }
 
 // Writes a validated address (number or BigInt) into scratch word 0.
@@ -133,45 +149,49 @@ function typeName(v) {
 
 function ptr(view, byteOffset) {
   let len;
-  if (ArrayBuffer.isView(view)) {
-    len = view.byteLength;
-    if (len === 0) throw emptyView();
+  if (isView(view)) {
+    len = viewByteLength(view); // the built-in's: a subclass's byteLength getter is not asked
+    if (len === 0) throw emptyView(view);
     ptrView(view);
-  } else if (view instanceof ArrayBuffer || isArrayBuffer(view)) { // (other realms too)
-    len = view.byteLength;
-    if (len === 0) throw emptyView();
+  } else if (isArrayBuffer(view)) { // (other realms too; not a SharedArrayBuffer)
+    len = abByteLength(view);
+    if (len === 0) throw emptyView(view);
     ptrArrayBuffer(view);
   } else {
     throw new TypeError(`Expected ArrayBufferView but received ${typeName(view)}`);
   }
   const a = U32[2] + U32[3] * TWO32;
   if (byteOffset === undefined) return a;
-  if (typeof byteOffset !== "number" || byteOffset !== byteOffset) {
-    throw new TypeError("Expected number for byteOffset");
-  }
-  if (byteOffset > len) throw new TypeError("byteOffset out of bounds");
-  return a + Math.trunc(byteOffset);
+  const off = offsetArg(byteOffset);
+  if (off > len) throw new TypeError("byteOffset out of bounds");
+  const r = a + off;
+  if (r < MIN_ADDRESS) throw offsetRange(byteOffset); // (a negative offset past the start of memory)
+  return r;
 }
 
-function emptyView() {
+// A view or ArrayBuffer of length 0: empty, or its bytes are gone (SPEC §16).
+function emptyView(view) {
+  const gone = viewGone(view);
+  if (gone) return new TypeError(`Cannot take the address of this view: ${gone}`);
   return new TypeError("ArrayBufferView must have a length > 0. A pointer to empty memory doesn't work");
 }
 
 // ---- read.* ------------------------------------------------------------------------------
 
 // Validates (p, byteOffset) and stores the address into scratch word 0. The common case (a
-// safe number well inside the address space) is checked inline.
+// safe number well inside the address space, no offset or an integer number one) is checked
+// inline; anything else goes through toAddress, which never wraps (SPEC §16).
 function address(p, byteOffset) {
-  const off = byteOffset | 0;
   if (typeof p === "number") {
-    const a = p + off;
+    let a = p;
+    if (byteOffset !== undefined) a = typeof byteOffset === "number" && floor(byteOffset) === byteOffset ? p + byteOffset : -1;
     if (p >= 0 && a >= MIN_ADDRESS && a <= MAX_SAFE) {
       U32[0] = a >>> 0;
       U32[1] = (a / TWO32) >>> 0;
       return;
     }
   }
-  setAddress(toAddress(p, off, READ));
+  setAddress(toAddress(p, readOffset(byteOffset), READ));
 }
 
 const read = {

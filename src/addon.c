@@ -26,6 +26,7 @@ static void env_finalize(napi_env env, void *data, void *hint) {
   cffi_callback_env_cleanup(st);
   cffi_memory_env_cleanup(st);
   if (st->buffer_ref) napi_delete_reference(env, st->buffer_ref);
+  if (st->view_gone) napi_delete_reference(env, st->view_gone);
   for (int i = 0; i < st->npend; i++) napi_delete_reference(env, st->pend[i]);
   free(st);
 }
@@ -36,10 +37,20 @@ static bool env_flag(const char *name, bool dflt) {
   return !(strcmp(v, "0") == 0 || strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "off") == 0);
 }
 
-/* binding.state(): { buffer, jit } — the shared buffer for lib/abi.js. */
+/* binding.state(viewGone): { buffer, jit, jitThreshold } — the shared buffer for lib/abi.js.
+ * viewGone (a function) is kept for convert.c's check of empty views. */
 static napi_value get_state(napi_env env, napi_callback_info info) {
   cffi_env_t *st = cffi_env_get(env);
-  napi_value out, buf, jit;
+  napi_value out, buf, jit, arg;
+  size_t argc = 1;
+  napi_valuetype t = napi_undefined;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  if (argc >= 1) CFFI_CALL(env, napi_typeof(env, arg, &t));
+  if (t == napi_function) {
+    if (st->view_gone) napi_delete_reference(env, st->view_gone);
+    st->view_gone = NULL;
+    CFFI_CALL(env, napi_create_reference(env, arg, 1, &st->view_gone));
+  }
   CFFI_CALL(env, napi_create_object(env, &out));
   CFFI_CALL(env, napi_get_reference_value(env, st->buffer_ref, &buf));
   CFFI_CALL(env, napi_set_named_property(env, out, "buffer", buf));

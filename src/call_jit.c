@@ -88,9 +88,12 @@ static void *jit_ptr_arg(napi_env env, napi_callback_info info, jit_cx_t *cx, cf
       cx->state |= CX_ARGV;
     }
     jsval = cx->argv[s - 1];
-    /* a TypedArray, the common case: straight to its bytes (no string storage to set up) */
+    /* a non-empty TypedArray, the common case: straight to its bytes (no string storage to
+     * set up). Length 0 may mean its bytes are gone: cffi_load_arg checks (SPEC §16). */
     void *data;
-    if (tag == CFFI_TAG_VIEW && napi_get_typedarray_info(env, jsval, NULL, NULL, &data, NULL, NULL) == napi_ok)
+    size_t len;
+    if (tag == CFFI_TAG_VIEW && napi_get_typedarray_info(env, jsval, NULL, &len, &data, NULL, NULL) == napi_ok &&
+        len != 0)
       return data;
   }
   if (!(cx->state & CX_TMP)) {

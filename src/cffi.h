@@ -99,6 +99,7 @@ typedef struct cffi_env_s {
                               counting and tier-up are in lib/library.js */
   bool debug_source;       /* CFFI_DEBUG_SOURCE=1: print generated C when compiling */
   napi_ref cb_invoke;      /* see callback.c */
+  napi_ref view_gone;      /* lib/abi.js viewGone(view): why a view's bytes are gone, or null */
   void *threads;           /* thread relay state, see callback.c */
   void *memory;            /* memory.c state (deferred deallocators) */
 } cffi_env_t;
@@ -147,7 +148,9 @@ int64_t cffi_f64_to_i64(double d);
  * Returns 0, or -1 with a JS exception pending. */
 int cffi_load_arg(napi_env env, uint8_t type, const cffi_slot_t *slot, uint8_t tag,
                   napi_value jsval, cffi_tmp_t *tmp, cffi_slot_t *out);
-void *cffi_object_ptr(napi_env env, napi_value v, uint8_t tag);
+/* The address of a view's / ArrayBuffer's bytes (tag VIEW, DATAVIEW or ARRAYBUF) into *out.
+ * Returns 0, or -1 with a TypeError pending when the bytes are gone (detached, out of bounds). */
+int cffi_object_ptr(napi_env env, napi_value v, uint8_t tag, void **out);
 char *cffi_tmp_string(napi_env env, napi_value v, cffi_tmp_t *tmp);
 void cffi_tmp_free(cffi_tmp_t *tmp);
 /* Stores a C value of `type` (raw bits in *v) into a slot/tag pair for JS to read. */

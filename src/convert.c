@@ -23,24 +23,50 @@ int64_t cffi_f64_to_i64(double d) {
   return (int64_t)(uint64_t)m; /* 0 <= m < 2^64: well defined */
 }
 
-void *cffi_object_ptr(napi_env env, napi_value v, uint8_t tag) {
+/* A view or ArrayBuffer of length 0: empty, or are its bytes gone (detached, or out of bounds
+ * of a shrunk resizable ArrayBuffer, which Node-API reports as length 0 with the old
+ * address)? lib/abi.js's viewGone (handed to binding.state) tells, with built-ins captured at
+ * load: no user code runs. Returns 0, or -1 with a TypeError pending (SPEC §16). Rare: only
+ * empty views get here, so the common case pays nothing for the check. */
+static int check_empty(napi_env env, napi_value v) {
+  cffi_env_t *st = cffi_env_get(env);
+  napi_value fn, global, why;
+  napi_valuetype t;
+  if (!st || !st->view_gone) return 0;
+  if (napi_get_reference_value(env, st->view_gone, &fn) != napi_ok || !fn ||
+      napi_get_global(env, &global) != napi_ok || napi_call_function(env, global, fn, 1, &v, &why) != napi_ok ||
+      napi_typeof(env, why, &t) != napi_ok) {
+    cffi_throw_last(env);
+    return -1;
+  }
+  if (t != napi_string) return 0;
+  char msg[128] = "Cannot pass this view to C: ";
+  size_t used = strlen(msg), n;
+  napi_get_value_string_utf8(env, why, msg + used, sizeof msg - used, &n);
+  cffi_throw_type(env, "ERR_INVALID_ARG_VALUE", msg);
+  return -1;
+}
+
+int cffi_object_ptr(napi_env env, napi_value v, uint8_t tag, void **out) {
   void *data = NULL;
-  size_t len = 0, off = 0;
-  napi_value ab;
+  size_t len = 0;
+  *out = NULL;
   switch (tag) { /* only the outputs that are needed: each one costs V8 work */
     case CFFI_TAG_VIEW: /* any ArrayBuffer view: a TypedArray (the common case) or a DataView */
-      if (napi_get_typedarray_info(env, v, NULL, NULL, &data, NULL, NULL) == napi_ok) return data;
-      if (napi_get_dataview_info(env, v, NULL, &data, NULL, NULL) != napi_ok) return NULL;
-      return data;
     case CFFI_TAG_DATAVIEW:
-      if (napi_get_dataview_info(env, v, &len, &data, &ab, &off) != napi_ok) return NULL;
-      return data;
+      if (napi_get_typedarray_info(env, v, NULL, &len, &data, NULL, NULL) != napi_ok &&
+          napi_get_dataview_info(env, v, &len, &data, NULL, NULL) != napi_ok)
+        return 0;
+      break;
     case CFFI_TAG_ARRAYBUF:
-      if (napi_get_arraybuffer_info(env, v, &data, &len) != napi_ok) return NULL;
-      return data;
+      if (napi_get_arraybuffer_info(env, v, &data, &len) != napi_ok) return 0;
+      break;
     default:
-      return NULL;
+      return 0;
   }
+  if (len == 0 && check_empty(env, v) != 0) return -1;
+  *out = data;
+  return 0;
 }
 
 char *cffi_tmp_string(napi_env env, napi_value v, cffi_tmp_t *tmp) {
@@ -101,7 +127,7 @@ int cffi_load_arg(napi_env env, uint8_t type, const cffi_slot_t *slot, uint8_t t
         case CFFI_TAG_STRING:
           out->ptr = cffi_tmp_string(env, jsval, tmp);
           return out->ptr ? 0 : -1;
-        default: out->ptr = cffi_object_ptr(env, jsval, tag); return 0;
+        default: return cffi_object_ptr(env, jsval, tag, &out->ptr);
       }
     default: return 0;
   }

@@ -39,7 +39,7 @@ static const char prelude[] =
     "\"use strict\";\n"
     "const { I32, U32, F64, B64, BU64, T } = H.H;\n"
     "const { toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, "
-    "bufferLength, addressOf, floor } = H;\n";
+    "bufferLength, addressOf, floor, isView } = H;\n";
 
 /* The common case of an address argument, an exact positive number: the double goes into the
  * slot with tag CFFI_TAG_F64; the `else` continues with the other cases. */
@@ -76,7 +76,7 @@ static void emit_write(sbuf_t *b, uint8_t t, const char *v, int s, const char *i
   } else if (t == CFFI_T_PTR || t == CFFI_T_CSTRING) {
     /* a view: tag VIEW, the trampoline reads it from its JS arguments */
     emit_address_fast(b, v, s);
-    sb_printf(b, "if (ArrayBuffer.isView(%s)) T[%d] = %d; else writePointer(%s, %d, %s);\n", v, s,
+    sb_printf(b, "if (isView(%s)) T[%d] = %d; else writePointer(%s, %d, %s);\n", v, s,
               CFFI_TAG_VIEW, v, s, t == CFFI_T_CSTRING ? "true" : "false");
   } else if (t == CFFI_T_FUNCTION) {
     emit_address_fast(b, v, s);
@@ -139,7 +139,6 @@ static void emit_writes(sbuf_t *b, const cffi_sig_t *sig) {
     snprintf(v, sizeof v, "a%d", k);
     emit_object_address(b, v);
   }
-  int last_buffer = -1;
   for (int k = 0; k < n; k++) {
     uint8_t t = sig->args[k];
     char v[8], idx[8], missing[16];
@@ -147,13 +146,12 @@ static void emit_writes(sbuf_t *b, const cffi_sig_t *sig) {
     snprintf(idx, sizeof idx, "%d", k);
     snprintf(missing, sizeof missing, "n <= %d", k);
     if (t == CFFI_T_BUFFER_LENGTH) {
-      if (last_buffer >= 0)
-        sb_printf(b, "F64[%d] = bufferLength(a%d, a%d, %d); T[%d] = %d;\n", k + 1, k, last_buffer, k, k + 1, CFFI_TAG_F64);
-      else
-        sb_printf(b, "F64[%d] = bufferLength(a%d, null, %d); T[%d] = %d;\n", k + 1, k, k, k + 1, CFFI_TAG_F64);
+      /* SPEC §2.1: any view's byteLength from the built-in getter (abi.bufferLength runs no
+       * user code, so it may run between slot writes), null → 0, missing → 0; lib/types.js
+       * puts a buffer, hence counts_args and `n`, before every buffer_length */
+      sb_printf(b, "F64[%d] = n <= %d ? 0 : bufferLength(a%d, %d); T[%d] = %d;\n", k + 1, k, k, k, k + 1, CFFI_TAG_F64);
       continue;
     }
-    if (t == CFFI_T_BUFFER) last_buffer = k;
     emit_write(b, t, v, k + 1, idx, counts ? missing : NULL);
   }
 }
@@ -176,7 +174,7 @@ static bool source_name_ok(const char *name) {
       "typeof", "var", "void", "while", "with", "yield", "await", "eval", "arguments", "undefined",
       "NaN", "Infinity", "ArrayBuffer", "H", "S", "I32", "U32", "F64", "B64", "BU64", "T", "toInt32",
       "toF64", "write64", "writePointer", "writeFunction", "functionAddress", "writeBuffer",
-      "bufferLength", "addressOf", "floor"};
+      "bufferLength", "addressOf", "floor", "isView"};
   if (!name || !((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') || *name == '_')) return false;
   for (const char *c = name; *c; c++)
     if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) return false;
@@ -322,7 +320,7 @@ char *cffi_jsgen_callback(const cffi_sig_t *sig) {
   if (t != CFFI_T_VOID) {
     if (t == CFFI_T_FUNCTION) emit_object_address(&b, "r");
     else if (is_ptrlike(t))
-      sb_puts(&b, "if (r !== null && typeof r === \"object\" && (ArrayBuffer.isView(r) || r instanceof ArrayBuffer)) "
+      sb_puts(&b, "if (r !== null && typeof r === \"object\" && (isView(r) || r instanceof ArrayBuffer)) "
                   "r = addressOf(r);\n");
     /* a cstring result is an address (SPEC §8): written as a ptr */
     emit_write(&b, t == CFFI_T_CSTRING ? CFFI_T_PTR : t, "r", 0, "\"Return value\"", NULL);

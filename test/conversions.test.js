@@ -5,7 +5,7 @@
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { fixtures, cffiPath, expectTypeError } = require("./helpers.js");
+const { fixtures, cffiPath, expectTypeError, expectTypeErrorContaining } = require("./helpers.js");
 const cffi = require(cffiPath);
 const { dlopen, JSCallback } = cffi;
 
@@ -440,17 +440,20 @@ test("buffer: anything else is rejected", () => {
   }
 });
 
-test("buffer_length: must be the very object passed as the buffer", () => {
+test("buffer_length: the byteLength of any view in its place; null and missing → 0 (SPEC §2.1)", () => {
   const u8 = new Uint8Array(4);
-  const other = new Uint8Array(4);
-  for (const v of [4, 4n, "4", other, new Uint8Array(u8.buffer), {}, undefined]) {
-    expectTypeError(() => S.buf_len(u8, v));
-  }
+  assert.equal(S.buf_len(u8, new Uint8Array(9)), 9n, "another view: its own byteLength");
+  assert.equal(S.buf_len(u8, new Float64Array(3)), 24n);
+  assert.equal(S.buf_len(u8, new DataView(new ArrayBuffer(10), 3)), 7n);
+  assert.equal(S.buf_len(u8, null), 0n);
+  assert.equal(S.buf_len(u8), 0n, "a missing buffer_length is 0");
+  assert.equal(S.buf_len(null, u8), 4n);
   const a = new Uint8Array(3);
   const c = new Uint8Array(11);
-  expectTypeError(() => S.buf2_len(a, c, a), undefined);
-  expectTypeError(() => S.buf_len(null, u8));
-  expectTypeError(() => S.buf_len(u8));
+  assert.equal(S.buf2_len(a, c, a), 3n);
+  for (const v of [4, 4n, "4", new ArrayBuffer(4), {}, undefined, true]) {
+    expectTypeErrorContaining(() => S.buf_len(u8, v), "buffer_length");
+  }
 });
 
 // ---- arity ----------------------------------------------------------------------------------
