@@ -1,17 +1,21 @@
 // esm.test.mjs: the package as an ES module. `import { dlopen } from "cffi"` and the default
 // export work, and the default export is the very object `require("cffi")` returns.
+// The package under test is imported by its path (helpers.js's cffiEsmUrl: this clone's
+// index.mjs, or the installed copy's with CFFI_TEST_PACKAGE), the way `import "cffi"` finds it.
 import test from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import cffiDefault, * as ns from "cffi";
-import { dlopen, FFIType, JSCallback, suffix, errno, ptr, CString, viewSource } from "cffi";
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 
 const require = createRequire(import.meta.url);
-const { fixtures } = require("./helpers.js");
+const { fixtures, cffiDir, cffiPath, cffiEsmUrl, installed } = require("./helpers.js");
+const ns = await import(cffiEsmUrl);
+const cffiDefault = ns.default;
+const { dlopen, FFIType, JSCallback, suffix, errno, ptr, CString, viewSource } = ns;
 
-test("default export is the same object as require('cffi') and require('../lib/index.js')", () => {
-  assert.equal(cffiDefault, require("cffi"));
-  assert.equal(cffiDefault, require("../lib/index.js"));
+test("default export is the same object as require('cffi')", () => {
+  assert.equal(cffiDefault, require(cffiPath));
 });
 
 test("named exports are the CommonJS exports", () => {
@@ -46,7 +50,24 @@ test("a library opened through the ES module works", () => {
 });
 
 test("dynamic import gives the same module", async () => {
-  const m = await import("cffi");
+  const m = await import(cffiEsmUrl);
   assert.equal(m.default, cffiDefault);
   assert.equal(m.dlopen, dlopen);
+});
+
+// By name, from where a user's code would name it: this clone (self-reference through
+// "exports") or the project the installed copy is in.
+const userDir = !installed ? cffiDir
+  : path.basename(path.dirname(cffiDir)) === "node_modules" ? path.dirname(path.dirname(cffiDir)) : null;
+test("import \"cffi\" and require(\"cffi\") by name load the package under test", { skip: !userDir && "CFFI_TEST_PACKAGE is not in a node_modules directory" }, () => {
+  const src = `
+    import cffi, { dlopen } from "cffi";
+    import { createRequire } from "node:module";
+    const req = createRequire(process.cwd() + "/");
+    const byPath = await import(${JSON.stringify(cffiEsmUrl)});
+    console.log(JSON.stringify({ resolved: req.resolve("cffi"), sameAsRequire: cffi === req("cffi"),
+      sameAsPath: cffi === byPath.default && dlopen === byPath.dlopen }));`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", src], { cwd: userDir, encoding: "utf8", env: process.env });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { resolved: cffiPath, sameAsRequire: true, sameAsPath: true });
 });

@@ -2,13 +2,16 @@
 // checks it exits 0 with output and without writing to stderr. An example may state its exact
 // expected stdout in a trailing comment block, each line starting with "// " after a line
 // "// Expected output:"; then stdout must match it exactly (lines, trailing spaces trimmed).
+// Examples require("cffi"): from examples/ that is this clone; with CFFI_TEST_PACKAGE each
+// example runs as a copy in a temporary project whose node_modules/cffi is the installed copy.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
+const os = require("node:os");
 const path = require("node:path");
-const { root } = require("./helpers.js");
+const { root, cffiDir, installed } = require("./helpers.js");
 
 const dir = path.join(root, "examples");
 const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".js")).sort() : [];
@@ -29,10 +32,22 @@ if (files.length === 0) {
   test("examples", (t) => t.skip("examples/ has no .js files yet"));
 }
 
+// Where the examples run: this clone, or a temporary project using the installed copy.
+let runDir = root;
+if (installed && files.length) {
+  runDir = fs.mkdtempSync(path.join(os.tmpdir(), "cffi-examples-"));
+  fs.mkdirSync(path.join(runDir, "node_modules"));
+  fs.mkdirSync(path.join(runDir, "examples"));
+  fs.symlinkSync(cffiDir, path.join(runDir, "node_modules", "cffi"), "dir");
+  fs.writeFileSync(path.join(runDir, "package.json"), '{ "private": true }\n');
+  for (const f of files) fs.copyFileSync(path.join(dir, f), path.join(runDir, "examples", f));
+  process.on("exit", () => fs.rmSync(runDir, { recursive: true, force: true }));
+}
+
 for (const f of files) {
   test(`examples/${f}`, () => {
     const r = spawnSync(process.execPath, [path.join("examples", f)], {
-      cwd: root,
+      cwd: runDir,
       env: process.env,
       encoding: "utf8",
       timeout: 120000,

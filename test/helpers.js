@@ -2,11 +2,14 @@
 // build/test-fixtures/<name>.so (cached by mtime, written atomically so parallel test files
 // can share it), exports their paths, and small assertion and memory utilities.
 // A fixture may ask for extra gcc flags with a line `// cffi-test-flags: -lz` in its source.
+// The fixtures always live in this clone; the package under test is this clone or, with
+// CFFI_TEST_PACKAGE=<dir>, an installed copy (cffiDir, cffiPath, cffiEsmUrl below).
 "use strict";
 const assert = require("node:assert/strict");
 const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
+const { pathToFileURL } = require("node:url");
 
 const root = path.resolve(__dirname, "..");
 const fixtureDir = path.join(__dirname, "fixtures");
@@ -26,6 +29,10 @@ function compileFixture(name) {
     stale = fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs;
   } catch {}
   if (stale) {
+    if (!hasTool("gcc")) {
+      throw new Error(`test fixture ${name}: ${fs.existsSync(out) ? "build/test-fixtures/" + name + ".so is older than its source" : "not compiled"}, ` +
+        "and gcc is not on PATH: compile the fixtures where gcc is (node -e 'require(\"./test/helpers.js\").buildFixtures()')");
+    }
     fs.mkdirSync(outDir, { recursive: true });
     const tmp = `${out}.${process.pid}.tmp`;
     execFileSync("gcc", ["-shared", "-fPIC", "-O1", "-pthread", "-o", tmp, src, ...extraFlags(src)], {
@@ -57,9 +64,31 @@ const fixtures = new Proxy({}, {
   },
 });
 
-// The package under test, as the tests see it.
-const cffiPath = path.join(root, "lib", "index.js");
+// The package under test, as the tests see it: this clone, or with CFFI_TEST_PACKAGE=<dir> an
+// installed copy (e.g. /some/project/node_modules/cffi). cffiDir is its directory, cffiPath
+// what require("cffi") loads there, cffiEsmUrl what import "cffi" loads there.
+const cffiDir = process.env.CFFI_TEST_PACKAGE ? path.resolve(process.env.CFFI_TEST_PACKAGE) : root;
+const installed = cffiDir !== root;
+const cffiPkg = JSON.parse(fs.readFileSync(path.join(cffiDir, "package.json"), "utf8"));
+const cffiPath = require.resolve(cffiDir);
+const cffiEsmUrl = (() => {
+  const dot = cffiPkg.exports && (typeof cffiPkg.exports === "string" ? cffiPkg.exports : cffiPkg.exports["."]);
+  const entry = typeof dot === "string" ? dot : dot && (dot.import || dot.default);
+  return pathToFileURL(typeof entry === "string" ? path.join(cffiDir, entry) : cffiPath).href;
+})();
 const jit = process.env.CFFI_JIT !== "0";
+
+// Is a program on PATH (e.g. "valgrind")? Tests that run a tool skip with a reason when not.
+function hasTool(name) {
+  return (process.env.PATH || "").split(path.delimiter).some((dir) => {
+    try {
+      fs.accessSync(path.join(dir || ".", name), fs.constants.X_OK);
+      return fs.statSync(path.join(dir || ".", name)).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
 
 // Asserts fn() throws an error of class `cls` whose message equals a string or matches a
 // RegExp, and (when given) whose .code equals `code`. Returns the error.
@@ -119,7 +148,11 @@ module.exports = {
   fixtures,
   buildFixtures,
   compileFixture,
+  cffiDir,
   cffiPath,
+  cffiEsmUrl,
+  installed,
+  hasTool,
   jit,
   expectError,
   expectTypeError,

@@ -10,7 +10,7 @@ const {
 } = require("./helpers.js");
 const cffi = require(cffiPath);
 const { ptr, read, toArrayBuffer, toBuffer, CString } = cffi;
-const { toAddress } = require("../lib/memory.js");
+const { toAddress } = require(require("node:path").join(require("./helpers.js").cffiDir, "lib", "memory.js"));
 
 const TWO32 = 2 ** 32;
 const gc = getGC();
