@@ -6,8 +6,8 @@
 // The terminal shows a first line (package under test, call path, where the full output
 // goes), each failure with its error, and a closing line "N passed, N failed, N skipped (T s)".
 // The full TAP output of every test, with per-file durations at its end, is in
-// build/test-output.txt; --verbose also streams it to stdout. The exit status is non-zero
-// when anything failed.
+// build/test-output.txt; with --verbose it goes to stdout instead. The exit status is
+// non-zero when anything failed.
 //
 // Extra arguments: --verbose (above); other ones starting with "-" go to node (e.g.
 // --test-name-pattern=x; tests it filters out are counted as neither passed nor skipped);
@@ -33,6 +33,20 @@ const summaryFile = path.join(buildDir, "test-summary.json");
 
 const env = { CFFI_JIT_THRESHOLD: "0", ...process.env };
 
+// Arguments. Options of node's that take a value may also be given as two arguments.
+const valueOptions = new Set(["--test-name-pattern", "--test-skip-pattern", "--test-concurrency",
+  "--test-timeout", "--test-reporter", "--test-reporter-destination"]);
+const nodeFlags = [];
+const filters = [];
+let verbose = false;
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i];
+  if (a === "--verbose") verbose = true;
+  else if (valueOptions.has(a) && i + 1 < argv.length) nodeFlags.push(`${a}=${argv[++i]}`);
+  else (a.startsWith("-") ? nodeFlags : filters).push(a);
+}
+
 // The package under test.
 let pkgLine;
 if (process.env.CFFI_TEST_PACKAGE) {
@@ -55,27 +69,14 @@ if (process.env.CFFI_TEST_PACKAGE) {
 }
 const mode = process.env.CFFI_JIT === "0" ? "libffi (CFFI_JIT=0)"
   : `JIT (TinyCC trampolines, libffi fallback; CFFI_JIT_THRESHOLD=${env.CFFI_JIT_THRESHOLD})`;
-console.log(`cffi tests: ${pkgLine}; call path = ${mode}; full output in ${path.relative(process.cwd(), outputFile) || outputFile}`);
+const where = verbose ? "full output below" : `full output in ${path.relative(process.cwd(), outputFile) || outputFile}`;
+console.log(`cffi tests: ${pkgLine}; call path = ${mode}; ${where}`);
 
 try {
   require(path.join(testDir, "helpers.js")).buildFixtures();
 } catch (e) {
   console.error(`cffi tests: compiling the fixtures failed: ${e.message}`);
   process.exit(1);
-}
-
-// Arguments. Options of node's that take a value may also be given as two arguments.
-const valueOptions = new Set(["--test-name-pattern", "--test-skip-pattern", "--test-concurrency",
-  "--test-timeout", "--test-reporter", "--test-reporter-destination"]);
-const nodeFlags = [];
-const filters = [];
-let verbose = false;
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i];
-  if (a === "--verbose") verbose = true;
-  else if (valueOptions.has(a) && i + 1 < argv.length) nodeFlags.push(`${a}=${argv[++i]}`);
-  else (a.startsWith("-") ? nodeFlags : filters).push(a);
 }
 
 let files = fs.readdirSync(testDir)
@@ -98,14 +99,14 @@ if (hasConcurrency && !has("--test-concurrency")) {
   const cpus = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
   runFlags.push(`--test-concurrency=${Math.max(2, cpus)}`);
 }
-// Reporters: the full TAP to the output file (and stdout with --verbose), the short summary
-// to stdout; unless the caller chose reporters.
+// Reporters: the full TAP to the output file (to stdout with --verbose), the short summary
+// to stdout; unless the caller chose reporters. (Node 20 warns about listeners with three.)
 const ownReporters = !has("--test-reporter");
 if (ownReporters) {
   fs.mkdirSync(buildDir, { recursive: true });
   fs.rmSync(summaryFile, { force: true });
-  runFlags.push("--test-reporter=tap", `--test-reporter-destination=${outputFile}`);
-  if (verbose) runFlags.push("--test-reporter=tap", "--test-reporter-destination=stdout");
+  fs.rmSync(outputFile, { force: true });
+  runFlags.push("--test-reporter=tap", `--test-reporter-destination=${verbose ? "stdout" : outputFile}`);
   runFlags.push(`--test-reporter=${pathToFileURL(path.join(__dirname, "test-reporter.mjs")).href}`,
     "--test-reporter-destination=stdout");
   env.CFFI_TEST_SUMMARY = summaryFile;
@@ -135,8 +136,10 @@ try {
 // Per-file durations at the end of the full output (the files ran concurrently: these overlap).
 try {
   const lines = s.files.map((f) => `#   ${(f.ms / 1000).toFixed(1).padStart(6)} s  ${f.file} (${f.tests} tests)`);
-  fs.appendFileSync(outputFile, `# duration per test file (${runFlags.find((f) => f.startsWith("--test-concurrency")) || "default concurrency"}):\n${lines.join("\n")}\n` +
-    `# ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped, ${s.todo} todo, ${s.filtered} filtered out; ${seconds} s in all\n`);
+  const text = `# duration per test file (${runFlags.find((f) => f.startsWith("--test-concurrency")) || "default concurrency"}):\n${lines.join("\n")}\n` +
+    `# ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped, ${s.todo} todo, ${s.filtered} filtered out; ${seconds} s in all\n`;
+  if (verbose) process.stdout.write(text);
+  else fs.appendFileSync(outputFile, text);
 } catch {}
 
 let failed = s.failed;
