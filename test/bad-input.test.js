@@ -8,13 +8,11 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const { spawnSync } = require("node:child_process");
-const path = require("node:path");
-const { fixtures } = require("./helpers.js");
+const { fixtures, cffiDir } = require("./helpers.js");
 
-const root = path.resolve(__dirname, "..");
 
-function child(lib, root) {
-  const cffi = require(`${root}/lib/index.js`);
+function child(lib, cffiDir) {
+  const cffi = require(cffiDir);
   const detached = new ArrayBuffer(16);
   structuredClone(detached, { transfer: [detached] });
   const detachedView = new Uint8Array(new ArrayBuffer(8));
@@ -118,7 +116,7 @@ function child(lib, root) {
 }
 
 test("hostile values for every argument and result type: errors, never a crash", () => {
-  const src = `(${child})(${JSON.stringify(fixtures.basic)}, ${JSON.stringify(root)})`;
+  const src = `(${child})(${JSON.stringify(fixtures.basic)}, ${JSON.stringify(cffiDir)})`;
   const r = spawnSync(process.execPath, ["-e", src], { encoding: "utf8", env: process.env, timeout: 120_000 });
   assert.equal(r.signal, null, `the child died with ${r.signal}\n${r.stderr}`);
   assert.equal(r.status, 0, r.stderr);

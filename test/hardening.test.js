@@ -11,7 +11,8 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const { spawnSync } = require("node:child_process");
 const { pathToFileURL } = require("node:url");
-const { fixtures, cffiPath, expectError, expectTypeError, expectTypeErrorContaining } = require("./helpers.js");
+const path = require("node:path");
+const { fixtures, cffiPath, cffiDir, expectError, expectTypeError, expectTypeErrorContaining } = require("./helpers.js");
 const cffi = require(cffiPath);
 const { dlopen, linkSymbols, CFunction, viewSource, ptr, read, toArrayBuffer, toBuffer, CString } = cffi;
 
@@ -350,8 +351,8 @@ test('a symbol key "__proto__" defines a function, never the prototype of symbol
 test("CFFI_JIT_THRESHOLD: anything but a non-negative integer warns once and uses the default", () => {
   const code = `
     const { Worker } = require("node:worker_threads");
-    const { state } = require(${JSON.stringify(require.resolve("../lib/abi.js"))});
-    const w = new Worker(\`require(${JSON.stringify(require.resolve("../lib/abi.js"))})\`, { eval: true });
+    const { state } = require(${JSON.stringify(path.join(cffiDir, "lib", "abi.js"))});
+    const w = new Worker(\`require(${JSON.stringify(path.join(cffiDir, "lib", "abi.js"))})\`, { eval: true });
     w.on("exit", () => process.stdout.write(String(state.jitThreshold)));`;
   for (const [value, expected, warns] of [["abc", 100, true], ["12abc", 100, true], ["-1", 100, true],
     ["1e3", 100, true], [" 5", 100, true], ["99999999999", 100, true], ["0", 0, false], ["250", 250, false], ["", 100, false]]) {

@@ -6,16 +6,14 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const { spawnSync } = require("node:child_process");
-const path = require("node:path");
-const { fixtures } = require("./helpers.js");
+const { fixtures, cffiPath } = require("./helpers.js");
 
-const root = path.resolve(__dirname, "..");
 
 // Runs `body` (source of a function (cffi, lib, mark) => void) in a child. `mark(label)`
 // writes a marker to stderr, so compiles can be placed between markers.
 function run(body, env) {
   const src = `
-    const cffi = require(${JSON.stringify(path.join(root, "lib", "index.js"))});
+    const cffi = require(${JSON.stringify(cffiPath)});
     const lib = cffi.dlopen(${JSON.stringify(fixtures.basic)}, {
       add_i32: { args: ["i32", "i32"], returns: "i32" },
       add_f64: { args: ["f64", "f64"], returns: "f64" },
