@@ -5,7 +5,8 @@
 // configuration. In a clone it builds build/Release/cffi.node from the root binding.gyp; in an
 // installed package (which has no root binding.gyp, see scripts/package.js) it builds
 // src/build/Release/cffi.node from src/binding.gyp. Both are loaded before a prebuilt binary.
-// Flags: --rebuild (configure again).
+// Flags: --rebuild (configure again). CFFI_SANITIZE=1 builds with ASan+UBSan, for
+// scripts/test-asan.js (which builds a staging copy of the package, never this build/Release).
 "use strict";
 const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -41,9 +42,12 @@ if (!nodedir) {
 const gyp = findNodeGyp();
 if (!gyp) fail("cannot find node-gyp (it ships with npm). Install npm, or `npm install -g node-gyp`.");
 
-// configure once (or when binding.gyp changed), then an incremental build.
+// configure once (or when binding.gyp changed, or CFFI_SANITIZE changed), then an
+// incremental build.
+const sanitize = process.env.CFFI_SANITIZE === "1" ? "1" : "0";
 function gypRun(cmd) {
   const args = [gyp, cmd, `--nodedir=${nodedir}`];
+  if (cmd === "configure") args.push("--", `-Dcffi_sanitize=${sanitize}`);
   if (cmd === "build") args.push("--jobs=max");
   if (process.env.CFFI_DEBUG_BUILD) args.push("--debug");
   const r = spawnSync(process.execPath, args, { cwd: gypDir, stdio: "inherit",
@@ -53,7 +57,12 @@ function gypRun(cmd) {
 const makefile = path.join(gypDir, "build", "Makefile");
 const newest = Math.max(...["binding.gyp", path.join("src", "cffi.gypi")]
   .map((f) => path.join(root, f)).filter((f) => fs.existsSync(f)).map((f) => fs.statSync(f).mtimeMs));
-const stale = !fs.existsSync(makefile) || fs.statSync(makefile).mtimeMs < newest;
-if (stale || process.argv.includes("--rebuild")) gypRun("configure");
+const sanitizeMark = path.join(gypDir, "build", "cffi-sanitize");
+const readMark = () => { try { return fs.readFileSync(sanitizeMark, "utf8"); } catch { return "0"; } };
+const stale = !fs.existsSync(makefile) || fs.statSync(makefile).mtimeMs < newest || readMark() !== sanitize;
+if (stale || process.argv.includes("--rebuild")) {
+  gypRun("configure");
+  fs.writeFileSync(sanitizeMark, sanitize);
+}
 gypRun("build");
 console.log(`cffi: built ${path.join(gypDir, "build", process.env.CFFI_DEBUG_BUILD ? "Debug" : "Release", "cffi.node")}`);

@@ -4,7 +4,10 @@
 # load at require(), ~0.15 ms) and the static libtcc from Debian's libtcc-dev (see
 # src/tcc_glibc.c for why --exclude-libs). The --wrap flags and the libdl/libpthread entries keep
 # the glibc floor low (see src/glibc_compat.c; scripts/check-binary.js checks the result).
+# cffi_sanitize=1 (scripts/build.js passes it when CFFI_SANITIZE=1; scripts/test-asan.js uses
+# it) builds with AddressSanitizer and UndefinedBehaviorSanitizer, for testing only.
 {
+  "variables": { "cffi_sanitize%": 0 },
   "targets": [
     {
       "target_name": "cffi",
@@ -33,7 +36,13 @@
                     "-Wl,--push-state,--no-as-needed", "-l:libdl.so.2", "-l:libpthread.so.0", "-Wl,--pop-state"],
       "ldflags": ["-Wl,--exclude-libs,ALL",
                   "-Wl,--wrap=dlopen,--wrap=dlsym,--wrap=dlclose,--wrap=dlerror,--wrap=pthread_once",
-                  "-Wl,--wrap=sem_init,--wrap=sem_wait,--wrap=sem_post,--wrap=memfd_create"]
+                  "-Wl,--wrap=sem_init,--wrap=sem_wait,--wrap=sem_post,--wrap=memfd_create"],
+      "conditions": [
+        ["cffi_sanitize==1", {
+          "cflags": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"],
+          "ldflags": ["-fsanitize=address,undefined"]
+        }]
+      ]
     }
   ]
 }

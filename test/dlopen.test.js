@@ -9,7 +9,7 @@ const os = require("node:os");
 const path = require("node:path");
 const { pathToFileURL } = require("node:url");
 const { spawnSync } = require("node:child_process");
-const { fixtures, cffiPath, expectTypeError, expectError, collect, isMapped, rss, getGC } = require("./helpers.js");
+const { fixtures, cffiPath, expectTypeError, expectError, collect, isMapped, rss, getGC, asanSkip } = require("./helpers.js");
 const cffi = require(cffiPath);
 const { dlopen, linkSymbols, CFunction, JSCallback, native, suffix } = cffi;
 
@@ -411,7 +411,7 @@ test("linkSymbols: a reachable symbol function keeps the result alive across GC"
   base.close();
 });
 
-test("linkSymbols and CFunction: unclosed results are freed once garbage-collected (RSS bounded)", async () => {
+test("linkSymbols and CFunction: unclosed results are freed once garbage-collected (RSS bounded)", { skip: asanSkip }, async () => {
   const base = dlopen(fixtures.basic, { add_i32: {}, id_f64: {} });
   const p = base.symbols.add_i32.ptr;
   const N = 20000;

@@ -1,6 +1,7 @@
 // helpers.js: shared setup for the black-box tests. Compiles test/fixtures/*.c with gcc into
 // build/test-fixtures/<name>.so (cached by mtime, written atomically so parallel test files
-// can share it), exports their paths, and small assertion and memory utilities.
+// can share it), exports their paths, and small assertion and memory utilities, and
+// asanSkip for tests that cannot run under the ASan lane.
 // A fixture may ask for extra gcc flags with a line `// cffi-test-flags: -lz` in its source.
 // The fixtures always live in this clone; the package under test is this clone or, with
 // CFFI_TEST_PACKAGE=<dir>, an installed copy (cffiDir, cffiPath, cffiEsmUrl below).
@@ -78,6 +79,12 @@ const cffiEsmUrl = (() => {
 })();
 const jit = process.env.CFFI_JIT !== "0";
 
+// Under the ASan+UBSan lane (scripts/test-asan.js sets CFFI_ASAN=1) RSS measurements mean
+// nothing (ASan's shadow memory and quarantine) and valgrind cannot run: such tests pass
+// `{ skip: asanSkip }`, which is a reason string there and false otherwise.
+const asanSkip = process.env.CFFI_ASAN === "1" &&
+  "under ASan (CFFI_ASAN=1): its shadow memory and quarantine make RSS and valgrind meaningless";
+
 // Is a program on PATH (e.g. "valgrind")? Tests that run a tool skip with a reason when not.
 function hasTool(name) {
   return (process.env.PATH || "").split(path.delimiter).some((dir) => {
@@ -154,6 +161,7 @@ module.exports = {
   installed,
   hasTool,
   jit,
+  asanSkip,
   expectError,
   expectTypeError,
   expectTypeErrorContaining,

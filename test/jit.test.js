@@ -10,7 +10,7 @@ const assert = require("node:assert/strict");
 const { spawnSync, execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
-const { fixtures, cffiDir, hasTool } = require("./helpers.js");
+const { fixtures, cffiDir, hasTool, asanSkip } = require("./helpers.js");
 
 const CHILD = process.env.CFFI_JIT_TEST_CHILD === "1";
 
@@ -258,8 +258,8 @@ test("viewSource's native half: C for JIT signatures and for the callback trampo
 
 // The valgrind child always runs with CFFI_JIT=1, so the libffi pass (CFFI_JIT=0) would only
 // repeat the JIT pass's run (~11 s).
-const valgrindSkip = process.env.CFFI_JIT === "0" ? "runs on the JIT pass only (the child is CFFI_JIT=1 either way)"
-  : !hasTool("valgrind") && "valgrind is not on PATH";
+const valgrindSkip = asanSkip || (process.env.CFFI_JIT === "0" ? "runs on the JIT pass only (the child is CFFI_JIT=1 either way)"
+  : !hasTool("valgrind") && "valgrind is not on PATH");
 test("under valgrind: no invalid reads or writes in compiled code", { skip: valgrindSkip, timeout: 600000 }, () => {
   const r = child({ CFFI_JIT: "1" }, ["valgrind", "--error-exitcode=99", "--quiet", "--smc-check=all"]);
   const { jitRun } = runs();

@@ -12,7 +12,7 @@
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { fixtures, cffiPath, collect, rss } = require("./helpers.js");
+const { fixtures, cffiPath, collect, rss, asanSkip } = require("./helpers.js");
 const cffi = require(cffiPath);
 const { dlopen, JSCallback, toArrayBuffer, toBuffer } = cffi;
 
@@ -53,7 +53,7 @@ const defs = {
   call_i32: { args: ["function", "i32"], returns: "i32" },
 };
 
-test("dlopen + close of the fixture, 20,000 times", { timeout: 30 * 60 * 1000 }, async (t) => {
+test("dlopen + close of the fixture, 20,000 times", { skip: asanSkip, timeout: 30 * 60 * 1000 }, async (t) => {
   const r = await measure((i) => {
     const lib = dlopen(fixtures.basic, defs);
     if (lib.symbols.add_i32(i, 1) !== i + 1) assert.fail("add_i32");
@@ -63,7 +63,7 @@ test("dlopen + close of the fixture, 20,000 times", { timeout: 30 * 60 * 1000 },
   assert.ok(r.growth < r.limit, r.info);
 });
 
-test("JSCallback create + call + close, 20,000 times", { timeout: 30 * 60 * 1000 }, async (t) => {
+test("JSCallback create + call + close, 20,000 times", { skip: asanSkip, timeout: 30 * 60 * 1000 }, async (t) => {
   const lib = dlopen(fixtures.basic, defs);
   const r = await measure((i) => {
     const captured = { i, pad: new Array(16).fill(i) }; // fn holds some memory: released by close()
@@ -76,7 +76,7 @@ test("JSCallback create + call + close, 20,000 times", { timeout: 30 * 60 * 1000
   assert.ok(r.growth < r.limit, r.info);
 });
 
-test("toArrayBuffer / toBuffer of borrowed memory, 100,000 times", { timeout: 30 * 60 * 1000 }, async (t) => {
+test("toArrayBuffer / toBuffer of borrowed memory, 100,000 times", { skip: asanSkip, timeout: 30 * 60 * 1000 }, async (t) => {
   const lib = dlopen(fixtures.basic, { static_text_ptr: { returns: "ptr" } });
   const p = lib.symbols.static_text_ptr();
   const r = await measure((i) => {
@@ -88,7 +88,7 @@ test("toArrayBuffer / toBuffer of borrowed memory, 100,000 times", { timeout: 30
   assert.ok(r.growth < r.limit, r.info);
 });
 
-test("toArrayBuffer of malloc'ed memory with a C deallocator, 100,000 times", { timeout: 30 * 60 * 1000 }, async (t) => {
+test("toArrayBuffer of malloc'ed memory with a C deallocator, 100,000 times", { skip: asanSkip, timeout: 30 * 60 * 1000 }, async (t) => {
   const lib = dlopen(fixtures.basic, {
     alloc_bytes: { args: ["i32"], returns: "ptr" },
     count_free: { args: ["ptr", "ptr"] },
