@@ -101,6 +101,7 @@ static napi_value init(napi_env env, napi_value exports) {
   st->thread = pthread_self();
   st->jit_enabled = env_flag("CFFI_JIT", true);
   st->debug_source = env_flag("CFFI_DEBUG_SOURCE", false);
+  if (st->jit_enabled) st->jit_enabled = cffi_jit_available(st);
   st->jit_threshold = jit_threshold();
   if (napi_set_instance_data(env, st, env_finalize, NULL) != napi_ok) {
     free(st);

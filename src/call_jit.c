@@ -1,8 +1,10 @@
 /* call_jit.c: the TinyCC call path, and the only file that includes libtcc.h. Compiles the
  * trampolines that codegen.c writes for a batch of functions (everything one dlopen /
- * linkSymbols / CFunction declares) in one TCCState, relocates the code into pages it owns
- * and makes them read+execute. Any failure returns -1 and the caller keeps libffi, which
- * behaves the same.
+ * linkSymbols / CFunction declares) in one TCCState, relocates the code into a read+write
+ * block it owns, then makes the code pages read+execute and the data pages read-only
+ * (tcc_memory.c; libtcc's own mprotect and exit are guarded there). Any failure returns -1 and
+ * the caller keeps libffi, which behaves the same; if this process cannot get executable
+ * memory at all, cffi_jit_available() says so once and the JIT stays off.
  *
  * Ownership of compiled code (cffi_code_t): one mapping per batch, reference counted.
  * cffi_jit_link() creates it with one reference per function it gave a trampoline to
@@ -39,9 +41,10 @@
 #include <unistd.h>
 
 #include "prelude.h"
+#include "tcc_memory.h"
 
 struct cffi_code_s {
-  void *mem;  /* read+execute mapping holding the batch's code and constants */
+  void *mem;  /* the batch's block: code pages read+execute, data pages read-only */
   size_t size;
   int refs;   /* one per function using a trampoline in it (atomic) */
 };
@@ -170,73 +173,119 @@ void cffi_code_release(cffi_code_t *code) {
   free(code);
 }
 
-/* Compiles `src`, relocates into a fresh mapping and resolves the n entry points. Called
- * with tcc_lock held. Returns the code block or NULL (message in *err). */
-static cffi_code_t *jit_compile(const char *src, size_t n, napi_callback *entries,
-                                jit_errors_t *err) {
-  cffi_code_t *code = NULL;
-  void *mem = MAP_FAILED;
-  size_t size = 0;
-  TCCState *s = tcc_new();
+/* Put before every source: a page-aligned object, the first in .data, which is the first
+ * data section TinyCC lays out after the code. The data then starts on a page of its own, so
+ * the code pages hold only code (read+execute) and the data pages only data (read-only). */
+static const char jit_data_marker[] = "__attribute__((aligned(4096))) char cffi_data_page[1] = {1};\n";
+
+/* One compile: what jit_guarded works on, kept out of the frame that calls setjmp. */
+typedef struct {
+  const char *src;
+  size_t n;
+  napi_callback *entries;
+  jit_errors_t *err;
+  TCCState *s;
+  cffi_exec_block_t block;
+  cffi_code_t *code;
+} jit_job_t;
+
+/* The compile itself, with the guard held (see tcc_memory.c). Leaves job->code set on
+ * success; the caller cleans up otherwise. */
+static void jit_steps(jit_job_t *job, cffi_tcc_guard_t *guard) {
+  jit_errors_t *err = job->err;
+  TCCState *s = job->s = tcc_new();
   if (!s) {
     snprintf(err->msg, sizeof err->msg, "tcc_new failed");
-    return NULL;
+    return;
   }
   tcc_set_error_func(s, err, jit_on_error);
   /* No headers, no libc, no libtcc1.a: nothing on disk is needed at run time. */
   tcc_set_options(s, "-nostdlib -nostdinc");
-  if (tcc_set_output_type(s, TCC_OUTPUT_MEMORY) < 0) goto fail;
+  if (tcc_set_output_type(s, TCC_OUTPUT_MEMORY) < 0) return;
   for (size_t i = 0; i < sizeof jit_symbols / sizeof jit_symbols[0]; i++)
     tcc_add_symbol(s, jit_symbols[i].name, jit_symbols[i].addr);
+  size_t len = strlen(job->src);
+  char *full = malloc(sizeof jit_data_marker + len);
+  if (!full) return;
+  memcpy(full, jit_data_marker, sizeof jit_data_marker - 1);
+  memcpy(full + sizeof jit_data_marker - 1, job->src, len + 1);
   /* tcc_relocate reports success after a failed compile: check this result. (Warnings
    * also reach jit_on_error; they do not fail the batch.) */
-  if (tcc_compile_string(s, src) < 0) goto fail;
+  int rc = tcc_compile_string(s, full);
+  free(full);
+  if (rc < 0) return;
 
   int need = tcc_relocate(s, NULL);
-  if (need <= 0) goto fail;
-  long page = sysconf(_SC_PAGESIZE);
-  size = ((size_t)need + (size_t)page - 1) & ~((size_t)page - 1);
-  /* Writable while TinyCC copies and relocates, then read+execute. (This libtcc's
-   * tcc_relocate briefly makes the .text pages RWX itself; the mprotect below ends that
-   * before any pointer into the block leaves this function.) */
-  mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) {
-    snprintf(err->msg, sizeof err->msg, "mmap failed: %s", strerror(errno));
-    goto fail;
+  if (need <= 0) return;
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t size = ((size_t)need + page - 1) & ~(page - 1);
+  if (cffi_exec_alloc(&job->block, size, err->msg, sizeof err->msg) != 0) return;
+  /* TinyCC copies and relocates into the read+write block; its request to make the code
+   * pages read+write+execute is only recorded (tcc_memory.c). */
+  if (tcc_relocate(s, job->block.mem) < 0) return;
+  uintptr_t base = (uintptr_t)job->block.mem;
+  uintptr_t data = (uintptr_t)tcc_get_symbol(s, "cffi_data_page");
+  uintptr_t code_end = (guard->exec_hi + page - 1) & ~(uintptr_t)(page - 1);
+  /* The layout this relies on: the code first, from the block's start, then the data from
+   * the marker's page on. Anything else would leave data executable or code writable. */
+  if (guard->exec_requests == 0 || guard->exec_lo < base || data != code_end || data >= base + size) {
+    snprintf(err->msg, sizeof err->msg, "unexpected layout of the compiled code");
+    return;
   }
-  if (tcc_relocate(s, mem) < 0) goto fail;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < job->n; i++) {
     char name[32];
     snprintf(name, sizeof name, "cffi_call_%zu", i);
     void *p = tcc_get_symbol(s, name);
     if (!p) {
       snprintf(err->msg, sizeof err->msg, "%s missing after relocation", name);
-      goto fail;
+      return;
     }
-    entries[i] = (napi_callback)p;
-  }
-  if (mprotect(mem, size, PROT_READ | PROT_EXEC) != 0) {
-    snprintf(err->msg, sizeof err->msg, "mprotect failed: %s", strerror(errno));
-    goto fail;
+    job->entries[i] = (napi_callback)p;
   }
   tcc_delete(s);
-  s = NULL;
-  code = malloc(sizeof *code);
-  if (!code) goto fail;
-  code->mem = mem;
-  code->size = size;
-  code->refs = (int)n;
-  return code;
+  job->s = NULL;
+  if (cffi_exec_seal(&job->block, code_end - base, err->msg, sizeof err->msg) != 0) return;
+  cffi_code_t *code = malloc(sizeof *code);
+  if (!code) return;
+  code->mem = job->block.mem;
+  code->size = job->block.size;
+  code->refs = (int)job->n;
+  job->code = code;
+}
 
-fail:
+/* Runs jit_steps with the guard; -1 if libtcc called exit() (it has already reported why to
+ * jit_on_error, and released its own lock). */
+static int jit_guarded(jit_job_t *job) {
+  cffi_tcc_guard_t guard;
+  if (setjmp(guard.exit_jmp)) return -1;
+  cffi_tcc_guard_enter(&guard);
+  jit_steps(job, &guard);
+  cffi_tcc_guard_leave();
+  return 0;
+}
+
+/* Compiles `src`, relocates into a fresh block and resolves the n entry points. Called
+ * with tcc_lock held. Returns the code block or NULL (message in *err). */
+static cffi_code_t *jit_compile(const char *src, size_t n, napi_callback *entries,
+                                jit_errors_t *err) {
+  jit_job_t job = {src, n, entries, err, NULL, {MAP_FAILED, 0, -1}, NULL};
+  if (jit_guarded(&job) != 0 && !err->msg[0]) snprintf(err->msg, sizeof err->msg, "TinyCC gave up");
+  if (job.code) return job.code;
   if (!err->msg[0]) snprintf(err->msg, sizeof err->msg, "compilation failed");
-  if (s) tcc_delete(s);
-  if (mem != MAP_FAILED) munmap(mem, size);
+  if (job.s) tcc_delete(job.s);
+  cffi_exec_free(&job.block);
   return NULL;
 }
 
+bool cffi_jit_available(cffi_env_t *st) {
+  const char *why;
+  if (cffi_exec_probe(&why) != CFFI_EXEC_NONE) return true;
+  if (st->debug_source) fprintf(stderr, "cffi: executable memory is refused (%s): the JIT is off, calls use libffi\n", why);
+  return false;
+}
+
 int cffi_jit_link(cffi_env_t *st, cffi_fn_t **fns, size_t n) {
-  if (!st || !fns || n == 0) return -1;
+  if (!st || !fns || n == 0 || cffi_exec_probe(NULL) == CFFI_EXEC_NONE) return -1;
   /* Only supported signatures; the others stay NULL and use libffi. */
   cffi_fn_t **batch = malloc(n * sizeof *batch);
   napi_callback *entries = malloc(n * sizeof *entries);
@@ -282,6 +331,7 @@ done:
 
 int cffi_jit_callback(cffi_env_t *st, const cffi_sig_t *sig, const void *cb,
                       const void *dispatch, void **entry, cffi_code_t **code) {
+  if (cffi_exec_probe(NULL) == CFFI_EXEC_NONE) return -1;
   char *src = cffi_codegen_cb_trampoline(sig, cb, dispatch);
   if (!src) return -1;
   if (st->debug_source) fprintf(stderr, "cffi: generated source (callback):\n%s\n", src);

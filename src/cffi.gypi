@@ -3,7 +3,9 @@
 # Links the system libffi statically (libffi_pic.a from libffi-dev: one shared object less to
 # load at require(), ~0.15 ms) and the static libtcc from Debian's libtcc-dev (see
 # src/tcc_glibc.c for why --exclude-libs). The --wrap flags and the libdl/libpthread entries keep
-# the glibc floor low (see src/glibc_compat.c; scripts/check-binary.js checks the result).
+# the glibc floor low (see src/glibc_compat.c; scripts/check-binary.js checks the result);
+# --wrap=mprotect,--wrap=exit keep libtcc from making pages writable+executable and from ending
+# the process (see src/tcc_memory.c).
 # cffi_sanitize=1 (scripts/build.js passes it when CFFI_SANITIZE=1; scripts/test-asan.js uses
 # it) builds with AddressSanitizer and UndefinedBehaviorSanitizer, for testing only.
 {
@@ -27,7 +29,8 @@
         "sbuf.c",
         "tcc_glibc.c",
         "cb_stub.c",
-        "glibc_compat.c"
+        "glibc_compat.c",
+        "tcc_memory.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden", "-O2"],
       "cflags!": ["-fno-exceptions"],
@@ -36,7 +39,8 @@
                     "-Wl,--push-state,--no-as-needed", "-l:libdl.so.2", "-l:libpthread.so.0", "-Wl,--pop-state"],
       "ldflags": ["-Wl,--exclude-libs,ALL",
                   "-Wl,--wrap=dlopen,--wrap=dlsym,--wrap=dlclose,--wrap=dlerror,--wrap=pthread_once",
-                  "-Wl,--wrap=sem_init,--wrap=sem_wait,--wrap=sem_post,--wrap=memfd_create"],
+                  "-Wl,--wrap=sem_init,--wrap=sem_wait,--wrap=sem_post,--wrap=memfd_create",
+                  "-Wl,--wrap=mprotect,--wrap=exit"],
       "conditions": [
         ["cffi_sanitize==1", {
           "cflags": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"],

@@ -180,6 +180,9 @@ void cffi_ffi_release(cffi_fn_t *fn);
  * success sets fns[i]->jit_entry/code and returns 0; on failure returns -1 and the caller
  * uses libffi. */
 int cffi_jit_link(cffi_env_t *st, cffi_fn_t **fns, size_t n);
+/* Can this process make compiled code executable? Probed once (tcc_memory.c); false turns
+ * the JIT off (with CFFI_DEBUG_SOURCE, says why on stderr). */
+bool cffi_jit_available(cffi_env_t *st);
 void cffi_code_release(cffi_code_t *code);
 /* Generated source for viewSource (codegen.c): malloc'd string, or NULL if the signature
  * runs on libffi. */

@@ -2,7 +2,8 @@
 // two child processes, one with the JIT (default) and one with CFFI_JIT=0, calling the
 // native binding directly through the shared buffer; every result (slot 0's 64 bits, tag 0,
 // the returned JS value, errno) must be identical, and a few are also checked against known
-// values. Also: no memory mapping is writable and executable after compiling, viewSource's
+// values. Also: no memory is writable and executable during or after compiling and TinyCC's
+// data pages are read-only (test/fixtures/execmem_shim.c logs the requests), viewSource's
 // native half, and (when valgrind is on PATH, on the JIT pass) one run under valgrind.
 "use strict";
 const { test } = require("node:test");
@@ -116,8 +117,11 @@ function scenarios() {
   return s;
 }
 
+function allMaps() {
+  return fs.readFileSync("/proc/self/maps", "utf8").split("\n").filter(Boolean);
+}
 function executableMaps() {
-  return fs.readFileSync("/proc/self/maps", "utf8").split("\n").filter((l) => /^\S+ ..x/.test(l));
+  return allMaps().filter((l) => /^\S+ ..x/.test(l));
 }
 
 function runChild() {
@@ -131,10 +135,12 @@ function runChild() {
   const list = scenarios();
   const defs = list.map((c) => [binding.sym(lib, [c.sym])[0], c.ret, c.args, null]);
   const exBefore = executableMaps();
+  const mapsBefore = allMaps();
   const [batch] = binding.link(defs); // [the batch, JS source of its symbol functions]
   const jit = process.env.CFFI_JIT === "0" ? [] : binding.jit(batch); // one batch: one TinyCC state
   const fns = defs.map((d, i) => jit[i] || binding.entry(batch, i)); // JIT, or libffi
   const exAfter = executableMaps();
+  const mapsAfter = allMaps();
   const out = { results: [], jit: fns.map((_, i) => Boolean(jit[i])) };
   list.forEach((c, i) => {
     for (const call of c.calls) {
@@ -160,6 +166,7 @@ function runChild() {
   // Linking must not add a writable+executable mapping (the JIT relocates into RW pages,
   // then makes them RX). V8 keeps one of its own, so compare with the state just before.
   out.newExec = exAfter.filter((l) => !exBefore.includes(l));
+  out.newMaps = mapsAfter.filter((l) => !mapsBefore.includes(l));
   process.stdout.write(JSON.stringify(out));
 }
 
@@ -233,10 +240,27 @@ test("known values: narrow results, bools, NaN, 64-bit conversions, errno, strin
   assert.equal(get("sum_bytes", T.u32, "<2>,5").slot.slice(-8), (1 + 2 + 3 + 250 + 251).toString(16).padStart(8, "0"));
 });
 
-test("no mapping is writable and executable after compiling", () => {
-  const { jitRun } = runs();
-  assert.ok(jitRun.newExec.length >= 1, "the compiled code should be in a new executable mapping");
-  assert.deepEqual(jitRun.newExec.filter((l) => /^\S+ .w/.test(l)), []);
+// During the compile too: the child runs with test/fixtures/execmem_shim.c preloaded, which
+// logs every request cffi.node makes (libtcc's included) for memory writable and executable.
+test("no memory is ever writable and executable, and TinyCC's data pages are not executable", () => {
+  const log = path.join(fs.mkdtempSync(path.join(require("node:os").tmpdir(), "cffi-jit-wx-")), "wx.log");
+  let r, wx;
+  try {
+    r = child({ CFFI_JIT: "1", LD_PRELOAD: fixtures.execmem_shim, CFFI_TEST_EXECMEM: "record", CFFI_TEST_EXECMEM_LOG: log });
+    wx = fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "";
+  } finally {
+    fs.rmSync(path.dirname(log), { recursive: true, force: true });
+  }
+  assert.equal(wx, "", "requests for writable+executable memory (mprotect|mmap, prot, length)");
+  assert.ok(r.jit.every(Boolean));
+  assert.ok(r.newExec.length >= 1, "the compiled code should be in a new executable mapping");
+  assert.deepEqual(r.newExec.filter((l) => /^\S+ .w/.test(l)), []);
+  // the block's data pages (TinyCC's .data, .bss, GOT) follow its code, read-only
+  for (const code of r.newExec) {
+    const end = code.split(/[- ]/)[1];
+    const data = r.newMaps.find((l) => l.startsWith(`${end}-`));
+    assert.ok(data && /^\S+ r--p /.test(data), `after the code ${code}: ${data}`);
+  }
 });
 
 test("CFFI_DEBUG_SOURCE prints the generated C", () => {

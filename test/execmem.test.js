@@ -1,0 +1,81 @@
+// execmem.test.js: cffi where the system refuses executable memory (issue 10, defect 7).
+// Each test runs a child node with the LD_PRELOAD library test/fixtures/execmem_shim.c, which
+// refuses cffi.node's requests as a policy would: "nowx" (nothing writable and executable:
+// PaX, hardened kernels), "noanon" (SELinux deny_execmem: no anonymous executable memory at
+// all; a read+execute shared file mapping is allowed) and "noexec" (nothing executable). In
+// every case 200 calls at the default CFFI_JIT_THRESHOLD (so past the 100th, where the batch
+// is compiled) give the right results, the process ends normally with status 0 and runs its
+// 'exit' handlers, nothing on stderr, and cffi.node never asks for memory writable and
+// executable at once. The child always has the JIT on (CFFI_JIT=1), on both passes of the suite.
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const { spawnSync } = require("node:child_process");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const { fixtures, cffiPath, cffiDir } = require("./helpers.js");
+
+if (process.env.CFFI_EXECMEM_CHILD === "1") {
+  const cffi = require(cffiPath);
+  const lib = cffi.dlopen(fixtures.jit, {
+    id_i32: { args: ["i32"], returns: "i32" },
+    id_f64: { args: ["f64"], returns: "f64" },
+    str_len: { args: ["cstring"], returns: "u64" },
+  });
+  let ok = 0;
+  for (let i = 0; i < 200; i++) {
+    if (lib.symbols.id_i32(i * 7 - 50) === i * 7 - 50 && lib.symbols.id_f64(i / 4) === i / 4 &&
+      lib.symbols.str_len("x".repeat(i)) === BigInt(i)) ok++;
+  }
+  const maps = fs.readFileSync("/proc/self/maps", "utf8");
+  const out = {
+    ok,
+    jit: require(path.join(cffiDir, "lib", "abi.js")).binding.state().jit,
+    memfd: /\/memfd:cffi-jit/.test(maps),
+    note: cffi.viewSource({ f: { args: ["i32"], returns: "i32" } })[0],
+  };
+  lib.close();
+  process.on("exit", (code) => process.stdout.write(JSON.stringify({ ...out, exitHandler: code })));
+  return;
+}
+
+function runPolicy(mode, env = {}) {
+  const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cffi-execmem-")), "wx.log");
+  const r = spawnSync(process.execPath, [__filename], {
+    env: { ...process.env, CFFI_EXECMEM_CHILD: "1", CFFI_JIT: "1", CFFI_JIT_THRESHOLD: "", CFFI_DEBUG_SOURCE: "",
+      LD_PRELOAD: fixtures.execmem_shim, CFFI_TEST_EXECMEM: mode, CFFI_TEST_EXECMEM_LOG: log, ...env },
+    encoding: "utf8",
+  });
+  const wx = fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "";
+  fs.rmSync(path.dirname(log), { recursive: true, force: true });
+  assert.equal(r.status, 0, `child (${mode}) ended with status ${r.status} signal ${r.signal}, stdout ${JSON.stringify(r.stdout)}, stderr:\n${r.stderr}`);
+  assert.equal(wx, "", `cffi.node asked for writable+executable memory (${mode}):\n${wx}`);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.ok, 200, `${mode}: ${out.ok} of 200 calls right`);
+  assert.equal(out.exitHandler, 0, "'exit' handlers ran with status 0");
+  return { ...out, stderr: r.stderr };
+}
+
+test("nothing writable+executable allowed: the JIT works (code written, then made read+execute)", () => {
+  const out = runPolicy("nowx");
+  assert.equal(out.stderr, "");
+  assert.equal(out.jit, true);
+  assert.equal(out.memfd, false);
+});
+
+test("no anonymous executable memory (SELinux deny_execmem): the JIT works through a memfd", () => {
+  const out = runPolicy("noanon");
+  assert.equal(out.stderr, "");
+  assert.equal(out.jit, true);
+  assert.equal(out.memfd, true);
+});
+
+test("no executable memory at all: everything runs on libffi, silently; CFFI_DEBUG_SOURCE says why", () => {
+  const out = runPolicy("noexec");
+  assert.equal(out.stderr, "");
+  assert.equal(out.jit, false);
+  assert.match(out.note, /libffi/);
+  const dbg = runPolicy("noexec", { CFFI_DEBUG_SOURCE: "1" });
+  assert.match(dbg.stderr, /^cffi: executable memory is refused \(.*Permission denied.*\): the JIT is off, calls use libffi\n$/);
+});
