@@ -1,6 +1,7 @@
 // index.js: the cffi package: the bun:ffi API for Node.js (SPEC). Gathers the exports of the
 // other modules; `index.mjs` re-exports this object for ESM. JSCallback and the memory
-// helpers are loaded on first use (each module costs a few hundred µs at require time).
+// helpers are loaded on first use, cc() on its first call (each module costs a few hundred µs at
+// require time).
 "use strict";
 const { binding } = require("./abi.js");
 const { FFIType } = require("./types.js");
@@ -21,8 +22,10 @@ const native = {
   },
 };
 
-function cc() {
-  throw new Error("cffi: cc() is not available yet: compiling C at run time is not implemented in this version");
+// lib/cc.js, loaded on the first cc() call.
+let ccModule = null;
+function cc(options) {
+  return (ccModule ??= require("./cc.js")).cc(options);
 }
 
 function errno() {

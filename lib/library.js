@@ -100,8 +100,11 @@ const bindBatch = (function bindBatch(handle, n, source, sigs, closedError, tier
   const [fns, set] = new Function("H", "S", source)(helpers, slows);
   const asyncs = new Array(n);
   for (let i = 0; i < n; i++) {
+    // a cc() function taking or returning Node-API values can only run on the JS thread
+    const napi = sigs[i].returns === T.napi_value || sigs[i].args.some((t) => t === T.napi_env || t === T.napi_value);
     asyncs[i] = (...args) => {
       if (isClosed) return Promise.reject(closedError());
+      if (napi) return Promise.reject(new TypeError("napi_env / napi_value functions cannot run with .async: Node-API works only on the JS thread"));
       const [w, read, withCount] = (asyncParts ??= require("./async.js").asyncParts)(sigs[i]);
       try {
         if (withCount) w(args.length, ...args);
@@ -245,6 +248,14 @@ const dlopen = (function dlopen(p, symbols) {
     binding.close(handle);
     throw err;
   }
+  return linkLibrary(list, handle, lib);
+});
+
+// The { symbols, close } of an open library handle (binding.open, or cc()'s compiled code)
+// whose entries [{ name, sig, addr }] are resolved. close() disables the functions, then
+// unloads the handle: at once, once the outermost synchronous call returned, or when the last
+// async call settled (lib/async.js).
+const linkLibrary = (function linkLibrary(list, handle, lib = { handle, closed: false, inflight: 0 }) {
   let bound;
   try {
     bound = bindAll(list, "library is closed", lib);
@@ -314,4 +325,4 @@ function viewSource(symbols, isCallback = false) {
   return list.map((e) => (state.jit && binding.source(e.sig.returns, e.sig.args, false)) || LIBFFI_NOTE(e.name));
 }
 
-module.exports = { dlopen, linkSymbols, CFunction, viewSource, readPtrField, openLibrary, T };
+module.exports = { dlopen, linkSymbols, CFunction, viewSource, readPtrField, openLibrary, linkLibrary, readSymbols, nulError, T };

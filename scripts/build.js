@@ -66,3 +66,36 @@ if (stale || process.argv.includes("--rebuild")) {
 }
 gypRun("build");
 console.log(`cffi: built ${path.join(gypDir, "build", process.env.CFFI_DEBUG_BUILD ? "Debug" : "Release", "cffi.node")}`);
+ccRuntime();
+
+// cc-runtime/: the files cc() hands TinyCC at run time (lib/cc.js), so that an installed package
+// compiles C with no compiler and no tcc package on the machine: TinyCC's own headers and
+// libtcc1.a (from Debian's tcc package), an empty libc.so linker script (libc is already loaded
+// in the process; TinyCC only needs to find one), the running Node's Node-API headers, and a
+// stdint.h for machines without the system's C headers (src/cc-runtime/). An installed package
+// already has the folder: without the tcc package it is left as it is.
+function ccRuntime() {
+  const out = path.join(root, "cc-runtime");
+  const multiarch = { x64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" }[process.arch] || "";
+  const tccDir = [path.join("/usr/lib", multiarch, "tcc"), "/usr/lib/tcc", "/usr/local/lib/tcc"]
+    .find((d) => fs.existsSync(path.join(d, "include", "stdarg.h")) && fs.existsSync(path.join(d, "libtcc1.a")));
+  if (!tccDir) {
+    if (fs.existsSync(path.join(out, "include", "stdarg.h"))) return;
+    console.warn("cffi: TinyCC's headers and libtcc1.a were not found (Debian package tcc): cc() will not work. " +
+      "Install it with: apt-get install tcc, then build again");
+    return;
+  }
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(path.join(out, "node"), { recursive: true });
+  fs.cpSync(path.join(tccDir, "include"), path.join(out, "include"), { recursive: true });
+  fs.copyFileSync(path.join(tccDir, "libtcc1.a"), path.join(out, "libtcc1.a"));
+  fs.writeFileSync(path.join(out, "libc.so"), "/* cffi cc(): libc is already loaded in the process */\n");
+  for (const h of ["node_api.h", "node_api_types.h", "js_native_api.h", "js_native_api_types.h"]) {
+    fs.copyFileSync(path.join(nodedir, "include", "node", h), path.join(out, "node", h));
+  }
+  fs.mkdirSync(path.join(out, "fallback"));
+  fs.copyFileSync(path.join(root, "src", "cc-runtime", "stdint.h"), path.join(out, "fallback", "stdint.h"));
+  fs.writeFileSync(path.join(out, "README.md"), "# cc-runtime\n\nWritten by scripts/build.js: the files `cc()` hands " +
+    `TinyCC at run time (lib/cc.js). From ${tccDir} (Debian package tcc), ${path.join(nodedir, "include", "node")} ` +
+    "and src/cc-runtime/. Not in git.\n");
+}

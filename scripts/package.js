@@ -55,7 +55,7 @@ const copy = (rel, to = rel) => {
   fs.cpSync(path.join(root, rel), dst, { recursive: true });
 };
 for (const f of ["lib", "index.mjs", "index.d.ts", "README.md", "LICENSE", "docs", "examples",
-  "bench/README.md", "bench/results.md", "scripts/build.js", "scripts/gyp.js"]) copy(f);
+  "bench/README.md", "bench/results.md", "scripts/build.js", "scripts/gyp.js", "cc-runtime", "src/cc-runtime"]) copy(f);
 for (const f of fs.readdirSync(path.join(root, "src"))) {
   if (/\.(c|h|inc|gypi)$/.test(f)) copy(path.join("src", f));
 }

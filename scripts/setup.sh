@@ -7,10 +7,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# libffi-dev, libtcc-dev: the build; gcc, g++, make, python3: node-gyp and the C test fixtures; libsqlite3-dev, zlib1g: the
+# libffi-dev, libtcc-dev: the build; tcc: TinyCC's headers and libtcc1.a for cc() (copied into cc-runtime/); gcc, g++, make, python3: node-gyp and the C test fixtures; libsqlite3-dev, zlib1g: the
 # libraries the tests and examples open; valgrind: the memcheck tests; binutils: the binary
 # checks (readelf, objdump, strip); util-linux: unshare, for .ci/install-test's sandbox.
-packages=(libffi-dev libtcc-dev gcc g++ make python3 libc6-dev binutils util-linux
+packages=(libffi-dev libtcc-dev tcc gcc g++ make python3 libc6-dev binutils util-linux
   libsqlite3-0 libsqlite3-dev zlib1g valgrind)
 
 missing=()

@@ -76,6 +76,13 @@ static napi_value invoke(napi_env env, cffi_fn_t *fn, const napi_value *argv, si
   for (int i = 0; i < sig->nargs; i++) {
     uint8_t tag = st->tags[1 + i];
     napi_value jsval = NULL;
+    if (sig->args[i] == CFFI_T_NAPI_ENV || sig->args[i] == CFFI_T_NAPI_VALUE) {
+      /* cc() functions (SPEC §15): the calling environment, or the JS value itself */
+      if (sig->args[i] == CFFI_T_NAPI_ENV) vals[i].ptr = env;
+      else if ((size_t)i < argc) vals[i].ptr = argv[i];
+      else if (napi_get_undefined(env, &undef) == napi_ok) vals[i].ptr = undef;
+      continue;
+    }
     if (tag >= CFFI_TAG_VIEW && cffi_types[sig->args[i]].kind == CFFI_K_PTR) {
       if ((size_t)i < argc) {
         jsval = argv[i];
@@ -103,6 +110,7 @@ static napi_value invoke(napi_env env, cffi_fn_t *fn, const napi_value *argv, si
   }
   cffi_tmp_free(&tmp);
   if (mine) return cffi_rethrow_ref(env, mine);
+  if (sig->ret == CFFI_T_NAPI_VALUE) return r.ptr; /* NULL (undefined) when C threw */
   cffi_store_value(sig->ret, r, &st->slots[0], &st->tags[0]);
   return NULL;
 }

@@ -1,4 +1,4 @@
-/* call_jit.c: the TinyCC call path, and the only file that includes libtcc.h. Compiles the
+/* call_jit.c: the TinyCC call path, and (with cc.c) the only file that includes libtcc.h. Compiles the
  * trampolines that codegen.c writes for a batch of functions (everything one dlopen /
  * linkSymbols / CFunction declares) in one TCCState, relocates the code into a read+write
  * block it owns, then makes the code pages read+execute and the data pages read-only
@@ -125,6 +125,18 @@ static napi_value jit_fail(jit_cx_t *cx) {
 /* libtcc keeps global state: every TinyCC call in the process goes through this lock
  * (environments on worker threads included). */
 static pthread_mutex_t tcc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* cc.c compiles under the same lock, and hands its sealed blocks over as cffi_code_t. */
+void cffi_tcc_lock(void) { pthread_mutex_lock(&tcc_lock); }
+void cffi_tcc_unlock(void) { pthread_mutex_unlock(&tcc_lock); }
+cffi_code_t *cffi_code_adopt(void *mem, size_t size) {
+  cffi_code_t *code = malloc(sizeof *code);
+  if (!code) return NULL;
+  code->mem = mem;
+  code->size = size;
+  code->refs = 1;
+  return code;
+}
 
 /* Conversions TinyCC emits calls to for u64 <-> floating point (normally in libtcc1.a, which
  * -nostdlib leaves out). Compiled by gcc, so they round exactly like convert.c. */

@@ -24,6 +24,7 @@
         "async.c",
         "memory.c",
         "call_jit.c",
+        "cc.c",
         "codegen.c",
         "jsgen.c",
         "sbuf.c",

@@ -184,6 +184,15 @@ int cffi_jit_link(cffi_env_t *st, cffi_fn_t **fns, size_t n);
  * the JIT off (with CFFI_DEBUG_SOURCE, says why on stderr). */
 bool cffi_jit_available(cffi_env_t *st);
 void cffi_code_release(cffi_code_t *code);
+/* TinyCC shared by call_jit.c and cc.c, the only files that include libtcc.h: the lock every
+ * TinyCC call in the process is made under, and a sealed block (tcc_memory.c) of cc.c's
+ * compiled code as a cffi_code_t with one reference (NULL: out of memory). */
+void cffi_tcc_lock(void);
+void cffi_tcc_unlock(void);
+cffi_code_t *cffi_code_adopt(void *mem, size_t size);
+/* A library handle for lib/library.js (open()'s result) whose close() calls unload(handle)
+ * instead of dlclose: cc.c's compiled code. NULL with an exception pending on failure. */
+napi_value cffi_lib_handle(napi_env env, void *handle, void (*unload)(void *));
 /* Generated source for viewSource (codegen.c): malloc'd string, or NULL if the signature
  * runs on libffi. */
 char *cffi_codegen_call_source(const cffi_sig_t *sig, const char *name);
@@ -245,6 +254,7 @@ napi_status cffi_init_call(napi_env env, napi_value exports);
 napi_status cffi_init_callback(napi_env env, napi_value exports);
 napi_status cffi_init_memory(napi_env env, napi_value exports);
 napi_status cffi_init_async(napi_env env, napi_value exports);
+napi_status cffi_init_cc(napi_env env, napi_value exports);
 void cffi_callback_env_cleanup(cffi_env_t *st);
 void cffi_memory_env_cleanup(cffi_env_t *st);
 

@@ -274,7 +274,7 @@ int cffi_sig_from_js(napi_env env, napi_value ret, napi_value args, cffi_sig_t *
       return -1;
     }
     out->args[i] = (uint8_t)t;
-    if (cffi_types[t].kind == CFFI_K_PTR) out->has_objects = true;
+    if (cffi_types[t].kind == CFFI_K_PTR || t == CFFI_T_NAPI_VALUE) out->has_objects = true;
   }
   return 0;
 }

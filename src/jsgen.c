@@ -85,6 +85,8 @@ static void emit_write(sbuf_t *b, uint8_t t, const char *v, int s, const char *i
   } else if (t == CFFI_T_BUFFER) {
     if (missing) sb_printf(b, "if (%s) { F64[%d] = 0; T[%d] = %d; } else ", missing, s, s, CFFI_TAG_F64);
     sb_printf(b, "writeBuffer(%s, %d);\n", v, s);
+  } else if (t == CFFI_T_NAPI_ENV || t == CFFI_T_NAPI_VALUE) {
+    /* cc() only: nothing to write, the native call passes the env / the argument itself */
   } else {
     /* not reachable: lib/types.js rejects these types here */
     sb_printf(b, "throw new TypeError(\"cffi internal: no writer for %s\");\n", cn);
@@ -215,13 +217,13 @@ static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size
     if (counts) sb_puts(b, "const n = arguments.length;\n");
     emit_writes(b, sig);
   }
-  if (sig->ret == CFFI_T_CSTRING) sb_puts(b, "return ");
+  if (sig->ret == CFFI_T_CSTRING || sig->ret == CFFI_T_NAPI_VALUE) sb_puts(b, "return ");
   sb_printf(b, "g%zu !== null ? g%zu(", i, i);
   if (sig->has_objects) emit_params(b, NULL, n); /* the entry may read views and strings */
   sb_printf(b, ") : S[%zu](", i);
   if (sig->has_objects) emit_params(b, NULL, n);
   sb_puts(b, ");\n");
-  if (sig->ret != CFFI_T_CSTRING && sig->ret != CFFI_T_VOID) {
+  if (sig->ret != CFFI_T_CSTRING && sig->ret != CFFI_T_VOID && sig->ret != CFFI_T_NAPI_VALUE) {
     sb_puts(b, "return ");
     emit_result(b, sig->ret);
     sb_puts(b, ";\n");

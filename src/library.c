@@ -1,4 +1,5 @@
-/* library.c: loading libraries and binding C functions. dlopen/dlsym/dlclose for lib/library.js,
+/* library.c: loading libraries and binding C functions. dlopen/dlsym/dlclose for lib/library.js
+ * (and the handles of cc()'s compiled code, whose close() frees the code: cc.c),
  * and link(), which turns a list of (address, signature) into a batch: one External owning a
  * cffi_fn_t per function, whose native call functions are made when needed (entry(): libffi;
  * jit(): the whole batch compiled by TinyCC where it can). Also viewSource's native half. */
@@ -11,6 +12,7 @@
 typedef struct {
   void *handle;
   bool closed;
+  void (*unload)(void *); /* NULL: dlclose (cc.c's handles free compiled code instead) */
 } lib_t;
 
 static void lib_finalize(napi_env env, void *data, void *hint) {
@@ -77,6 +79,20 @@ static napi_value lib_open(napi_env env, napi_callback_info info) {
   return out;
 }
 
+napi_value cffi_lib_handle(napi_env env, void *handle, void (*unload)(void *)) {
+  napi_value out;
+  lib_t *lib = calloc(1, sizeof(*lib));
+  if (!lib) return cffi_throw_error(env, NULL, "cffi: out of memory");
+  lib->handle = handle;
+  lib->unload = unload;
+  if (napi_create_external(env, lib, lib_finalize, NULL, &out) != napi_ok) {
+    free(lib);
+    cffi_throw_last(env);
+    return NULL;
+  }
+  return out;
+}
+
 static lib_t *get_lib(napi_env env, napi_value v) {
   void *p = NULL;
   if (napi_get_value_external(env, v, &p) != napi_ok) {
@@ -122,7 +138,8 @@ static napi_value lib_close(napi_env env, napi_callback_info info) {
   if (!lib) return NULL;
   if (!lib->closed) {
     lib->closed = true;
-    dlclose(lib->handle);
+    if (lib->unload) lib->unload(lib->handle);
+    else dlclose(lib->handle);
     lib->handle = NULL;
   }
   return NULL;

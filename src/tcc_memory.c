@@ -148,7 +148,17 @@ int cffi_exec_alloc(cffi_exec_block_t *b, size_t size, char *err, size_t errlen)
   return 0;
 }
 
+static int exec_seal(cffi_exec_block_t *b, size_t code, int data_prot, char *err, size_t errlen);
+
 int cffi_exec_seal(cffi_exec_block_t *b, size_t code, char *err, size_t errlen) {
+  return exec_seal(b, code, PROT_READ, err, errlen);
+}
+
+int cffi_exec_seal_rw(cffi_exec_block_t *b, size_t code, char *err, size_t errlen) {
+  return exec_seal(b, code, PROT_READ | PROT_WRITE, err, errlen);
+}
+
+static int exec_seal(cffi_exec_block_t *b, size_t code, int data_prot, char *err, size_t errlen) {
   char *mem = b->mem;
   int rc;
   if (b->fd >= 0) {
@@ -160,8 +170,8 @@ int cffi_exec_seal(cffi_exec_block_t *b, size_t code, char *err, size_t errlen) 
     snprintf(err, errlen, "making the code executable failed: %s", strerror(errno));
     return -1;
   }
-  if (code < b->size && __real_mprotect(mem + code, b->size - code, PROT_READ) != 0) {
-    snprintf(err, errlen, "mprotect(PROT_READ) failed: %s", strerror(errno));
+  if (code < b->size && data_prot != (PROT_READ | PROT_WRITE) && __real_mprotect(mem + code, b->size - code, data_prot) != 0) {
+    snprintf(err, errlen, "mprotect of the data pages failed: %s", strerror(errno));
     return -1;
   }
   if (b->fd >= 0) {

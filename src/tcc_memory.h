@@ -1,5 +1,5 @@
 /* tcc_memory.h: executable memory for TinyCC-compiled code, and the guard around libtcc's own
- * mprotect and exit (tcc_memory.c). Used only by call_jit.c. */
+ * mprotect and exit (tcc_memory.c). Used by call_jit.c and cc.c. */
 #ifndef CFFI_TCC_MEMORY_H
 #define CFFI_TCC_MEMORY_H
 
@@ -30,6 +30,8 @@ int cffi_exec_alloc(cffi_exec_block_t *b, size_t size, char *err, size_t errlen)
 /* Makes [mem, mem + code) read+execute and the rest read-only; `code` is a page multiple.
  * 0, or -1 with a message in err (the block stays mapped: cffi_exec_free it). */
 int cffi_exec_seal(cffi_exec_block_t *b, size_t code, char *err, size_t errlen);
+/* The same, leaving the rest read+write: cc()'s compiled code has writable globals (cc.c). */
+int cffi_exec_seal_rw(cffi_exec_block_t *b, size_t code, char *err, size_t errlen);
 /* Unmaps a block (sealed or not). */
 void cffi_exec_free(cffi_exec_block_t *b);
 

@@ -365,9 +365,3 @@ test("CFFI_JIT_THRESHOLD: anything but a non-negative integer warns once and use
     assert.equal(warnings, warns ? 1 : 0, `warnings for ${JSON.stringify(value)}: ${r.stderr}`);
   }
 });
-
-test("cc(): says it is not implemented, without pointing to a document users do not have", () => {
-  const err = expectError(Error, () => cffi.cc({}));
-  assert.match(err.message, /not implemented/);
-  assert.doesNotMatch(err.message, /SPEC|§/);
-});
