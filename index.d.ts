@@ -124,7 +124,7 @@ interface ArgValues {
   14: Pointer | string;
   15: NumberLike; 16: NumberLike;
   17: FunctionPointer;
-  18: unknown;
+  18: void | null | undefined; // napi_env: cffi passes the environment; the JS value is ignored
   19: unknown;
   20: View | null;
   21: View | null;
@@ -150,12 +150,6 @@ interface ReturnValues {
 type ArgValue<T> = CodeOf<T> extends infer C extends keyof ArgValues ? ArgValues[C] : never;
 type ReturnValue<T> = CodeOf<T> extends infer C extends keyof ReturnValues ? ReturnValues[C] : never;
 
-/** Drops `napi_env` entries: C gets the current environment, JS passes nothing for them (`cc()`). */
-type DropEnv<A extends readonly unknown[]> =
-  A extends readonly [infer H, ...infer R]
-    ? CodeOf<H> extends 18 ? DropEnv<R> : [H, ...DropEnv<R>]
-    : A extends readonly [] ? [] : A[number][];
-
 /** Maps a tuple of types to the JS values they accept. */
 type ArgValuesOf<A extends readonly unknown[]> = AsList<{ -readonly [K in keyof A]: ArgValue<A[K]> }>;
 /** Restates that a mapped tuple is an array (TypeScript 5.0 cannot see it). */
@@ -173,7 +167,7 @@ type ReturnsField<D> = D extends { readonly returns?: infer R }
 export type FFIArgs<D> = ArgValuesOf<ArgsField<D>>;
 /** The JS result of a declaration (`undefined` when `returns` is missing or `void`). */
 export type FFIReturn<D> = ReturnValue<ReturnsField<D>>;
-type CcArgs<D> = ArgValuesOf<DropEnv<ArgsField<D>>>;
+type CcArgs<D> = ArgValuesOf<ArgsField<D>>;
 
 // ---------------------------------------------------------------------------
 // Declarations
@@ -475,10 +469,11 @@ export interface CcOptions<Fns> {
 }
 
 /**
- * Compiles C source in memory with TinyCC and links the declared symbols.
- * Planned: until implemented it throws an Error saying so. A `napi_env`
- * argument is supplied by cffi (JS passes nothing for it); `napi_value`
- * passes JS values unconverted. Freed only by `close()`.
+ * Compiles C source in memory with TinyCC and links the declared symbols, which
+ * are called like `dlopen`'s. As in Bun, a `napi_env` parameter keeps its
+ * argument position: cffi passes the calling environment and ignores the JS
+ * value there (pass nothing, `null` or `undefined`); `napi_value` passes JS
+ * values unconverted. The code is freed only by `close()`.
  */
 export declare function cc<const Fns extends Record<string, CcFunction>>(
   options: CcOptions<Fns>,

@@ -352,9 +352,12 @@ const compiled = cc({
   define: { DEBUG: "1" },
   flags: ["-O0"],
 });
-check<Equal<Parameters<typeof compiled.symbols.hello>, []>>();
+compiled.symbols.hello();
+compiled.symbols.hello(null);
 check<Equal<ReturnType<typeof compiled.symbols.hello>, unknown>>();
-check<Equal<Parameters<typeof compiled.symbols.isNumber>, [unknown]>>();
+compiled.symbols.isNumber(undefined, 5);
+// @ts-expect-error the napi_env position takes no value
+compiled.symbols.isNumber(1, 5);
 check<Equal<Parameters<typeof compiled.symbols.add>, [N, N]>>();
 cc({ source: [new URL("file:///a.c"), "b.c"], symbols: { f: {} } });
 // @ts-expect-error napi_env cannot be returned
