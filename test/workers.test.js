@@ -1,10 +1,13 @@
 // workers.test.js: everything basic works inside worker_threads Workers, several at once,
 // while the main thread keeps calling: dlopen, conversions, callbacks (on the Worker's own
 // thread), exceptions, errno, memory helpers, linkSymbols/CFunction, close; and Workers that
-// exit or are terminated with libraries and callbacks still open do not crash the process.
+// exit or are terminated with libraries and callbacks still open do not crash the process,
+// even when C threads they started keep running the library's code and calling their
+// callbacks (SPEC §16: the libraries, and cffi itself, stay loaded; the callbacks answer zero).
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
+const { spawnSync } = require("node:child_process");
 const { Worker } = require("node:worker_threads");
 const { fixtures, cffiPath } = require("./helpers.js");
 const cffi = require(cffiPath);
@@ -157,4 +160,49 @@ test("terminate() a Worker busy in FFI calls and callbacks", async () => {
   }
   // The main thread still works afterwards.
   assert.deepEqual(body(cffi, fixtures.basic, 5, 3), []);
+});
+
+// In a child process (a crash fails the test, not the runner) whose main thread does not load
+// cffi until the Worker is gone: the Worker is cffi's only user, so Node unloads cffi.node
+// with it unless cffi keeps itself loaded. The Worker's C thread (test/fixtures/linger.c)
+// keeps running the library's code for 300 ms and calling a blocking and a queued callback
+// that were never closed.
+test("terminate() a Worker whose C thread still runs its library's code and calls its callbacks", () => {
+  const src = `"use strict";
+const { Worker } = require("node:worker_threads");
+const fs = require("node:fs");
+const LIB = ${JSON.stringify(fixtures.linger)};
+const CFFI = ${JSON.stringify(cffiPath)};
+const w = new Worker(\`
+  const { parentPort } = require("node:worker_threads");
+  const { dlopen, JSCallback } = require(\${JSON.stringify(CFFI)});
+  const lib = dlopen(\${JSON.stringify(LIB)}, { linger_start: { args: ["function", "function", "i32"], returns: "i32" } });
+  let n = 0;
+  const blocking = new JSCallback((i) => { n++; return i; }, { args: ["i32"], returns: "i32" });
+  const queued = new JSCallback(() => { n++; }, { args: ["i32"], threadsafe: true });
+  lib.symbols.linger_start(blocking, queued, 300);
+  const iv = setInterval(() => { if (n > 20) { clearInterval(iv); parentPort.postMessage("busy"); } }, 1);
+\`, { eval: true });
+w.on("error", (e) => { console.log("worker error " + e.message); process.exit(4); });
+w.once("message", async () => {
+  await w.terminate();
+  await new Promise((r) => setTimeout(r, 50)); // the thread keeps calling meanwhile
+  const mapped = fs.readFileSync("/proc/self/maps", "utf8").includes(LIB);
+  const { dlopen } = require(CFFI);
+  const lib = dlopen(LIB, { linger_ticks: { returns: "i32" }, linger_zeros: { returns: "i32" }, linger_done: { returns: "i32" } });
+  const t0 = Date.now();
+  while (lib.symbols.linger_done() < 1) {
+    if (Date.now() - t0 > 20000) { console.log("HANG"); process.exit(3); }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  console.log("mapped " + mapped + " ticks " + lib.symbols.linger_ticks() + " zeros>0 " + (lib.symbols.linger_zeros() > 0));
+});
+`;
+  const r = spawnSync(process.execPath, ["-e", src], { encoding: "utf8", timeout: 60000 });
+  assert.equal(r.signal, null, `crashed: ${r.stderr}`);
+  assert.equal(r.error, undefined, "hung");
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  // the library stayed loaded, the thread ran to the end, and the callbacks of the dead
+  // Worker answered zero
+  assert.match(r.stdout, /^mapped true ticks 300 zeros>0 true$/m);
 });
