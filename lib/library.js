@@ -179,10 +179,10 @@ const bindAll = (function bindAll(entries, closedMessage, owner) {
     fns,
     close() {
       batch.close();
-      if (!tiered || !state.jit) return;
-      // the compiled code goes now, or once the outermost call returned if one is running
-      if (binding.inCall()) setImmediate(() => binding.unjit(handle));
-      else binding.unjit(handle);
+      // the native side (libffi data, compiled code) goes now, without waiting for the event
+      // loop; or once the outermost call returned if one is running, or once the last .async
+      // call settled (src/library.c)
+      binding.release(handle);
     },
   };
 });

@@ -13,10 +13,10 @@
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref batch_ref; /* keeps the cffi_fn_t alive (owned by its batch, library.c) */
   napi_ref read_ref;
   napi_ref exc;      /* first exception from a relayed callback */
-  cffi_fn_t *fn;
+  cffi_fn_t *fn;     /* kept alive by cffi_batch_hold once `held` */
+  bool held;
   cffi_tmp_t *tmp;   /* string copies (heap, so inline ones stay put), or NULL */
   cffi_slot_t ret;
   int nobj;
@@ -27,11 +27,11 @@ typedef struct {
 static void job_free(napi_env env, job_t *job) {
   if (env) {
     for (int i = 0; i < job->nobj; i++) napi_delete_reference(env, job->objs[i]);
-    if (job->batch_ref) napi_delete_reference(env, job->batch_ref);
     if (job->read_ref) napi_delete_reference(env, job->read_ref);
     if (job->exc) napi_delete_reference(env, job->exc);
     if (job->work) napi_delete_async_work(env, job->work);
   }
+  if (job->held) cffi_batch_unhold(job->fn);
   if (job->tmp) {
     cffi_tmp_free(job->tmp);
     free(job->tmp);
@@ -141,8 +141,9 @@ static napi_value call_async(napi_env env, napi_callback_info info) {
       job->nobj++;
     }
   }
-  if (napi_create_reference(env, argv[0], 1, &job->batch_ref) != napi_ok ||
-      napi_create_reference(env, argv[2], 1, &job->read_ref) != napi_ok ||
+  cffi_batch_hold(fn);
+  job->held = true;
+  if (napi_create_reference(env, argv[2], 1, &job->read_ref) != napi_ok ||
       napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
       napi_create_string_utf8(env, "cffi.async", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, NULL, name, execute, complete, job, &job->work) != napi_ok)

@@ -240,10 +240,6 @@ static void cb_dispatch(cffi_cb_t *cb, void *ret, void **args) {
   if (cb->closed && cb->active == 0 && !cb->relay) cb_free_in_call(cb);
 }
 
-static void cb_external_finalize(napi_env env, void *data, void *hint) {
-  /* The handle object is only collectable after close() (lib/callback.js keeps it). */
-}
-
 /* callback(wrapper, ret, args, threadsafe) -> [handle (External), address] */
 static napi_value cb_create(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -291,7 +287,10 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
     cffi_throw_last(env);
     goto fail;
   }
-  if (napi_create_external(env, cb, cb_external_finalize, NULL, &handle) != napi_ok ||
+  /* No finalizer: close() frees the callback, and one never closed stays (C may hold its
+   * pointer). A finalizer, even an empty one, would hold memory until the event loop turns
+   * (Node-API runs finalizers from it; SPEC §16). */
+  if (napi_create_external(env, cb, NULL, NULL, &handle) != napi_ok ||
       napi_create_array_with_length(env, 2, &out) != napi_ok) {
     cffi_throw_last(env);
     goto fail;

@@ -102,6 +102,7 @@ typedef struct cffi_env_s {
   napi_ref view_gone;      /* lib/abi.js viewGone(view): why a view's bytes are gone, or null */
   void *threads;           /* thread relay state, see callback.c */
   void *memory;            /* memory.c state (deferred deallocators) */
+  struct cffi_batch_s *zombies; /* batches closed during a call, freed after it (library.c) */
 } cffi_env_t;
 
 cffi_env_t *cffi_env_get(napi_env env);
@@ -109,6 +110,7 @@ cffi_env_t *cffi_env_get(napi_env env);
 /* ---- Signatures and bound functions ---------------------------------------------------- */
 
 typedef struct cffi_code_s cffi_code_t; /* a block of JIT-compiled trampolines (call_jit.c) */
+typedef struct cffi_batch_s cffi_batch_t; /* the functions of one link() (library.c) */
 
 typedef struct {
   uint8_t ret;
@@ -119,6 +121,7 @@ typedef struct {
 
 typedef struct cffi_fn_s {
   cffi_env_t *st;
+  cffi_batch_t *batch; /* owns this function */
   void *addr;      /* the C function */
   cffi_sig_t sig;
   void *ffi;       /* libffi call interface (call_ffi.c), created lazily */
@@ -128,6 +131,10 @@ typedef struct cffi_fn_s {
 
 /* Function `index` of a batch from library.c's link(), or NULL with an exception pending. */
 cffi_fn_t *cffi_batch_fn(napi_env env, napi_value batch, napi_value index);
+/* An async call keeps fn's batch (and so fn) alive from the call until it settled, even past
+ * close() (JS thread). */
+void cffi_batch_hold(cffi_fn_t *fn);
+void cffi_batch_unhold(cffi_fn_t *fn);
 
 /* Reads a signature from JS: ret (number), args (array of numbers). Throws and returns -1 on
  * malformed input (JS validates definitions before this point). */
@@ -256,6 +263,7 @@ napi_status cffi_init_memory(napi_env env, napi_value exports);
 napi_status cffi_init_async(napi_env env, napi_value exports);
 napi_status cffi_init_cc(napi_env env, napi_value exports);
 void cffi_callback_env_cleanup(cffi_env_t *st);
+void cffi_library_env_cleanup(cffi_env_t *st);
 void cffi_memory_env_cleanup(cffi_env_t *st);
 
 /* ---- Errors -------------------------------------------------------------------------- */

@@ -1,24 +1,22 @@
 /* library.c: loading libraries and binding C functions. dlopen/dlsym/dlclose for lib/library.js
  * (and the handles of cc()'s compiled code, whose close() frees the code: cc.c),
- * and link(), which turns a list of (address, signature) into a batch: one External owning a
- * cffi_fn_t per function, whose native call functions are made when needed (entry(): libffi;
- * jit(): the whole batch compiled by TinyCC where it can). Also viewSource's native half. */
+ * and link(), which turns a list of (address, signature) into a batch: one handle owning a
+ * cffi_fn_t per function (freed at once by close(): release()), whose native call functions
+ * are made when needed (entry(): libffi; jit(): the whole batch compiled by TinyCC where it
+ * can). Also viewSource's native half. */
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cffi.h"
 
+/* A library handle: an External without a finalizer (a finalizer, even a trivial one, holds
+ * memory until the event loop turns, SPEC §16). close() unloads and frees it; lib/ calls close()
+ * at most once per handle. One never closed stays, as its library stays loaded (SPEC §3, §16). */
 typedef struct {
   void *handle;
-  bool closed;
   void (*unload)(void *); /* NULL: dlclose (cc.c's handles free compiled code instead) */
 } lib_t;
-
-static void lib_finalize(napi_env env, void *data, void *hint) {
-  /* GC never closes a library (SPEC §3): only the bookkeeping is freed. */
-  free(data);
-}
 
 /* A malloc'd UTF-8 copy of the JS string v, or NULL with an exception pending. */
 static char *string_copy(napi_env env, napi_value v) {
@@ -64,18 +62,8 @@ static napi_value lib_open(napi_env env, napi_callback_info info) {
     CFFI_CALL(env, napi_create_string_utf8(env, why ? why : "unknown error", NAPI_AUTO_LENGTH, &out));
     return out;
   }
-  lib_t *lib = calloc(1, sizeof(*lib));
-  if (!lib) {
-    dlclose(h);
-    return cffi_throw_error(env, NULL, "cffi: out of memory");
-  }
-  lib->handle = h;
-  if (napi_create_external(env, lib, lib_finalize, NULL, &out) != napi_ok) {
-    dlclose(h);
-    free(lib);
-    cffi_throw_last(env);
-    return NULL;
-  }
+  out = cffi_lib_handle(env, h, NULL);
+  if (!out) dlclose(h);
   return out;
 }
 
@@ -85,7 +73,7 @@ napi_value cffi_lib_handle(napi_env env, void *handle, void (*unload)(void *)) {
   if (!lib) return cffi_throw_error(env, NULL, "cffi: out of memory");
   lib->handle = handle;
   lib->unload = unload;
-  if (napi_create_external(env, lib, lib_finalize, NULL, &out) != napi_ok) {
+  if (napi_create_external(env, lib, NULL, NULL, &out) != napi_ok) {
     free(lib);
     cffi_throw_last(env);
     return NULL;
@@ -95,7 +83,7 @@ napi_value cffi_lib_handle(napi_env env, void *handle, void (*unload)(void *)) {
 
 static lib_t *get_lib(napi_env env, napi_value v) {
   void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok) {
+  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
     cffi_throw_type(env, NULL, "cffi: expected a library handle");
     return NULL;
   }
@@ -110,7 +98,7 @@ static napi_value lib_sym(napi_env env, napi_callback_info info) {
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   lib_t *lib = get_lib(env, argv[0]);
   if (!lib) return NULL;
-  if (lib->closed) return cffi_throw_error(env, NULL, "library is closed");
+  void *handle = lib->handle;
   uint32_t n;
   CFFI_CALL(env, napi_get_array_length(env, argv[1], &n));
   CFFI_CALL(env, napi_create_array_with_length(env, n, &out));
@@ -120,7 +108,7 @@ static napi_value lib_sym(napi_env env, napi_callback_info info) {
     napi_value e, v;
     CFFI_CALL(env, napi_get_element(env, argv[1], i, &e));
     CFFI_CALL(env, napi_get_value_string_utf8(env, e, name, sizeof name, &len));
-    void *p = len < sizeof name - 1 ? dlsym(lib->handle, name) : NULL;
+    void *p = len < sizeof name - 1 ? dlsym(handle, name) : NULL;
     if (p) v = cffi_address_value(env, p);
     else CFFI_CALL(env, napi_get_null(env, &v));
     if (!v) return NULL;
@@ -129,19 +117,17 @@ static napi_value lib_sym(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* close(lib): idempotent. */
+/* close(lib): unloads the library (or frees cc()'s code) and frees the handle's bookkeeping.
+ * lib/ calls it once per handle; the handle is unusable afterwards. */
 static napi_value lib_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   lib_t *lib = get_lib(env, argv[0]);
   if (!lib) return NULL;
-  if (!lib->closed) {
-    lib->closed = true;
-    if (lib->unload) lib->unload(lib->handle);
-    else dlclose(lib->handle);
-    lib->handle = NULL;
-  }
+  if (lib->unload) lib->unload(lib->handle);
+  else dlclose(lib->handle);
+  free(lib);
   return NULL;
 }
 
@@ -157,25 +143,69 @@ static void fn_free(cffi_fn_t *fn) {
   free(fn);
 }
 
-/* The functions of one link() (a dlopen, linkSymbols or CFunction), owned by one External.
- * Their native functions (entry(), jit()) take a cffi_fn_t as data and own nothing: they are
- * only reachable from the JS closures that also hold the batch (lib/library.js), and an
- * async call keeps the batch alive until it settled. */
-typedef struct {
+/* The functions of one link() (a dlopen, linkSymbols or CFunction). The batch handle is a
+ * plain JS object wrapping the batch (napi_wrap). close() frees the batch at once (release()):
+ * napi_remove_wrap drops the wrap with its finalizer, so nothing waits for the event loop
+ * (Node-API runs finalizers from it: a synchronous loop of dlopen + close held ~1 KB each,
+ * SPEC §16). A batch never closed is freed by the wrap's finalizer when collected.
+ * `refs`: one for the handle (until close() or GC) and one per async call in flight
+ * (cffi_batch_hold), whose C function runs on a pool thread. A close() while a synchronous
+ * call is in flight (st->depth > 0: a callback inside C) cannot free at once, since a function
+ * of this batch could be on the stack: the batch then waits in st->zombies until the next
+ * link() or release() with no call in flight, or the environment's end.
+ * The native functions of entry() and jit() take a cffi_fn_t as data and own nothing: they
+ * are only reachable from the JS closures that also hold the handle (lib/library.js), which
+ * stop calling them at close(). */
+struct cffi_batch_s {
+  cffi_batch_t *next_zombie;
+  uint32_t refs;
   uint32_t n;
   cffi_fn_t *fns[];
-} batch_t;
+};
+typedef cffi_batch_t batch_t;
 
-static void batch_finalize(napi_env env, void *data, void *hint) {
-  batch_t *b = data;
+static void batch_free(batch_t *b) {
   for (uint32_t i = 0; i < b->n; i++) fn_free(b->fns[i]);
   free(b);
 }
 
+/* Frees the batches closed while a call was in flight, once none is (JS thread). */
+static void free_zombies(cffi_env_t *st, bool force) {
+  if (!force && st->depth > 0) return;
+  while (st->zombies) {
+    batch_t *b = st->zombies;
+    st->zombies = b->next_zombie;
+    batch_free(b);
+  }
+}
+
+void cffi_batch_hold(cffi_fn_t *fn) { fn->batch->refs++; }
+
+/* Drops one reference (JS thread). No call of the batch can be in flight when the handle was
+ * collected or an async call settled; after close(), one may be (st->depth). */
+static void batch_unref(cffi_env_t *st, batch_t *b, bool maybe_in_call) {
+  if (--b->refs != 0) return;
+  if (maybe_in_call && st->depth > 0) {
+    b->next_zombie = st->zombies;
+    st->zombies = b;
+    return;
+  }
+  batch_free(b);
+}
+
+void cffi_batch_unhold(cffi_fn_t *fn) { batch_unref(fn->st, fn->batch, false); }
+
+void cffi_library_env_cleanup(cffi_env_t *st) { free_zombies(st, true); }
+
+static void batch_finalize(napi_env env, void *data, void *hint) {
+  batch_t *b = data;
+  if (--b->refs == 0) batch_free(b); /* reads nothing of the environment: may run at its end */
+}
+
 static batch_t *get_batch(napi_env env, napi_value v) {
   void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
-    cffi_throw_type(env, NULL, "cffi: expected a batch handle");
+  if (napi_unwrap(env, v, &p) != napi_ok || !p) {
+    cffi_throw_type(env, NULL, "cffi: expected a batch handle (or the batch is closed)");
     return NULL;
   }
   return p;
@@ -192,8 +222,22 @@ cffi_fn_t *cffi_batch_fn(napi_env env, napi_value batch, napi_value index) {
   return b->fns[i];
 }
 
-/* link([[address, ret, [args...], name | null], ...]) -> [batch, source]: the batch (an
- * External owning a cffi_fn_t per entry, same order) and the JS source of its symbol
+/* release(batch): close() of a batch: frees it now (or once the call in flight returned, or
+ * the last async call settled). Its handle is unusable from here on. */
+static napi_value lib_release(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  cffi_env_t *st = cffi_env_get(env);
+  void *p = NULL;
+  if (napi_remove_wrap(env, argv[0], &p) != napi_ok || !p) return NULL; /* already released */
+  batch_unref(st, p, true);
+  free_zombies(st, false);
+  return NULL;
+}
+
+/* link([[address, ret, [args...], name | null], ...]) -> [batch, source]: the batch (a
+ * handle owning a cffi_fn_t per entry, same order) and the JS source of its symbol
  * functions (jsgen.c), which names each function `name` where it can. No native function is
  * made here: calls go through callAt (call_ffi.c) until the batch tiers up, then jit(), and
  * entry() for the functions the JIT leaves on libffi. */
@@ -204,9 +248,11 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
   cffi_env_t *st = cffi_env_get(env);
   uint32_t n;
   CFFI_CALL(env, napi_get_array_length(env, argv[0], &n));
+  free_zombies(st, false);
   batch_t *b = calloc(1, sizeof(*b) + (n ? n : 1) * sizeof(cffi_fn_t *));
   if (!b) return cffi_throw_error(env, NULL, "cffi: out of memory");
   b->n = n;
+  b->refs = 1;
   cffi_fn_t **fns = b->fns;
   char **names = calloc(n ? n : 1, sizeof(*names));
   if (!names) {
@@ -231,6 +277,7 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
       goto fail;
     }
     fn->st = st;
+    fn->batch = b;
     if (cffi_get_address(env, addr, &fn->addr) != 0 || cffi_sig_from_js(env, ret, args, &fn->sig) != 0)
       goto fail;
     if (cffi_ffi_prepare(fn) != 0) {
@@ -241,11 +288,11 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
 
   napi_value batch, source = source_string(env, cffi_jsgen_batch(fns, (const char *const *)names, n));
   if (!source) goto fail;
-  if (napi_create_external(env, b, batch_finalize, NULL, &batch) != napi_ok) {
+  if (napi_create_object(env, &batch) != napi_ok || napi_wrap(env, batch, b, batch_finalize, NULL, NULL) != napi_ok) {
     cffi_throw_last(env);
     goto fail;
   }
-  free_names(names, n); /* the batch is owned by its External from here */
+  free_names(names, n); /* the batch is owned by its handle from here */
   if (napi_create_array_with_length(env, 2, &out) != napi_ok || napi_set_element(env, out, 0, batch) != napi_ok ||
       napi_set_element(env, out, 1, source) != napi_ok) {
     cffi_throw_last(env);
@@ -273,8 +320,7 @@ static napi_value lib_entry(napi_env env, napi_callback_info info) {
 
 /* jit(batch) -> for each function of the batch, its JIT-compiled call function, or null where
  * the signature is not supported or compiling failed. The batch is compiled once, in one
- * TinyCC state; the compiled code lives until unjit() (close) or until the batch is
- * collected. */
+ * TinyCC state; the compiled code lives as long as the batch. */
 static napi_value lib_jit(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], out;
@@ -304,26 +350,6 @@ static napi_value lib_jit(napi_env env, napi_callback_info info) {
   }
   CFFI_CALL(env, s);
   return out;
-}
-
-/* unjit(batch): frees the compiled trampolines of a closed batch now, rather than when
- * the batch is collected. Only when no synchronous call is in flight (lib/library.js
- * checks inCall()): a trampoline of the batch could be on the stack. */
-static napi_value lib_unjit(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  batch_t *b = get_batch(env, argv[0]);
-  if (!b) return NULL;
-  for (uint32_t i = 0; i < b->n; i++) {
-    cffi_fn_t *fn = b->fns[i];
-    if (fn->code) {
-      cffi_code_release(fn->code);
-      fn->code = NULL;
-      fn->jit_entry = NULL;
-    }
-  }
-  return NULL;
 }
 
 /* inCall() -> true while a synchronous FFI call is in flight on this thread (a callback is
@@ -378,7 +404,7 @@ napi_status cffi_init_library(napi_env env, napi_value exports) {
   CFFI_EXPORT_FN(env, exports, "entry", lib_entry);
   CFFI_EXPORT_FN(env, exports, "jit", lib_jit);
   CFFI_EXPORT_FN(env, exports, "inCall", lib_in_call);
-  CFFI_EXPORT_FN(env, exports, "unjit", lib_unjit);
+  CFFI_EXPORT_FN(env, exports, "release", lib_release);
   CFFI_EXPORT_FN(env, exports, "source", lib_source);
   CFFI_EXPORT_FN(env, exports, "jsCallback", lib_js_callback);
   CFFI_EXPORT_FN(env, exports, "jsAsync", lib_js_async);

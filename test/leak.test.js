@@ -7,14 +7,19 @@
 // Collecting every 250 iterations keeps RSS flat within ~1 MB after the first few thousand
 // iterations (with a GC only every 25,000 it climbs by tens of MB for longer), so 5,000
 // iterations of warm-up and 15,000 measured ones catch the same leak per iteration.
+// Those loops let the event loop turn between samples. The "never yields" loops do not (no
+// await, no setImmediate; gc() called synchronously): dlopen+close, CFunction+close,
+// linkSymbols+close and JSCallback create+close must free their native memory at close()
+// (SPEC §16), not when Node-API's finalizers run from the event loop; each has its own budget
+// per iteration (libraryBudget, CALLBACK_BUDGET), below what they held before (1-2 KB, ~150 B).
 // In JIT mode with CFFI_JIT_THRESHOLD=0 (what npm test sets) every dlopen compiles its batch
 // and every callback its trampoline, so the compiled paths are measured too. Never timing-based.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { fixtures, cffiPath, collect, rss, asanSkip } = require("./helpers.js");
+const { fixtures, cffiPath, collect, rss, asanSkip, getGC, jit } = require("./helpers.js");
 const cffi = require(cffiPath);
-const { dlopen, JSCallback, toArrayBuffer, toBuffer } = cffi;
+const { dlopen, JSCallback, CFunction, linkSymbols, toArrayBuffer, toBuffer } = cffi;
 
 const MB = 1024 * 1024;
 const PER_ITERATION = (16 * MB) / 25000; // bound on RSS growth per measured iteration (671 bytes)
@@ -112,4 +117,81 @@ test("toArrayBuffer of malloc'ed memory with a C deallocator, 100,000 times", { 
   assert.equal(S.get_deallocs() - before, N, "every deallocator ran exactly once");
   assert.ok(r.growth < r.limit, r.info);
   lib.close();
+});
+
+// Like measure(), in a loop that never yields: gc() every 250 iterations and before each
+// sample, synchronously; nothing waits for the event loop. Budget `perIteration` bytes.
+function measureNoYield(step, { n, from, perIteration }) {
+  const gc = getGC();
+  gc();
+  const samples = new Map([[0, rss()]]);
+  for (let i = 0; i < n; i++) {
+    step(i);
+    if (i % 250 === 249) gc();
+    if (i + 1 === from || i + 1 === n) {
+      gc();
+      samples.set(i + 1, rss());
+    }
+  }
+  const growth = samples.get(n) - samples.get(from);
+  const limit = (n - from) * perIteration;
+  const info = `never yielding: RSS growth over iterations ${from}..${n}: ${(growth / MB).toFixed(2)} MB ` +
+    `(${Math.round(growth / (n - from))} bytes per iteration; limit ${perIteration}); ` +
+    `samples ${[...samples].map(([k, v]) => `${k}: ${(v / MB).toFixed(1)}`).join(", ")} MB`;
+  return { growth, limit, info };
+}
+
+// Bytes per iteration allowed in the loops that never yield. What is left is Node-API's own:
+// the JS function (napi_create_function) of each function of a tiered-up batch keeps
+// ~150-200 bytes until the event loop turns. A batch tiers up in these loops (one call each)
+// with CFFI_JIT_THRESHOLD=0, and always with CFFI_JIT=0 (at declaration, to its libffi
+// entries). Measured with the JIT at threshold 0: dlopen of 4 symbols ~820, CFunction ~200,
+// linkSymbols of 2 ~350, JSCallback 0; at the default threshold (no tier-up) all ~0. Before close()
+// freed at once: ~1,000 more per batch (dlopen of 4 symbols ~3,000-4,000), ~140 per JSCallback.
+const tiersUp = !jit || (process.env.CFFI_JIT_THRESHOLD ?? "").trim() === "0";
+const libraryBudget = (symbols) => 256 + (tiersUp ? 256 * symbols : 0);
+const CALLBACK_BUDGET = 96;
+
+test("dlopen + close in a loop that never yields, 5,000 times", { skip: asanSkip, timeout: 30 * 60 * 1000 }, (t) => {
+  const r = measureNoYield((i) => {
+    const lib = dlopen(fixtures.basic, defs);
+    if (lib.symbols.add_i32(i, 1) !== i + 1) assert.fail("add_i32");
+    lib.close();
+  }, { n: 5000, from: 1500, perIteration: libraryBudget(Object.keys(defs).length) });
+  t.diagnostic(r.info);
+  assert.ok(r.growth < r.limit, r.info);
+});
+
+test("CFunction + close and linkSymbols + close in a loop that never yields, 5,000 times each", { skip: asanSkip, timeout: 30 * 60 * 1000 }, (t) => {
+  const lib = dlopen(fixtures.basic, { add_i32: defs.add_i32 });
+  const ptr = lib.symbols.add_i32.ptr;
+  const cf = measureNoYield((i) => {
+    const f = CFunction({ ptr, ...defs.add_i32 });
+    if (f(i, 1) !== i + 1) assert.fail("CFunction");
+    f.close();
+  }, { n: 5000, from: 1500, perIteration: libraryBudget(1) });
+  const ls = measureNoYield((i) => {
+    const l = linkSymbols({ add: { ptr, ...defs.add_i32 }, id: { ptr, args: ["i32"], returns: "i32" } });
+    if (l.symbols.add(i, 1) !== i + 1) assert.fail("linkSymbols");
+    l.close();
+  }, { n: 5000, from: 1500, perIteration: libraryBudget(2) });
+  lib.close();
+  t.diagnostic(`CFunction: ${cf.info}`);
+  t.diagnostic(`linkSymbols: ${ls.info}`);
+  assert.ok(cf.growth < cf.limit, `CFunction: ${cf.info}`);
+  assert.ok(ls.growth < ls.limit, `linkSymbols: ${ls.info}`);
+});
+
+// Called once in 64 iterations: at CFFI_JIT_THRESHOLD=0 a call compiles the callback's
+// trampoline, whose mappings come and go at a scale that hides ~140 bytes per iteration.
+test("JSCallback create + close (every 64th called) in a loop that never yields, 20,000 times", { skip: asanSkip, timeout: 30 * 60 * 1000 }, (t) => {
+  const lib = dlopen(fixtures.basic, defs);
+  const r = measureNoYield((i) => {
+    const cb = new JSCallback((x) => x + i, { args: ["i32"], returns: "i32" });
+    if (i % 64 === 0 && lib.symbols.call_i32(cb, 1) !== i + 1) assert.fail("callback");
+    cb.close();
+  }, { n: 20000, from: 5000, perIteration: CALLBACK_BUDGET });
+  lib.close();
+  t.diagnostic(r.info);
+  assert.ok(r.growth < r.limit, r.info);
 });
