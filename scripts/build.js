@@ -85,17 +85,27 @@ function ccRuntime() {
       "Install it with: apt-get install tcc, then build again");
     return;
   }
-  fs.rmSync(out, { recursive: true, force: true });
-  fs.mkdirSync(path.join(out, "node"), { recursive: true });
-  fs.cpSync(path.join(tccDir, "include"), path.join(out, "include"), { recursive: true });
-  fs.copyFileSync(path.join(tccDir, "libtcc1.a"), path.join(out, "libtcc1.a"));
-  fs.writeFileSync(path.join(out, "libc.so"), "/* cffi cc(): libc is already loaded in the process */\n");
-  for (const h of ["node_api.h", "node_api_types.h", "js_native_api.h", "js_native_api_types.h"]) {
-    fs.copyFileSync(path.join(nodedir, "include", "node", h), path.join(out, "node", h));
+  // Files are written only where they differ, never removed first: a cc() running meanwhile
+  // (tests in parallel with a build) must never find the folder half there.
+  const put = (rel, data) => {
+    const dst = path.join(out, rel);
+    fs.mkdirSync(path.dirname(dst), { recursive: true });
+    const cur = fs.existsSync(dst) ? fs.readFileSync(dst) : null;
+    if (cur && Buffer.compare(cur, Buffer.from(data)) === 0) return;
+    const tmp = `${dst}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, dst);
+  };
+  for (const h of fs.readdirSync(path.join(tccDir, "include"))) {
+    put(path.join("include", h), fs.readFileSync(path.join(tccDir, "include", h)));
   }
-  fs.mkdirSync(path.join(out, "fallback"));
-  fs.copyFileSync(path.join(root, "src", "cc-runtime", "stdint.h"), path.join(out, "fallback", "stdint.h"));
-  fs.writeFileSync(path.join(out, "README.md"), "# cc-runtime\n\nWritten by scripts/build.js: the files `cc()` hands " +
+  put("libtcc1.a", fs.readFileSync(path.join(tccDir, "libtcc1.a")));
+  put("libc.so", "/* cffi cc(): libc is already loaded in the process */\n");
+  for (const h of ["node_api.h", "node_api_types.h", "js_native_api.h", "js_native_api_types.h"]) {
+    put(path.join("node", h), fs.readFileSync(path.join(nodedir, "include", "node", h)));
+  }
+  put(path.join("fallback", "stdint.h"), fs.readFileSync(path.join(root, "src", "cc-runtime", "stdint.h")));
+  put("README.md", "# cc-runtime\n\nWritten by scripts/build.js: the files `cc()` hands " +
     `TinyCC at run time (lib/cc.js). From ${tccDir} (Debian package tcc), ${path.join(nodedir, "include", "node")} ` +
     "and src/cc-runtime/. Not in git.\n");
 }

@@ -3,7 +3,7 @@
 // that a call returned or threw. Covered: offsets never wrapped to 32 bits or coerced (SPEC
 // §10, §16), NUL bytes in library paths and symbol names (§16), buffer_length taken from the
 // built-in byteLength whatever the view's class says (§2.1), detached and out-of-bounds views
-// (§16), the "__proto__" symbol key, CFFI_JIT_THRESHOLD validation and the cc() message.
+// (§16), the "__proto__" symbol key and CFFI_JIT_THRESHOLD validation.
 // Runs on whichever call path the suite runs (JIT, or libffi with CFFI_JIT=0); the view tests
 // also run in a child at a high CFFI_JIT_THRESHOLD, i.e. before tier-up (callAt).
 "use strict";
