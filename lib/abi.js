@@ -44,24 +44,38 @@ function loadAddon() {
 
 const binding = loadAddon();
 
-function withCode(err, code) {
-  if (code) Object.defineProperty(err, "code", { value: code, enumerable: true, writable: true, configurable: true });
-  return err;
-}
-
-const codedTypeError = (code, msg) => withCode(new TypeError(msg), code);
-const codedError = (code, msg) => withCode(new Error(msg), code);
-const codedRangeError = (code, msg) => withCode(new RangeError(msg), code);
 
 const MAX_ARGS = 64;
 const TAGS_OFFSET = 8 * (MAX_ARGS + 1);
 const TAG = { RAW: 0, F64: 1, VIEW: 2, DATAVIEW: 3, ARRAYBUF: 4, STRING: 5 };
 
 // ---- Built-ins, captured at load ----------------------------------------------------------
-// Lengths and the state of views come from the built-in getters, called on the object itself:
-// a subclass's `byteLength` getter, a patched prototype or a replaced global is never asked,
-// so no user code runs while a call writes its arguments (SPEC §2.1, §16).
+// Everything a call reaches between writing its first argument slot and the native call (the
+// generated wrappers, the helpers below, lib/library.js's callAt path, lib/async.js) uses only
+// these captures, never a global, a built-in's method or a prototype looked up at call time:
+// user code that replaced one (Number, BigInt.asIntN, ArrayBuffer.isView,
+// Array.prototype[Symbol.iterator], Function.prototype.apply, …) would run there, and an FFI
+// call it made would overwrite the slots (SPEC §16). Lengths and the state of views come from
+// the built-in getters, called on the object itself: a subclass's `byteLength` getter is never
+// asked (SPEC §2.1).
 const uncurry = (f) => Function.prototype.call.bind(f);
+const ReflectApply = Reflect.apply;
+const NumberCtor = Number;
+const BigIntAsIntN = BigInt.asIntN;
+const StringCtor = String;
+const TypeErrorCtor = TypeError;
+const RangeErrorCtor = RangeError;
+const ErrorCtor = Error;
+const ObjectDefineProperty = Object.defineProperty;
+const FunctionCtor = Function;
+const MapCtor = Map;
+const MapGet = uncurry(Map.prototype.get);
+const MapSet = uncurry(Map.prototype.set);
+const ArrayJoin = uncurry(Array.prototype.join);
+const PromiseCtor = Promise;
+const PromiseReject = Promise.reject;
+// Promise.reject(e) without looking `Promise` or its `reject` up
+const rejected = (e) => ReflectApply(PromiseReject, PromiseCtor, [e]);
 const getter = (o, k) => uncurry(Object.getOwnPropertyDescriptor(o, k).get);
 const TypedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
 const taTag = getter(TypedArrayProto, Symbol.toStringTag); // undefined unless a TypedArray
@@ -73,6 +87,18 @@ const dvBuffer = getter(DataView.prototype, "buffer");
 const abByteLength = getter(ArrayBuffer.prototype, "byteLength");
 const isView = ArrayBuffer.isView;
 const Uint8ArrayCtor = Uint8Array;
+// the integer test of address arguments: `x % 1` on a double is a call into C in V8's
+// optimised code (~25 ns a call); Math.floor is one instruction
+const floor = Math.floor;
+
+function withCode(err, code) {
+  if (code) ObjectDefineProperty(err, "code", { __proto__: null, value: code, enumerable: true, writable: true, configurable: true });
+  return err;
+}
+
+const codedTypeError = (code, msg) => withCode(new TypeErrorCtor(msg), code);
+const codedError = (code, msg) => withCode(new ErrorCtor(msg), code);
+const codedRangeError = (code, msg) => withCode(new RangeErrorCtor(msg), code);
 
 // byteLength of a TypedArray or DataView (isView(v)); 0 when its bytes are gone.
 function viewByteLength(v) {
@@ -136,14 +162,14 @@ function numberError(v, index, cname) {
 // Integer types up to 32 bits: the result is stored into an Int32Array, which wraps.
 function toInt32(v, index, cname) {
   if (typeof v === "number") return v;
-  if (typeof v === "bigint") return Number(BigInt.asIntN(32, v));
+  if (typeof v === "bigint") return NumberCtor(BigIntAsIntN(32, v));
   if (v === undefined || v === null) return 0;
   throw numberError(v, index, cname);
 }
 
 function toF64(v, index, cname) {
   if (typeof v === "number") return v;
-  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "bigint") return NumberCtor(v);
   if (v === undefined) return NaN;
   if (v === null) return 0;
   throw numberError(v, index, cname);
@@ -152,7 +178,7 @@ function toF64(v, index, cname) {
 // 64-bit integers: BigInt -> raw bits; number -> double the C side truncates and wraps.
 function write64(v, slot, index, cname) {
   if (typeof v === "bigint") {
-    H.B64[slot] = BigInt.asIntN(64, v);
+    H.B64[slot] = BigIntAsIntN(64, v);
     H.T[slot] = TAG.RAW;
   } else if (typeof v === "number") {
     H.F64[slot] = v;
@@ -169,10 +195,11 @@ const MAX_U64 = (1n << 64n) - 1n;
 const TWO64 = 18446744073709551616; // 2^64, exact as a double
 
 function pointerError(v) {
-  if (typeof v === "string") return new TypeError("To convert a string to a pointer, encode it as a buffer");
+  if (typeof v === "string") return new TypeErrorCtor("To convert a string to a pointer, encode it as a buffer");
   let shown;
-  try { shown = typeof v === "symbol" ? v.toString() : String(v); } catch { shown = typeof v; }
-  return new TypeError(`Unable to convert ${shown} to a pointer`);
+  // (the call is abandoned: user code in v's toString may run here)
+  try { shown = StringCtor(v); } catch { shown = typeof v; }
+  return new TypeErrorCtor(`Unable to convert ${shown} to a pointer`);
 }
 
 // Address-valued arguments (ptr, cstring, function) that are not a plain non-negative
@@ -180,8 +207,8 @@ function pointerError(v) {
 function writePointer(v, slot, allowString) {
   const T = H.T;
   if (typeof v === "number") {
-    if (v >= 0 && Number.isInteger(v) && v < TWO64) { H.F64[slot] = v; T[slot] = TAG.F64; return; }
-    if (v === 0 || Number.isNaN(v)) { H.F64[slot] = 0; T[slot] = TAG.F64; return; }
+    if (v >= 0 && v < TWO64 && floor(v) === v) { H.F64[slot] = v; T[slot] = TAG.F64; return; }
+    if (v === 0 || v !== v) { H.F64[slot] = 0; T[slot] = TAG.F64; return; } // -0, NaN
     throw pointerError(v);
   }
   if (typeof v === "bigint") {
@@ -209,7 +236,7 @@ const FUNCTION_MSG = "Expected function to be a JSCallback or a number";
 function functionAddress(v) {
   const p = v.ptr;
   if (p && (typeof p === "number" || typeof p === "bigint")) return p;
-  throw new TypeError(FUNCTION_MSG);
+  throw new TypeErrorCtor(FUNCTION_MSG);
 }
 
 // `function` arguments: an address, a JSCallback's address (see functionAddress) or null.
@@ -218,14 +245,14 @@ function writeFunction(v, slot) {
   if (typeof v === "number" || typeof v === "bigint") {
     try { writePointer(v, slot, false); return; } catch {}
   }
-  throw new TypeError(FUNCTION_MSG);
+  throw new TypeErrorCtor(FUNCTION_MSG);
 }
 
 // `buffer` arguments: a TypedArray/DataView or null.
 function writeBuffer(v, slot) {
   if (v === null) { H.F64[slot] = 0; H.T[slot] = TAG.F64; return; }
   if (isView(v)) { H.T[slot] = TAG.VIEW; return; }
-  throw new TypeError("Expected a TypedArray or DataView");
+  throw new TypeErrorCtor("Expected a TypedArray or DataView");
 }
 
 // `buffer_length` arguments (SPEC §2.1): the byteLength of any TypedArray or DataView, from
@@ -249,31 +276,33 @@ function bufferLength(v, index) {
 // What the generated wrappers see as `H`.
 const helpers = {
   H, toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
-  isView,
-  // the integer test of address arguments: `x % 1` on a double is a call into C in V8's
-  // optimised code (~25 ns a call); Math.floor, taken here before user code can replace it,
-  // is one instruction
-  floor: Math.floor,
+  isView, isArrayBuffer, floor,
+  // a JSCallback's pointer result given as a view or ArrayBuffer (lib/memory.js's ptr)
   addressOf(v) {
-    return require("./memory.js").ptr(v);
+    return ptrOf(v);
   },
 };
 
+// lib/memory.js registers its ptr() when it loads (it needs this module first); lib/callback.js
+// loads it before compiling a callback wrapper, so a callback's result never waits for require.
+let ptrOf = (v) => (ptrOf = require("./memory.js").ptr)(v);
+const setPtrOf = (f) => { ptrOf = f; };
+
 // Per-signature code from a source the native side writes (src/jsgen.c): `gen` is
 // binding.jsAsync or binding.jsCallback, and what the source returns is cached per signature.
-const perSignature = new Map();
+const perSignature = new MapCtor();
 function compiledFor(gen, sig) {
-  const key = `${gen.name}:${sig.returns}:${sig.args.join(",")}`;
-  let made = perSignature.get(key);
+  const key = `${gen.name}:${sig.returns}:${ArrayJoin(sig.args, ",")}`;
+  let made = MapGet(perSignature, key);
   if (made === undefined) {
-    made = new Function("H", gen(sig.returns, sig.args))(helpers);
-    perSignature.set(key, made);
+    made = new FunctionCtor("H", gen(sig.returns, sig.args))(helpers);
+    MapSet(perSignature, key, made);
   }
   return made;
 }
 
 module.exports = {
-  binding, H, TAG, MAX_ARGS, state, helpers, compiledFor,
+  binding, H, TAG, MAX_ARGS, state, helpers, compiledFor, setPtrOf, ReflectApply, FunctionCtor, rejected,
   codedTypeError, codedError, codedRangeError,
   toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
   pointerError, isView, viewByteLength, abByteLength, viewGone,

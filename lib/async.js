@@ -2,13 +2,15 @@
 // loads this module on the first one): the arguments are already in the shared buffer; the native side
 // (src/async.c) copies them into a job, runs the C function on the libuv pool and settles the
 // promise. While calls are in flight the library stays loaded: `owner.inflight` counts them
-// and the last one to settle performs a close() that was deferred because of them.
+// and the last one to settle performs a close() that was deferred because of them. As on the
+// synchronous path, nothing user code can replace runs between the writer and the native call
+// (lib/abi.js), and settling uses no Promise method either: the native side calls `settle`.
 "use strict";
-const { binding, compiledFor } = require("./abi.js");
+const { binding, compiledFor, rejected } = require("./abi.js");
 const { T } = require("./types.js");
+const { pin, unpin } = require("./callback.js");
 
-// A signature's `.async` parts, [writer, reader, whether the writer takes the argument
-// count], compiled on its first `.async` call.
+// A signature's `.async` parts, { write(a0, …), read() }, compiled on its first `.async` call.
 const asyncParts = (sig) => compiledFor(binding.jsAsync, sig);
 
 // JSCallbacks passed as `function` arguments stay alive until the call settles, even if the
@@ -17,35 +19,33 @@ function pinCallbacks(sig, args) {
   let pinned = null;
   for (let i = 0; i < args.length && i < sig.args.length; i++) {
     const a = args[i];
-    if (sig.args[i] === T.function && a !== null && typeof a === "object") {
-      const { JSCallback, pin } = require("./callback.js");
-      if (a instanceof JSCallback && pin(a)) (pinned ??= []).push(a);
+    // pin() tells a JSCallback by its private field: no instanceof, no Symbol.hasInstance
+    if (sig.args[i] === T.function && a !== null && typeof a === "object" && pin(a)) {
+      if (pinned === null) pinned = [a];
+      else pinned[pinned.length] = a;
     }
   }
   return pinned;
 }
 
-// Function `index` of the batch `handle` (lib/library.js), with its arguments in the buffer.
+// Function `index` of the batch `handle` (lib/library.js), with its arguments in the buffer
+// and `args` the array of them (the native side reads views and strings from it). The native
+// side calls `settle` once C has returned, just before it settles the promise.
 function callAsync(handle, index, read, sig, owner, args) {
-  let p;
-  try {
-    p = binding.callAsync(handle, index, read, ...args);
-  } catch (e) {
-    return Promise.reject(e);
-  }
-  owner.inflight++;
-  const pinned = pinCallbacks(sig, args);
+  let pinned = null;
   const settle = () => {
-    if (pinned) for (const cb of pinned) require("./callback.js").unpin(cb);
+    if (pinned !== null) for (let i = 0; i < pinned.length; i++) unpin(pinned[i]);
     if (--owner.inflight === 0 && owner.closed && owner.handle) binding.close(owner.handle);
   };
-  return p.then((v) => {
-    settle();
-    return v;
-  }, (e) => {
-    settle();
-    throw e;
-  });
+  let p;
+  try {
+    p = binding.callAsync(handle, index, read, args, settle);
+  } catch (e) {
+    return rejected(e);
+  }
+  owner.inflight++;
+  pinned = pinCallbacks(sig, args);
+  return p;
 }
 
 module.exports = { callAsync, asyncParts };

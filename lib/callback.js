@@ -5,6 +5,7 @@
 "use strict";
 const { binding, compiledFor } = require("./abi.js");
 const { readSignature } = require("./types.js");
+require("./memory.js"); // its ptr() converts pointer results given as views (abi.helpers.addressOf)
 
 // (userFn) -> the function native code calls for a JSCallback of `sig`: reads the C arguments
 // from the buffer, calls userFn, writes its result into slot 0. One per signature.

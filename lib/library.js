@@ -8,12 +8,16 @@
 // first call, which costs less in all (in a fresh process, dlopen + 9 declarations went from
 // 0.85 to 0.48 ms and require() from 2.42 to 2.60 ms).
 "use strict";
-const { binding, state, helpers, codedTypeError, codedError, codedRangeError } = require("./abi.js");
+const {
+  binding, state, helpers, codedTypeError, codedError, codedRangeError, ReflectApply, FunctionCtor, rejected,
+} = require("./abi.js");
 const { readSignature, T } = require("./types.js");
 const { fileURLToPath } = require("node:url");
 const path = require("node:path");
 
 const MAX_U64 = (1n << 64n) - 1n;
+const ArrayCtor = Array;
+const Uint32ArrayCtor = Uint32Array;
 
 // lib/async.js, loaded on the first .async call (most programs never make one).
 let callAsync = null;
@@ -82,37 +86,35 @@ function readPtrField(name, v) {
 // amount); every function has code of its own, so its call sites stay monomorphic.
 // `fns[i](a0, …)` writes its arguments into the buffer, calls its native entry and reads the
 // result. Until `swap(entries)` names the fast entries (JIT trampolines, or the libffi calls
-// themselves where there are none), calls go through `slows[i]` (libffi, through the batch's
-// `callAt`) and are counted; the `threshold`-th calls `tierUp()`, which compiles the batch and
-// swaps. The fast entry's call site only ever sees one target, so V8 can call it directly.
+// themselves where there are none), each call is counted by `count(i)` before it writes
+// anything (the `threshold`-th calls `tierUp()`, which compiles the batch and swaps) and goes
+// to libffi through the batch's `callAt`, which the generated code calls directly. The fast
+// entry's call site only ever sees one target, so V8 can call it directly.
 // After `close()`, the functions throw `closedError()` and `asyncs[i]` reject with it.
+// Nothing user code can replace runs between a call's first slot write and its native call
+// (SPEC §16): see lib/abi.js.
 const bindBatch = (function bindBatch(handle, n, source, sigs, closedError, tierUp, threshold, callAsync) {
   let isClosed = false;
-  const slows = new Array(n);
-  const { callAt } = binding;
-  for (let i = 0; i < n; i++) {
-    let count = 0;
-    slows[i] = (function slow(...args) {
-      if (++count >= threshold && !isClosed) tierUp();
-      return callAt(handle, i, ...args);
-    });
-  }
-  const [fns, set] = new Function("H", "S", source)(helpers, slows);
-  const asyncs = new Array(n);
+  const counts = new Uint32ArrayCtor(n);
+  const count = (function count(i) {
+    if (++counts[i] >= threshold && !isClosed) tierUp();
+  });
+  const made = new FunctionCtor("H", "S", "A", "K", source)(helpers, count, binding.callAt, handle);
+  const fns = made[0], set = made[1];
+  const asyncs = new ArrayCtor(n);
   for (let i = 0; i < n; i++) {
     // a cc() function taking or returning Node-API values can only run on the JS thread
     const napi = sigs[i].returns === T.napi_value || sigs[i].args.some((t) => t === T.napi_env || t === T.napi_value);
     asyncs[i] = (...args) => {
-      if (isClosed) return Promise.reject(closedError());
-      if (napi) return Promise.reject(new TypeError("napi_env / napi_value functions cannot run with .async: Node-API works only on the JS thread"));
-      const [w, read, withCount] = (asyncParts ??= require("./async.js").asyncParts)(sigs[i]);
+      if (isClosed) return rejected(closedError());
+      if (napi) return rejected(new TypeError("napi_env / napi_value functions cannot run with .async: Node-API works only on the JS thread"));
+      const parts = (asyncParts ??= require("./async.js").asyncParts)(sigs[i]);
       try {
-        if (withCount) w(args.length, ...args);
-        else w(...args);
+        ReflectApply(parts.write, undefined, args);
       } catch (e) {
-        return Promise.reject(e);
+        return rejected(e);
       }
-      return callAsync(i, read, args);
+      return callAsync(i, parts.read, args);
     };
   }
   return {
@@ -124,7 +126,7 @@ const bindBatch = (function bindBatch(handle, n, source, sigs, closedError, tier
     close() {
       isClosed = true;
       const thrower = () => { throw closedError(); };
-      set(new Array(n).fill(thrower));
+      set(new ArrayCtor(n).fill(thrower));
     },
   };
 });
@@ -141,8 +143,8 @@ const bindBatch = (function bindBatch(handle, n, source, sigs, closedError, tier
 // called a few times never pay for compiling, and hot ones get the JIT.
 const bindAll = (function bindAll(entries, closedMessage, owner) {
   const n = entries.length;
-  const list = new Array(n);
-  const sigs = new Array(n);
+  const list = new ArrayCtor(n);
+  const sigs = new ArrayCtor(n);
   for (let i = 0; i < n; i++) {
     sigs[i] = entries[i].sig;
     list[i] = [entries[i].addr, sigs[i].returns, sigs[i].args, entries[i].name];
@@ -158,7 +160,7 @@ const bindAll = (function bindAll(entries, closedMessage, owner) {
     } catch {
       // compiling never changes behaviour: whatever went wrong, the batch stays on libffi
     }
-    const fast = new Array(n);
+    const fast = new ArrayCtor(n);
     for (let i = 0; i < n; i++) fast[i] = jits[i] || binding.entry(handle, i);
     batch.swap(fast);
   };

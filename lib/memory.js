@@ -7,7 +7,7 @@
 // reads the result from word 1 through the typed array of the right type.
 "use strict";
 const { isArrayBuffer } = require("node:util").types;
-const { binding, isView, viewByteLength, abByteLength, viewGone } = require("./abi.js");
+const { binding, isView, viewByteLength, abByteLength, viewGone, setPtrOf } = require("./abi.js");
 const floor = Math.floor;
 
 const scratch = binding.memScratch;
@@ -310,5 +310,7 @@ function cstringArrayBuffer(p, byteOffset, byteLength) {
   if (len === 0) return new ArrayBuffer(0);
   return toArrayBuffer(a, 0, len);
 }
+
+setPtrOf(ptr); // a JSCallback's pointer result given as a view (abi.helpers.addressOf)
 
 module.exports = { ptr, read, toArrayBuffer, toBuffer, CString, toAddress };

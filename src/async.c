@@ -1,10 +1,18 @@
-/* async.c: fn.async() (SPEC §6). binding.callAsync(call, read, ...args) reads the arguments the
- * generated wrapper just wrote into the shared buffer, resolves them into a job (strings
- * copied, views/ArrayBuffers kept referenced until the promise settles), runs the C function
- * through libffi on a libuv pool thread and settles the promise on the JS thread: the result is
- * stored into slot 0 and read back by the signature's `read()` (cstring: made here). A
+/* async.c: fn.async() (SPEC §6). binding.callAsync(batch, index, read, args, settle) reads the
+ * arguments the generated wrapper just wrote into the shared buffer, resolves them into a job
+ * (strings copied, views/ArrayBuffers kept referenced until the promise settles, so dropping
+ * the last JS reference to a view during the call frees nothing), runs the C function through
+ * libffi on a libuv pool thread and settles the promise on the JS thread: the result is stored
+ * into slot 0 and read back by the signature's `read()` (cstring: made here), `settle()` runs
+ * (lib/async.js: unpins callbacks, closes a library whose close() waited), then the promise
+ * settles. `args` is the array of JS arguments (views and strings are read from it; an array
+ * rather than spread arguments, which would run Array.prototype[Symbol.iterator]). A
  * JSCallback the C code calls on the pool thread is relayed to the JS thread (threads.c); the
- * first exception it throws rejects the promise. errno is not captured. */
+ * first exception it throws rejects the promise. errno is not captured.
+ *
+ * Node-API cannot stop JS from detaching a view's ArrayBuffer (a transfer) while C runs: the
+ * transferred bytes belong to the new owner, which may free them. The call rejects views
+ * whose bytes are already gone; the rest is documented (README, SPEC §16). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +22,7 @@ typedef struct {
   napi_async_work work;
   napi_deferred deferred;
   napi_ref read_ref;
+  napi_ref settle_ref;
   napi_ref exc;      /* first exception from a relayed callback */
   cffi_fn_t *fn;     /* kept alive by cffi_batch_hold once `held` */
   bool held;
@@ -28,6 +37,7 @@ static void job_free(napi_env env, job_t *job) {
   if (env) {
     for (int i = 0; i < job->nobj; i++) napi_delete_reference(env, job->objs[i]);
     if (job->read_ref) napi_delete_reference(env, job->read_ref);
+    if (job->settle_ref) napi_delete_reference(env, job->settle_ref);
     if (job->exc) napi_delete_reference(env, job->exc);
     if (job->work) napi_delete_async_work(env, job->work);
   }
@@ -89,22 +99,41 @@ static void complete(napi_env env, napi_status status, void *data) {
       else napi_get_undefined(env, &exc);
     }
   }
+  /* lib/async.js's bookkeeping, after the result was read (a cstring result may live in the
+   * library it may unload) */
+  napi_value settle, recv, ignored;
+  if (status == napi_ok && napi_get_reference_value(env, job->settle_ref, &settle) == napi_ok && settle &&
+      napi_get_undefined(env, &recv) == napi_ok && napi_call_function(env, recv, settle, 0, NULL, &ignored) != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending && !exc && !rejected) {
+      napi_get_and_clear_last_exception(env, &exc);
+      rejected = true;
+    } else if (pending) {
+      napi_value e;
+      napi_get_and_clear_last_exception(env, &e);
+    }
+  }
   if (exc || rejected) napi_reject_deferred(env, job->deferred, exc);
   else napi_resolve_deferred(env, job->deferred, v);
   job_free(env, job);
 }
 
-/* callAsync(batch, index, read, ...args) -> Promise */
+/* callAsync(batch, index, read, args, settle) -> Promise */
 static napi_value call_async(napi_env env, napi_callback_info info) {
-  size_t argc = 3 + CFFI_MAX_ARGS;
-  napi_value argv[3 + CFFI_MAX_ARGS], promise, name, undef;
+  size_t argc = 5;
+  napi_value argv[5], promise, name, undef;
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return cffi_throw_type(env, NULL, "cffi: callAsync(batch, index, read, args, settle)");
   cffi_fn_t *fn = cffi_batch_fn(env, argv[0], argv[1]);
   if (!fn) return NULL;
   CFFI_CALL(env, napi_get_undefined(env, &undef));
   cffi_env_t *st = fn->st;
   const cffi_sig_t *sig = &fn->sig;
-  size_t given = argc > 3 ? argc - 3 : 0;
+  /* only elements below the length are read: a missing one would be looked up on
+   * Array.prototype, where user code may have put a getter */
+  uint32_t given = 0;
+  CFFI_CALL(env, napi_get_array_length(env, argv[3], &given));
 
   /* Copy the slots and tags now: the buffer belongs to the next call. */
   cffi_slot_t slots[CFFI_MAX_ARGS];
@@ -134,7 +163,10 @@ static napi_value call_async(napi_env env, napi_callback_info info) {
   for (int i = 0; i < sig->nargs; i++) {
     napi_value jsval = NULL;
     bool obj = cffi_types[sig->args[i]].kind == CFFI_K_PTR && tags[i] >= CFFI_TAG_VIEW;
-    if (obj) jsval = (size_t)i < given ? argv[3 + i] : undef;
+    if (obj) {
+      jsval = undef;
+      if ((uint32_t)i < given && napi_get_element(env, argv[3], i, &jsval) != napi_ok) goto fail_napi;
+    }
     if (cffi_load_arg(env, sig->args[i], &slots[i], tags[i], jsval, job->tmp, &job->args[i]) != 0) goto fail;
     if (obj && tags[i] != CFFI_TAG_STRING) {
       if (napi_create_reference(env, jsval, 1, &job->objs[job->nobj]) != napi_ok) goto fail_napi;
@@ -144,6 +176,7 @@ static napi_value call_async(napi_env env, napi_callback_info info) {
   cffi_batch_hold(fn);
   job->held = true;
   if (napi_create_reference(env, argv[2], 1, &job->read_ref) != napi_ok ||
+      napi_create_reference(env, argv[4], 1, &job->settle_ref) != napi_ok ||
       napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
       napi_create_string_utf8(env, "cffi.async", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, NULL, name, execute, complete, job, &job->work) != napi_ok)

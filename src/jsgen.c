@@ -10,7 +10,12 @@
  * by V8 on the first dlopen of every process, which cost more than the rest of dlopen.
  *
  * Helper names (H: `helpers` in lib/abi.js) and type names (lib/types.js, messages) must
- * match the JS side. Tags and slots are those of cffi.h. */
+ * match the JS side. Tags and slots are those of cffi.h.
+ *
+ * Between the first slot write and the native call nothing user code can replace may run (SPEC
+ * §16), or an FFI call it makes would overwrite the slots: the generated code uses only syntax,
+ * typed arrays and the helpers, which lib/abi.js captured at load (no globals, no spread, no
+ * apply, no instanceof). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +44,7 @@ static const char prelude[] =
     "\"use strict\";\n"
     "const { I32, U32, F64, B64, BU64, T } = H.H;\n"
     "const { toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, "
-    "bufferLength, addressOf, floor, isView } = H;\n";
+    "bufferLength, addressOf, floor, isView, isArrayBuffer } = H;\n";
 
 /* The common case of an address argument, an exact positive number: the double goes into the
  * slot with tag CFFI_TAG_F64; the `else` continues with the other cases. */
@@ -174,9 +179,9 @@ static bool source_name_ok(const char *name) {
       "import", "in", "instanceof", "interface", "let", "new", "null", "package", "private",
       "protected", "public", "return", "static", "super", "switch", "this", "throw", "true", "try",
       "typeof", "var", "void", "while", "with", "yield", "await", "eval", "arguments", "undefined",
-      "NaN", "Infinity", "ArrayBuffer", "H", "S", "I32", "U32", "F64", "B64", "BU64", "T", "toInt32",
+      "NaN", "Infinity", "ArrayBuffer", "H", "S", "A", "K", "I32", "U32", "F64", "B64", "BU64", "T", "toInt32",
       "toF64", "write64", "writePointer", "writeFunction", "functionAddress", "writeBuffer",
-      "bufferLength", "addressOf", "floor", "isView"};
+      "bufferLength", "addressOf", "floor", "isView", "isArrayBuffer"};
   if (!name || !((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') || *name == '_')) return false;
   for (const char *c = name; *c; c++)
     if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) return false;
@@ -188,19 +193,24 @@ static bool source_name_ok(const char *name) {
 }
 
 /* A writer function `name(n?, a0, …)` for `sig` (n: the number of arguments passed, when
- * counts_args). */
-static void emit_writer(sbuf_t *b, const cffi_sig_t *sig, const char *name) {
+ * counts_args; with `own_count`, `name(a0, …)` counts its own arguments instead). */
+static void emit_writer(sbuf_t *b, const cffi_sig_t *sig, const char *name, bool own_count) {
+  bool counts = counts_args(sig);
   sb_printf(b, "function %s(", name);
-  emit_params(b, counts_args(sig) ? "n" : NULL, sig->nargs);
+  emit_params(b, counts && !own_count ? "n" : NULL, sig->nargs);
   sb_puts(b, ") {\n");
+  if (counts && own_count) sb_puts(b, "const n = arguments.length;\n");
   emit_writes(b, sig);
   sb_puts(b, "}\n");
 }
 
 /* Function i of a batch, as an element of the array literal the source returns: the symbol
  * function, named `name` when source_name_ok (otherwise JS renames it). It calls its entry
- * g<i> (null until set: until then calls go to S[i], which counts them and calls libffi). It
- * writes its arguments itself, or calls the writer w<shared> of a signature several functions
+ * g<i>; until that is set, each call is first counted by S(i) (which may tier the batch up and
+ * set it; before any argument is written) and then goes to A(K, i, …), the batch's libffi
+ * `callAt`, called directly: a spread
+ * or apply there would run Array.prototype[Symbol.iterator] or Function.prototype.apply, which
+ * user code may replace, after the slots are written (SPEC §16). It writes its arguments itself, or calls the writer w<shared> of a signature several functions
  * of the batch have (V8 inlines it): V8's compile time grows with the source, and large
  * libraries repeat signatures. */
 static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size_t i, size_t shared) {
@@ -209,6 +219,9 @@ static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size
   sb_printf(b, "function %s(", source_name_ok(name) ? name : "");
   emit_params(b, NULL, n);
   sb_puts(b, ") {\n");
+  /* counted (and tiered up) before the first slot is written: tierUp runs more code; without
+   * arguments nothing is written, and counting in the slow branch keeps the fast path lean */
+  if (n) sb_printf(b, "if (g%zu === null) S(%zu);\n", i, i);
   if (shared != SIZE_MAX) {
     sb_printf(b, "w%zu(", shared);
     emit_params(b, counts ? "arguments.length" : NULL, n);
@@ -220,9 +233,10 @@ static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size
   if (sig->ret == CFFI_T_CSTRING || sig->ret == CFFI_T_NAPI_VALUE) sb_puts(b, "return ");
   sb_printf(b, "g%zu !== null ? g%zu(", i, i);
   if (sig->has_objects) emit_params(b, NULL, n); /* the entry may read views and strings */
-  sb_printf(b, ") : S[%zu](", i);
-  if (sig->has_objects) emit_params(b, NULL, n);
-  sb_puts(b, ");\n");
+  sb_printf(b, n ? ") : A(K, %zu" : ") : (S(%zu), A(K, %zu", i, i);
+  if (sig->has_objects)
+    for (int k = 0; k < n; k++) sb_printf(b, ", a%d", k);
+  sb_puts(b, n ? ");\n" : "));\n");
   if (sig->ret != CFFI_T_CSTRING && sig->ret != CFFI_T_VOID && sig->ret != CFFI_T_NAPI_VALUE) {
     sb_puts(b, "return ");
     emit_result(b, sig->ret);
@@ -280,11 +294,12 @@ char *cffi_jsgen_batch(cffi_fn_t *const *fns, const char *const *names, size_t n
     if (!shared[i]) continue;
     char w[24];
     snprintf(w, sizeof w, "w%zu", i);
-    emit_writer(&b, &fns[i]->sig, w);
+    emit_writer(&b, &fns[i]->sig, w, false);
   }
   /* the entries, then [[functions], set(entries)]: the functions are elements of the array
-   * literal rather than `const`s of their own (V8 compiled 300 of them 28% faster) */
-  for (size_t i = 0; i < n; i++) sb_printf(&b, i ? ", g%zu = null" : "let g%zu = null", i);
+   * literal rather than `const`s of their own (V8 compiled 300 of them 28% faster); the entries
+   * are `var`s, which the functions read without the TDZ check a `let` costs */
+  for (size_t i = 0; i < n; i++) sb_printf(&b, i ? ", g%zu = null" : "var g%zu = null", i);
   sb_puts(&b, n ? ";\nreturn [[\n" : "return [[\n");
   for (size_t i = 0; i < n; i++) emit_caller(&b, &fns[i]->sig, names[i], i, shared[first[i]] ? first[i] : SIZE_MAX);
   free(first);
@@ -298,10 +313,10 @@ char *cffi_jsgen_batch(cffi_fn_t *const *fns, const char *const *names, size_t n
 char *cffi_jsgen_async(const cffi_sig_t *sig) {
   sbuf_t b = {0};
   sb_puts(&b, prelude);
-  emit_writer(&b, sig, "w");
+  emit_writer(&b, sig, "w", true); /* lib/library.js calls it with Reflect.apply */
   sb_puts(&b, "function read() { return ");
   emit_result(&b, sig->ret);
-  sb_printf(&b, "; }\nreturn [w, read, %s];\n", counts_args(sig) ? "true" : "false");
+  sb_puts(&b, "; }\nreturn { write: w, read };\n");
   return sb_finish(&b);
 }
 
@@ -322,7 +337,7 @@ char *cffi_jsgen_callback(const cffi_sig_t *sig) {
   if (t != CFFI_T_VOID) {
     if (t == CFFI_T_FUNCTION) emit_object_address(&b, "r");
     else if (is_ptrlike(t))
-      sb_puts(&b, "if (r !== null && typeof r === \"object\" && (isView(r) || r instanceof ArrayBuffer)) "
+      sb_puts(&b, "if (r !== null && typeof r === \"object\" && (isView(r) || isArrayBuffer(r))) "
                   "r = addressOf(r);\n");
     /* a cstring result is an address (SPEC §8): written as a ptr */
     emit_write(&b, t == CFFI_T_CSTRING ? CFFI_T_PTR : t, "r", 0, "\"Return value\"", NULL);
