@@ -7,11 +7,13 @@
 // make an FFI call of their own (or throw), then checks what C received
 // (test/fixtures/builtins.c) before tier-up (the first calls, through callAt), after it, on
 // libffi (CFFI_JIT=0), through .async and through JSCallback results.
+// Also: a view passed to .async stays alive until the call settles even when JS drops it.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const { spawnSync } = require("node:child_process");
-const { fixtures, cffiPath } = require("./helpers.js");
+const { fixtures, cffiPath, getGC } = require("./helpers.js");
+const { dlopen } = require(cffiPath);
 
 // The child: `mode` is "ffi" (a replaced built-in makes an FFI call) or "throw".
 function child(cffiPath, fixture, mode) {
@@ -217,3 +219,26 @@ for (const [name, env] of configurations) {
     });
   }
 }
+
+// ---- .async and the lifetime of views (issue 10, defect 2; SPEC §16) ------------------------
+
+test(".async: a view whose only reference is dropped stays alive until the call settles", async () => {
+  const gc = getGC();
+  const lib = dlopen(fixtures.builtins, { probe_sleep_read: { args: ["ptr", "i32"], returns: "i32" } });
+  try {
+    const calls = [];
+    for (let i = 0; i < 4; i++) {
+      // the view (and its ArrayBuffer) exist only as this argument
+      calls.push(lib.symbols.probe_sleep_read.async(new Uint8Array(1 << 16).fill(42 + i), 200));
+    }
+    for (let i = 0; i < 8; i++) {
+      gc();
+      // garbage that would reuse the memory if it had been freed
+      for (let k = 0; k < 16; k++) new Uint8Array(1 << 16).fill(214);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual(await Promise.all(calls), [42, 43, 44, 45]);
+  } finally {
+    lib.close();
+  }
+});
