@@ -3,6 +3,7 @@
 // a function that builds a JS object through Node-API. The C source is written to a temporary
 // folder first; cc() reads files, as Bun's cc does.
 // Run from the repository root: node examples/cc-snprintf.js
+// Needs: /usr/include/stdio.h (the C library's headers: libc6-dev)
 "use strict";
 const { cc } = require("cffi");
 const fs = require("node:fs");
