@@ -206,8 +206,18 @@ const libraryPath = (function libraryPath(p) {
     `The "path" argument must be a string, a URL or null. Received ${p === undefined ? "undefined" : typeof p}`);
 });
 
+// Longer names are refused before glibc sees them: its dlopen overflows its stack on a name of
+// ~16 MB without a slash (a plain C program crashes the same way).
+const PATH_MAX = 4096;
+
 // `file`: a path from libraryPath(), or null for the process itself.
 const openLibrary = (function openLibrary(file) {
+  if (file !== null && file.length >= PATH_MAX / 3 && Buffer.byteLength(file) >= PATH_MAX) {
+    const err = codedError("ERR_DLOPEN_FAILED",
+      `Failed to open library "${file.slice(0, 64)}…" (${Buffer.byteLength(file)} bytes): File name too long`);
+    err.syscall = "dlopen";
+    throw err;
+  }
   let h = binding.open(file);
   if (typeof h === "string" && file !== null && !path.isAbsolute(file)) {
     const retry = binding.open(path.resolve(process.cwd(), file));

@@ -152,7 +152,7 @@ async function walk(lib, cffiDir) {
     ["1.5", () => 1.5], ["-1", () => -1], ["2^32", () => 2 ** 32], ["2^53", () => 2 ** 53], ["2^64", () => 2 ** 64],
     ["-2^64", () => -(2 ** 64)], ["1e300", () => 1e300], ["0n", () => 0n], ["-1n", () => -1n], ["2n^64", () => 2n ** 64n],
     ["2n^200", () => 2n ** 200n], ['""', () => ""], ['"1"', () => "1"], ['"a\\0b"', () => "a\0b"],
-    ['"libc.so.6\\0.evil"', () => "libc.so.6\0.evil"], ['"\\ud800"', () => "\ud800"], ["1M string", () => "x".repeat(1 << 20)],
+    ['"libc.so.6\\0.evil"', () => "libc.so.6\0.evil"], ['"\\ud800"', () => "\ud800"], ["16M string", () => "x".repeat(1 << 24)],
     ["null", () => null], ["undefined", () => undefined], ["true", () => true], ["Symbol", () => Symbol("s")],
     ["function", () => function f() {}],
     ["Proxy(Uint8Array)", () => new Proxy(new Uint8Array(8), {})],

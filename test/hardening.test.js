@@ -318,6 +318,15 @@ test("dlopen: a NUL inside the library path throws ERR_INVALID_ARG_VALUE naming 
   expectTypeError(() => dlopen(url.href, decl), /null bytes/, "ERR_INVALID_ARG_VALUE");
 });
 
+test("dlopen: a library name of PATH_MAX bytes or more fails cleanly (glibc's dlopen crashed on 16 MB)", () => {
+  const decl = { abs: { args: ["i32"], returns: "i32" } };
+  for (const p of ["x".repeat(1 << 24), "é".repeat(2048), `/${"d/".repeat(3000)}lib.so`]) {
+    const err = expectError(Error, () => dlopen(p, decl), /File name too long/, "ERR_DLOPEN_FAILED");
+    assert.ok(err.message.length < 200, "the message does not repeat the whole name");
+  }
+  expectError(Error, () => dlopen("x".repeat(4000), decl), /cannot open shared object file/, "ERR_DLOPEN_FAILED");
+});
+
 test("dlopen/linkSymbols/viewSource: a NUL inside a symbol name throws, never binds the prefix", () => {
   const def = { args: ["i32"], returns: "i32" };
   const err = expectTypeError(() => dlopen(fixtures.hardening, { "probe_neg\0junk": def }), undefined, "ERR_INVALID_ARG_VALUE");
