@@ -148,8 +148,11 @@ function measureNoYield(step, { n, from, perIteration }) {
 // entries). Measured with the JIT at threshold 0: dlopen of 4 symbols ~820, CFunction ~200,
 // linkSymbols of 2 ~350, JSCallback 0; at the default threshold (no tier-up) all ~0. Before close()
 // freed at once: ~1,000 more per batch (dlopen of 4 symbols ~3,000-4,000), ~140 per JSCallback.
+// The base budget is 512 bytes, not less: on a loaded machine (CI) malloc's arenas alone moved
+// RSS by ~1 MB over 3,500 iterations (~300 bytes each) with no leak; a batch that is not freed
+// at close() costs 850-1,900.
 const tiersUp = !jit || (process.env.CFFI_JIT_THRESHOLD ?? "").trim() === "0";
-const libraryBudget = (symbols) => 256 + (tiersUp ? 256 * symbols : 0);
+const libraryBudget = (symbols) => 512 + (tiersUp ? 256 * symbols : 0);
 const CALLBACK_BUDGET = 96;
 
 test("dlopen + close in a loop that never yields, 5,000 times", { skip: asanSkip, timeout: 30 * 60 * 1000 }, (t) => {
