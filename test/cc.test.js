@@ -322,6 +322,25 @@ test("cc: thread-local storage is refused, never compiled", sysHeaders, () => {
   }
 });
 
+// The check must not rest on a warning: -w (in flags as a string replacing the defaults, or
+// appended in an array, or in the source as TinyCC's #pragma comment(option, "-w")) silences
+// every warning; with the pragma, TLS compiled silently as a plain global before.
+test("cc: thread-local storage is refused with warnings off (-w)", sysHeaders, () => {
+  for (const [name, decl] of [["tlsw1.c", "static __thread int x;"], ["tlsw2.c", "_Thread_local int x;"],
+    ["tlsw3.c", "#include <threads.h>\nthread_local int x;"], ["tlsw4.c", "int get2(void) { static __thread int y; return y; }\nint x;"]]) {
+    const f = write(name, `${decl}\nint get(void) { return x; }\n`);
+    for (const flags of ["-w", ["-w"], "-w -Werror", ["-Wno-unsupported", "-w"]]) {
+      assert.throws(() => cc({ source: f, flags, symbols: { get: { returns: "i32" } } }),
+        { message: new RegExp(`^${f}:\\d+: thread-local storage is not supported`) }, `${name} ${JSON.stringify(flags)}`);
+    }
+    const p = write(`pragma-${name}`, `#pragma comment(option, "-w")\n${decl}\nint get(void) { return x; }\n`);
+    for (const flags of [undefined, "-w", ["-w"]]) {
+      assert.throws(() => cc({ source: p, flags, symbols: { get: { returns: "i32" } } }),
+        { message: new RegExp(`^${p}:\\d+: thread-local storage is not supported`) }, `pragma ${name} ${JSON.stringify(flags)}`);
+    }
+  }
+});
+
 test("cc: a library that cannot be found", () => {
   assert.throws(() => cc({ source: MAIN, library: "cffi-no-such-lib", symbols: { bump: { args: ["i32"] } } }),
     { message: /cannot find library "cffi-no-such-lib"/ });
