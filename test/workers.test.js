@@ -3,7 +3,8 @@
 // thread), exceptions, errno, memory helpers, linkSymbols/CFunction, close; and Workers that
 // exit or are terminated with libraries and callbacks still open do not crash the process,
 // even when C threads they started keep running the library's code and calling their
-// callbacks (SPEC §16: the libraries, and cffi itself, stay loaded; the callbacks answer zero).
+// callbacks (SPEC §16: the libraries, and cffi itself, stay loaded; the callbacks answer zero);
+// the same for code compiled by cc() in a Worker.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -205,4 +206,121 @@ w.once("message", async () => {
   // the library stayed loaded, the thread ran to the end, and the callbacks of the dead
   // Worker answered zero
   assert.match(r.stdout, /^mapped true ticks 300 zeros>0 true$/m);
+});
+
+// cc() in Workers (SPEC §15, §16): compiled code is freed by close() only. A Worker that ends
+// without close() leaves its code mapped, like a dlopen'ed library, because a C thread it
+// started may still run it: here one runs the compiled loop for 300 ms after terminate(),
+// calling a blocking and a queued callback of the dead Worker (which answer zero). Workers
+// also compile, call and end normally (with and without close()) and are terminated in a
+// busy loop of calls; the main thread compiles and calls afterwards. The C source includes
+// no header (it declares what it uses), so the test needs no libc6-dev. In a child process,
+// so that a crash fails the test, not the runner.
+test("cc() in Workers: ended normally, terminated, and with a C thread still running the compiled code", () => {
+  const src = `"use strict";
+const { Worker } = require("node:worker_threads");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const CFFI = ${JSON.stringify(cffiPath)};
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cffi-cc-worker-"));
+process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+const SRC = path.join(dir, "linger.c");
+fs.writeFileSync(SRC, \`
+typedef unsigned long thread_t;
+int pthread_create(thread_t *, const void *, void *(*)(void *), void *);
+int pthread_detach(thread_t);
+int usleep(unsigned);
+void *malloc(unsigned long);
+void free(void *);
+typedef int (*blocking_fn)(int);
+typedef void (*queued_fn)(int);
+struct arg { blocking_fn blocking; queued_fn queued; int ms; volatile int *st; };
+int add(int a, int b) { return a + b; }
+/* st[0]: iterations, st[1]: blocking calls that answered zero, st[2]: 1 when done */
+static void *run(void *p) {
+  struct arg a = *(struct arg *)p;
+  free(p);
+  for (int i = 1; i <= a.ms; i++) {
+    usleep(1000);
+    if (a.blocking(i) == 0) a.st[1]++;
+    a.queued(i);
+    a.st[0]++;
+  }
+  a.st[2] = 1;
+  return 0;
+}
+int linger_start(blocking_fn blocking, queued_fn queued, int ms, volatile int *st) {
+  struct arg *a = malloc(sizeof *a);
+  thread_t t;
+  a->blocking = blocking; a->queued = queued; a->ms = ms; a->st = st;
+  if (pthread_create(&t, 0, run, a) != 0) return 0;
+  pthread_detach(t);
+  return 1;
+}
+\`);
+const WORKER = \`
+const { parentPort, workerData } = require("node:worker_threads");
+const { cc, JSCallback, ptr } = require(workerData.cffi);
+const lib = cc({ source: workerData.src, symbols: {
+  add: { args: ["i32", "i32"], returns: "i32" },
+  linger_start: { args: ["function", "function", "i32", "ptr"], returns: "i32" },
+} });
+const S = lib.symbols;
+if (workerData.mode === "normal") {
+  parentPort.postMessage(S.add(2, 3));
+  if (workerData.close) lib.close();
+} else if (workerData.mode === "busy") {
+  parentPort.postMessage("busy");
+  for (;;) S.add(1, 2);
+} else {
+  let n = 0;
+  const blocking = new JSCallback((i) => { n++; return i; }, { args: ["i32"], returns: "i32" });
+  const queued = new JSCallback(() => { n++; }, { args: ["i32"], threadsafe: true });
+  if (S.linger_start(blocking, queued, 300, ptr(new Int32Array(workerData.sab))) !== 1) throw new Error("no thread");
+  const iv = setInterval(() => { if (n > 20) { clearInterval(iv); parentPort.postMessage("busy"); } }, 1);
+}
+\`;
+const start = (data) => {
+  const w = new Worker(WORKER, { eval: true, workerData: { cffi: CFFI, src: SRC, ...data } });
+  w.on("error", (e) => { console.log("worker error " + e.message); process.exit(4); });
+  return w;
+};
+const first = (w) => new Promise((r) => w.once("message", r));
+const exited = (w) => new Promise((r) => w.once("exit", r));
+(async () => {
+  for (let i = 0; i < 6; i++) {
+    const w = start({ mode: "normal", close: i % 2 === 0 });
+    const [msg, code] = await Promise.all([first(w), exited(w)]); // "exit" may follow at once
+    if (msg !== 5 || code !== 0) { console.log("normal " + msg + " " + code); process.exit(5); }
+  }
+  for (let i = 0; i < 3; i++) {
+    const w = start({ mode: "busy" });
+    await first(w);
+    await new Promise((r) => setTimeout(r, 20));
+    if ((await w.terminate()) !== 1) { console.log("busy: not terminated"); process.exit(6); }
+  }
+  const sab = new SharedArrayBuffer(12);
+  const st = new Int32Array(sab);
+  const w = start({ mode: "linger", sab });
+  await first(w);
+  await w.terminate();
+  const t0 = Date.now();
+  while (Atomics.load(st, 2) !== 1) {
+    if (Date.now() - t0 > 20000) { console.log("HANG"); process.exit(3); }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const { cc } = require(CFFI);
+  const lib = cc({ source: SRC, symbols: { add: { args: ["i32", "i32"], returns: "i32" } } });
+  console.log("ticks " + Atomics.load(st, 0) + " zeros>0 " + (Atomics.load(st, 1) > 0) + " main " + lib.symbols.add(40, 2));
+  lib.close();
+})();
+`;
+  const r = spawnSync(process.execPath, ["-e", src], { encoding: "utf8", timeout: 60000 });
+  assert.equal(r.signal, null, `crashed: ${r.stderr}`);
+  assert.equal(r.error, undefined, "hung");
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  // the compiled code stayed mapped: the thread ran to the end, the dead Worker's callbacks
+  // answered zero, and the main thread compiles and calls
+  assert.match(r.stdout, /^ticks 300 zeros>0 true main 42$/m);
 });
