@@ -25,6 +25,7 @@ const HOT_OPS = {
   add_u64: "add_u64(u64, u64) BigInt",
   add6_i32: "add6_i32(i32 ×6)",
   sum_u8: "sum_u8(Uint8Array(64), usize)",
+  sum_u8_100k: "sum_u8(Uint8Array(100000), usize): the C loop dominates",
   hello: "hello() → cstring",
   cb1: "cb1: C call + 1 callback",
   cb1000: "cb1000: per callback (×1000 loop)",
@@ -42,11 +43,12 @@ const KOFFI = "koffi";
 const SETUP_ROWS = {
   require: ["require()", "require_ns"],
   dlopen9: ["dlopen + declare 9 functions", "dlopen9_ns"],
+  cc9: ["cc(): compile fixture/bench.c (118 lines) + declare 9 functions", "cc9_ns"],
   first_call: ["first call of a declared function", "first_call_ns"],
 };
 const USUAL = "napi-usual";
 const FLOOR = "napi-buffer";
-const ALIASES = { "cffi-nojit": "cffi (CFFI_JIT=0)", "cffi-jit0": "cffi (CFFI_JIT=0)", nodeffi: "node:ffi", "node-ffi": "node:ffi" };
+const ALIASES = { cc: "cffi-cc", "bun cc": "bun-cc", "cffi-nojit": "cffi (CFFI_JIT=0)", "cffi-jit0": "cffi (CFFI_JIT=0)", nodeffi: "node:ffi", "node-ffi": "node:ffi" };
 
 // ---- options ----------------------------------------------------------------------------
 
@@ -276,6 +278,12 @@ if (hotOps.length) {
     lines.push(table(["op", ...cols], hotOps.map((op) => [HOT_OPS[op], ...cols.map((s) => cell(s, op, FLOOR))])), "");
   }
 }
+// cc(): each cc column over its dlopen column (the same source, TinyCC's code over gcc -O2's).
+const ccPairs = [["cffi-cc", "cffi"], ["bun-cc", "bun"]].filter(([c, d]) => cols.includes(c) && cols.includes(d));
+if (hotOps.length && ccPairs.length) {
+  lines.push("## cc(): time per call over the same function from gcc's libbench.so (same run; lower is faster)", "");
+  lines.push(table(["op", ...ccPairs.map(([c, d]) => `${c} / ${d}`)], hotOps.map((op) => [HOT_OPS[op], ...ccPairs.map(([c, d]) => cell(c, op, d))])), "");
+}
 if (threadOps.length) {
   lines.push("## Threads and async (median (range); wall clock)", "");
   lines.push(table(["op", ...cols], threadOps.map((op) => [`${THREAD_OPS[op][0]} (${THREAD_OPS[op][1]})`, ...cols.map((s) => threadCell(s, op))])), "");
@@ -293,7 +301,7 @@ if (setupRows.length) {
       if (!st) return "";
       if (st.error) return na(st.error);
       const xs = st[field];
-      if (!xs || xs.some((x) => x === null)) return "— (linked at build time)";
+      if (!xs || xs.some((x) => x === null)) return systems[s].linked ? "— (linked at build time)" : "—";
       return `${fmtTime(median(xs))} (${fmtTime(Math.min(...xs))}–${fmtTime(Math.max(...xs))})`;
     })];
   });

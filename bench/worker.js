@@ -2,7 +2,8 @@
 // Usage: <runtime> bench/worker.js <system> <op> [--quick]
 // Hot ops: calibrate, warm up, then several timed samples of a plain loop; the result is ns
 // per call (per callback for cb1000). Op "setup": require time, dlopen + declare 9
-// functions, first call; bench/run.js runs it in several fresh processes.
+// functions (for a cc system: cc() of fixture/bench.c + declare 9), first call; bench/run.js
+// runs it in several fresh processes.
 // Thread ops (THREAD_OPS): async calls and callbacks from foreign threads; the same
 // calibration and samples, timed by the wall clock, reported as ns per call (run.js shows
 // µs or calls/s).
@@ -47,6 +48,11 @@ const CB_SIG = { args: ["i32"], returns: "i32" };
 const bytes = new Uint8Array(64);
 for (let i = 0; i < 64; i++) bytes[i] = i;
 const BYTES_SUM = (63 * 64) / 2;
+// sum_u8_100k: the same function over 100,000 bytes, so that the C loop (gcc's -O2 code or
+// TinyCC's) dominates the call.
+const big = new Uint8Array(100000);
+let BIG_SUM = 0;
+for (let i = 0; i < big.length; i++) BIG_SUM += big[i] = (i * 7) & 0xff;
 
 // Each op: the symbol it calls, two argument lists that calls alternate between (a callback
 // goes where CB is) and the value each must return, and how many C-side operations one call
@@ -60,6 +66,7 @@ const OPS = {
   add_u64: { sym: "add_u64", args: [[1n, 2n], [3n, 4n]], expect: [3n, 7n] },
   add6_i32: { sym: "add6_i32", args: [[1, 2, 3, 4, 5, 6], [2, 3, 4, 5, 6, 7]], expect: [21, 27] },
   sum_u8: { sym: "sum_u8", args: [[bytes, 64], [bytes, 63]], expect: [BYTES_SUM, BYTES_SUM - 63] },
+  sum_u8_100k: { sym: "sum_u8", args: [[big, 100000], [big, 99999]], expect: [BIG_SUM, BIG_SUM - big[99999]] },
   hello: { sym: "hello", args: [[], []], expect: ["hello, world", "hello, world"] },
   cb1: { sym: "call_cb_i32", args: [[CB, 1], [CB, 2]], expect: [1, 3] },
   cb1000: { sym: "call_cb_i32", args: [[CB, 1000], [CB, 1000]], expect: [500500, 500500], per: 1000 },
@@ -149,6 +156,7 @@ function runSetup(sys) {
     out.first_call_ns = first.t;
     if (r !== 3) throw new Error(`add_i32(1, 2) returned ${show(r)}`);
     out.dlopen9_ns = null;
+    out.cc9_ns = null;
     return out;
   }
   const nine = {};
@@ -156,7 +164,9 @@ function runSetup(sys) {
   const open = measure(() => sys.open(mod, libPath, nine));
   const first = measure(() => open.r.fns.setup_4(1, 2, 3));
   if (first.r !== 6) throw new Error(`setup_4(1, 2, 3) returned ${show(first.r)}`);
-  out.dlopen9_ns = open.t;
+  // A cc system compiled fixture/bench.c instead of opening libbench.so: its own row.
+  out.dlopen9_ns = sys.cc ? null : open.t;
+  out.cc9_ns = sys.cc ? open.t : null;
   out.first_call_ns = first.t;
   return out;
 }
