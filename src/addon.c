@@ -32,7 +32,8 @@ static void env_finalize(napi_env env, void *data, void *hint) {
   cffi_library_env_cleanup(st);
   if (st->buffer_ref) napi_delete_reference(env, st->buffer_ref);
   if (st->view_gone) napi_delete_reference(env, st->view_gone);
-  for (int i = 0; i < st->npend; i++) napi_delete_reference(env, st->pend[i]);
+  for (int i = 0; i < st->npend; i++) napi_delete_reference(env, st->pend[i].ref);
+  free(st->pend);
   free(st);
 }
 

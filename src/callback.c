@@ -123,19 +123,27 @@ void cffi_cb_report_exception(cffi_env_t *st, napi_value exc) {
   if (st->depth > 0) {
     /* It belongs to the innermost call in flight (depth st->depth); the first one wins. */
     int n = st->npend;
-    if (n > 0 && st->pend_depth[n - 1] == st->depth) return;
+    if (n > 0 && st->pend[n - 1].depth == st->depth) return;
+    if (n == st->pend_cap) {
+      int cap = n ? 2 * n : 16;
+      struct cffi_pend_s *p = realloc(st->pend, cap * sizeof(*p));
+      if (p) {
+        st->pend = p;
+        st->pend_cap = cap;
+      }
+    }
     napi_value box; /* boxed: Node-API 8 only references objects, and `throw 42` is legal */
     napi_ref ref;
-    if (n < CFFI_MAX_PENDING && napi_create_array_with_length(st->env, 1, &box) == napi_ok &&
+    if (n < st->pend_cap && napi_create_array_with_length(st->env, 1, &box) == napi_ok &&
         napi_set_element(st->env, box, 0, exc) == napi_ok && napi_create_reference(st->env, box, 1, &ref) == napi_ok) {
-      st->pend[n] = ref;
-      st->pend_depth[n] = st->depth;
+      st->pend[n].ref = ref;
+      st->pend[n].depth = st->depth;
       st->npend = n + 1;
       st->pending = ref;
       return;
     }
   }
-  napi_fatal_exception(st->env, exc); /* no FFI call to rethrow it (or nested too deep) */
+  napi_fatal_exception(st->env, exc); /* no FFI call to rethrow it (or out of memory) */
 }
 
 /* What callback.c keeps beyond cffi_cb_t (which threads.c shares): allocated as one block,

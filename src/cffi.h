@@ -49,7 +49,6 @@ extern const cffi_type_info_t cffi_types[CFFI_T_COUNT];
  * Must be kept in sync with lib/abi.js. */
 #define CFFI_MAX_ARGS 64
 #define CFFI_JIT_THRESHOLD 100 /* default, see jit_threshold */
-#define CFFI_MAX_PENDING 16    /* nested calls with an exception waiting at once */
 #define CFFI_BUF_SIZE 1024
 #define CFFI_TAGS_OFFSET (8 * (CFFI_MAX_ARGS + 1))
 
@@ -89,9 +88,11 @@ typedef struct cffi_env_s {
   napi_ref buffer_ref;     /* keeps the ArrayBuffer alive */
   int depth;               /* synchronous FFI calls in flight on this thread */
   napi_ref pending;        /* top of pend[]: non-NULL when some call has an exception waiting */
-  napi_ref pend[CFFI_MAX_PENDING];  /* first exception of each call depth that has one */
-  int pend_depth[CFFI_MAX_PENDING]; /* ... and that depth (increasing) */
-  int npend;
+  struct cffi_pend_s {     /* first exception of each call depth that has one (malloc'd, */
+    napi_ref ref;          /* grown as needed: nesting is limited only by the stacks) */
+    int depth;             /* ... and that depth (increasing) */
+  } *pend;
+  int npend, pend_cap;
   int last_errno;          /* errno after the last synchronous call */
   bool jit_enabled;        /* false with CFFI_JIT=0 or when the JIT is unavailable */
   uint32_t jit_threshold;  /* libffi calls of a function before its batch is compiled

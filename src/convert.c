@@ -202,10 +202,10 @@ napi_value cffi_cstring_value(napi_env env, const char *s) {
  * callback threw before it; st->pending mirrors the top for the trampolines' one-load check. */
 napi_ref cffi_take_pending(cffi_env_t *st) {
   int n = st->npend;
-  if (n == 0 || st->pend_depth[n - 1] != st->depth + 1) return NULL;
-  napi_ref ref = st->pend[n - 1];
+  if (n == 0 || st->pend[n - 1].depth != st->depth + 1) return NULL;
+  napi_ref ref = st->pend[n - 1].ref;
   st->npend = n - 1;
-  st->pending = n > 1 ? st->pend[n - 2] : NULL;
+  st->pending = n > 1 ? st->pend[n - 2].ref : NULL;
   return ref;
 }
 

@@ -497,3 +497,32 @@ test("an exception pending for an outer call stays with it; a nested call gets i
   inner.close();
   outer.close();
 });
+
+test("exceptions pending at 100 nested call depths at once each reach their own caller", () => {
+  // Level k's call_twice: cb(1) throws Ek (pending for level k), cb(2) makes the call of level
+  // k + 1 inside try/catch. 100 levels: more than any fixed table (it once held 16, and a 17th
+  // nested exception was a fatal uncaught exception), so in a child process.
+  const src = `
+    const { dlopen, JSCallback } = require(${JSON.stringify(cffiPath)});
+    const S = dlopen(${JSON.stringify(fixtures.basic)}, { call_twice: { args: ["function"], returns: "i32" } }).symbols;
+    const N = 100, caught = [];
+    let depth = 1, cb;
+    cb = new JSCallback((x) => {
+      if (x === 1) throw new Error("E" + depth);
+      if (depth < N) {
+        depth++;
+        try { S.call_twice(cb); } catch (e) { caught.push(e.message); }
+        depth--;
+      }
+      return 0;
+    }, { args: ["i32"], returns: "i32" });
+    let top = null;
+    try { S.call_twice(cb); } catch (e) { top = e.message; }
+    cb.close();
+    console.log(JSON.stringify({ top, caught }));`;
+  const r = require("node:child_process").spawnSync(process.execPath, ["-e", src], { encoding: "utf8", env: process.env });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const { top, caught } = JSON.parse(r.stdout);
+  assert.equal(top, "E1");
+  assert.deepEqual(caught, Array.from({ length: 99 }, (_, k) => `E${100 - k}`));
+});
