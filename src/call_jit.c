@@ -10,8 +10,11 @@
  * cffi_jit_link() creates it with one reference per function it gave a trampoline to
  * (fns[i]->code set, fns[i]->jit_entry != NULL); whoever frees such a function calls
  * cffi_code_release(fn->code) exactly once. The last release unmaps the code, so it must
- * not happen while the trampoline can still run (library.c releases in the finalizer of
- * the JS function that wraps the trampoline).
+ * not happen while the trampoline can still run: library.c releases a batch's functions at
+ * close() (or when its handle is collected), waiting in st->zombies while a synchronous call
+ * is in flight and for .async calls to settle; callback.c releases a JSCallback's trampoline
+ * when the callback is freed (threads.c: never while it runs; kept if it was ever called
+ * from another thread); cc.c when its result is closed.
  *
  * Compile cost, measured on the development machine (Debian 12, 2 cores shared with other
  * builds: load average ~8, so minimum of many runs; TinyCC 0.9.27+git20200814):

@@ -159,11 +159,6 @@ typedef struct {
   bool foreign;        /* ever called from another thread (set atomically) */
 } cb_ext_t;
 
-/* Code of a callback freed inside its own invocation (closed while running): this thread
- * still has to return through the trampoline, so it is released at the next such free on
- * the same thread, when that return is long done. */
-static __thread cffi_code_t *cb_deferred;
-
 static void cb_free(cffi_cb_t *cb) {
   cb_ext_t *x = (cb_ext_t *)cb;
   if (x->stub) cffi_stub_free(x->stub);
@@ -174,20 +169,6 @@ static void cb_free(cffi_cb_t *cb) {
   }
   free(cb->ffi);
   free(cb);
-}
-
-/* cb_free from inside cb's own invocation on the JS thread (see cb_deferred). */
-static void cb_free_in_call(cffi_cb_t *cb) {
-  cb_ext_t *x = (cb_ext_t *)cb;
-  if (x->jit && !__atomic_load_n(&x->foreign, __ATOMIC_ACQUIRE)) {
-    if (cb_deferred) {
-      cffi_code_release(cb_deferred);
-      __atomic_sub_fetch(&cb_jit_count, 1, __ATOMIC_RELAXED);
-    }
-    cb_deferred = x->jit;
-    x->jit = NULL;
-  }
-  cb_free(cb);
 }
 
 static void cb_dispatch(cffi_cb_t *cb, void *ret, void **args);
@@ -245,7 +226,8 @@ static void cb_dispatch(cffi_cb_t *cb, void *ret, void **args) {
   cb->active--;
   cffi_cb_write_ret(cb, &r, ret);
   napi_close_handle_scope(st->env, scope);
-  if (cb->closed && cb->active == 0 && !cb->relay) cb_free_in_call(cb);
+  /* Closed during this invocation: threads.c frees it from the event loop (cb->active was
+   * above 0 at close()), after this thread has returned through the trampoline. */
 }
 
 /* callback(wrapper, ret, args, threadsafe) -> [handle (External), address] */
@@ -324,13 +306,9 @@ static napi_value cb_close(napi_env env, napi_callback_info info) {
   CFFI_CALL(env, napi_get_value_external(env, argv[0], (void **)&cb));
   if (!cb || cb->closed) return NULL;
   cb->closed = true;
-  if (cb->relay) {
-    cffi_threads_cb_close(cb); /* owns the rest: releases fn and frees cb when drained */
-    return NULL;
-  }
-  napi_delete_reference(env, cb->fn);
-  cb->fn = NULL;
-  if (cb->active == 0) cb_free(cb);
+  /* Every callback has a relay node (cb_create): threads.c releases fn and frees cb now, or
+   * once it is no longer running and every queued invocation was delivered. */
+  cffi_threads_cb_close(cb);
   return NULL;
 }
 

@@ -429,6 +429,17 @@ test("a callback may close another callback and create new ones during a call", 
   }
 });
 
+test("a callback may close itself during its own invocation", () => {
+  // Its memory (and compiled trampoline) is freed once the call has returned through it.
+  for (let round = 0; round < 3; round++) {
+    let cb;
+    cb = new JSCallback((x) => { cb.close(); return x + 1; }, { args: ["i32"], returns: "i32" });
+    assert.equal(S.call_i32(cb, 41), 42);
+    assert.equal(cb.ptr, null);
+  }
+  assert.equal(S.add_i32(1, 2), 3);
+});
+
 test("a callback can be called directly from JS through CFunction", () => {
   withCb((a, b) => a - b, { args: ["f64", "f64"], returns: "f64" }, (cb) => {
     const f = cffi.CFunction({ ptr: cb.ptr, args: ["f64", "f64"], returns: "f64" });
