@@ -229,6 +229,16 @@ export interface CFunctionResult<A extends unknown[] = any[], R = unknown> exten
   close(): undefined;
 }
 
+/**
+ * Maps of declarations (`dlopen`, `linkSymbols`, `native.dlopen`, `cc`) take
+ * `Fns & Checked<Fns, F>`: `Fns` is inferred from the map as written under a loose bound,
+ * and `Checked` requires each declaration to be an `F`. A bad declaration is then an error
+ * at that declaration only; with `Fns extends Record<string, F>`, TypeScript fell back to
+ * the bound for the whole map and every symbol lost its types (any arguments, any name).
+ */
+type Declarations = Record<string, object>;
+type Checked<Fns, F> = { readonly [K in keyof Fns]: Fns[K] & F };
+
 /** The JS functions for a map of declarations. */
 export type ConvertFns<Fns> = {
   readonly [K in keyof Fns]: FFISymbol<FFIArgs<Fns[K]>, FFIReturn<Fns[K]>>;
@@ -260,17 +270,17 @@ export interface Library<Symbols> {
  * const { symbols } = dlopen(`libm.${suffix}`, { cos: { args: ["f64"], returns: "f64" } });
  * symbols.cos(0); // 1
  */
-export declare function dlopen<const Fns extends Record<string, FFIFunction>>(
+export declare function dlopen<const Fns extends Declarations>(
   path: string | URL | null,
-  symbols: Fns,
+  symbols: Fns & Checked<Fns, FFIFunction>,
 ): Library<ConvertFns<Fns>>;
 
 /**
  * Like `dlopen` without a library: binds functions by address. Every entry
  * needs a non-zero `ptr`. Freed when garbage-collected unless closed first.
  */
-export declare function linkSymbols<const Fns extends Record<string, FFIFunctionWithPtr>>(
-  symbols: Fns,
+export declare function linkSymbols<const Fns extends Declarations>(
+  symbols: Fns & Checked<Fns, FFIFunctionWithPtr>,
 ): Library<ConvertFns<Fns>>;
 
 /** The callable and constructible type of `CFunction`. */
@@ -438,9 +448,9 @@ export declare const suffix: string;
 /** Low-level entry points kept for bun:ffi compatibility. */
 export declare const native: {
   /** `dlopen` that returns its Error instead of throwing it. */
-  dlopen<const Fns extends Record<string, FFIFunction>>(
+  dlopen<const Fns extends Declarations>(
     path: string | URL | null,
-    symbols: Fns,
+    symbols: Fns & Checked<Fns, FFIFunction>,
   ): Library<ConvertFns<Fns>> | Error;
   /** Deprecated: always throws. Use `new JSCallback(fn, definition)`. */
   callback(...args: unknown[]): never;
@@ -475,8 +485,8 @@ export interface CcOptions<Fns> {
  * value there (pass nothing, `null` or `undefined`); `napi_value` passes JS
  * values unconverted. The code is freed only by `close()`.
  */
-export declare function cc<const Fns extends Record<string, CcFunction>>(
-  options: CcOptions<Fns>,
+export declare function cc<const Fns extends Declarations>(
+  options: CcOptions<Fns & Checked<Fns, CcFunction>>,
 ): Library<ConvertCcFns<Fns>>;
 
 // The default export. `import cffi from "cffi"` is the module object itself:

@@ -167,11 +167,59 @@ dlopen("x", { f: { args: ["napi_value"] } });
 dlopen("x", { f: { args: "i32" } });
 // @ts-expect-error path must be a string, URL or null
 dlopen(42, { f: {} });
+// one bad declaration is an error at that declaration only: the others keep their types
+const oneBad = dlopen("x", {
+  abs: { args: ["i32"], returns: "i32" },
+  // @ts-expect-error unknown type name in one declaration
+  bad: { args: ["nosuchtype"], returns: "i32" },
+  // @ts-expect-error unknown return type name in another
+  bad2: { returns: "nosuchtype" },
+  hypot: { args: ["f64", "f64"], returns: "f64" },
+});
+check<Equal<Parameters<typeof oneBad.symbols.abs>, [N]>>();
+check<Equal<ReturnType<typeof oneBad.symbols.hypot>, number>>();
+// @ts-expect-error a string for i32, after a bad declaration
+oneBad.symbols.abs("5");
+// @ts-expect-error a symbol never declared, after a bad declaration
+oneBad.symbols.missing();
+const oneBadLinked = linkSymbols({
+  abs: { ptr: 0x1000, args: ["i32"], returns: "i32" },
+  // @ts-expect-error unknown type name in one linkSymbols declaration
+  bad: { ptr: 0x1000, args: ["nosuchtype"] },
+});
+// @ts-expect-error a string for i32, after a bad linkSymbols declaration
+oneBadLinked.symbols.abs("5");
+// @ts-expect-error a symbol never declared, after a bad linkSymbols declaration
+oneBadLinked.symbols.missing();
+const oneBadNative = native.dlopen("x", {
+  abs: { args: ["i32"], returns: "i32" },
+  // @ts-expect-error unknown type name in one native.dlopen declaration
+  bad: { args: ["nosuchtype"] },
+});
+if (!(oneBadNative instanceof Error)) {
+  // @ts-expect-error a string for i32, after a bad native.dlopen declaration
+  oneBadNative.symbols.abs("5");
+  // @ts-expect-error a symbol never declared, after a bad native.dlopen declaration
+  oneBadNative.symbols.missing();
+}
+const oneBadCc = cc({
+  source: "a.c",
+  symbols: {
+    abs: { args: ["i32"], returns: "i32" },
+    // @ts-expect-error unknown type name in one cc declaration
+    bad: { args: ["nosuchtype"] },
+  },
+});
+// @ts-expect-error a string for i32, after a bad cc declaration
+oneBadCc.symbols.abs("5");
+// @ts-expect-error a symbol never declared, after a bad cc declaration
+oneBadCc.symbols.missing();
 dlopen(null, { f: { ptr: 0x1000n } });
 dlopen(new URL("file:///lib/libm.so.6"), { f: {} });
 // declarations kept in a variable need `as const`
 const decl = { g: { args: ["f64", "f64"], returns: "f64" } } as const;
-check<Equal<Parameters<typeof dlopen<typeof decl>>[1], typeof decl>>();
+const declLib = dlopen("x", decl);
+check<Equal<Parameters<typeof declLib.symbols.g>, [N, N]>>();
 check<Equal<ReturnType<ReturnType<typeof dlopen<typeof decl>>["symbols"]["g"]>, number>>();
 // declarations typed only as FFIFunction: loosely typed functions that still take arguments
 import type { FFIFunction, FFIArgType } from "cffi";
