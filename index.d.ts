@@ -386,7 +386,7 @@ export declare function toArrayBuffer(
   context: Address, deallocator: Address,
 ): ArrayBuffer;
 
-/** As `toArrayBuffer`, as a Buffer (length at most 2^32). */
+/** As `toArrayBuffer`, as a Buffer (length at most 2^32; an ArrayBuffer has no such limit of cffi's). */
 export declare function toBuffer(ptr: Address, byteOffset?: number, byteLength?: number): Buffer;
 /** As `toArrayBuffer` with a deallocator, as a Buffer. */
 export declare function toBuffer(

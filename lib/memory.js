@@ -234,8 +234,10 @@ function external(asBuffer, nargs, p, byteOffset, byteLength, ctxOrDeallocator, 
     if (typeof byteLength !== "number") throw new TypeError("length must be a number.");
     len = Math.trunc(byteLength);
     if (!(len > 0)) throw new TypeError("length must be > 0. This usually means a bug in your code.");
-    if (len > BUFFER_MAX_LENGTH) {
-      throw new RangeError(`length ${len} is larger than the maximum of ${BUFFER_MAX_LENGTH} bytes`);
+    // SPEC §11 limits toBuffer only; an ArrayBuffer can be as long as the runtime allows
+    // (makeExternal throws a RangeError where Node-API cannot make one that long).
+    if (asBuffer ? len > BUFFER_MAX_LENGTH : len > MAX_SAFE) {
+      throw new RangeError(`length ${len} is larger than the maximum of ${asBuffer ? BUFFER_MAX_LENGTH : MAX_SAFE} bytes`);
     }
   }
   let fn = 0;

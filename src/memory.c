@@ -14,6 +14,7 @@
  * deallocator can run JS and its exceptions surface as uncaught exceptions). Node closes
  * the threadsafe function itself at environment teardown; calls still queued then are
  * dropped (JS can no longer run and a JSCallback deallocator may already be freed). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,7 +139,9 @@ static void on_external_gc(napi_env env, void *bytes, void *hint) {
 
 /* makeExternal(asBuffer, address, length, deallocator, context): length < 0 -> strlen.
  * deallocator 0 -> borrowed memory, nothing runs. Validated in JS, except that a strlen
- * above the Buffer limit throws here. */
+ * above the Buffer limit throws here. An ArrayBuffer has no limit of cffi's (SPEC §11), but
+ * Node-API makes external ones through a Buffer (Node 20: at most 2^32 bytes): Node's
+ * ERR_BUFFER_TOO_LARGE, an Error from C++, is rethrown as the RangeError it is in JS. */
 static napi_value make_external(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -151,7 +154,7 @@ static napi_value make_external(napi_env env, napi_callback_info info) {
   CFFI_CALL(env, napi_get_value_double(env, argv[2], &dlen));
   if (get_addr(env, argv[3], &fn) < 0 || get_addr(env, argv[4], &ctx) < 0) return NULL;
   size_t len = dlen < 0 ? strlen(addr) : (size_t)dlen;
-  if (dlen < 0 && len > ((size_t)1 << 32))
+  if (dlen < 0 && as_buffer && len > ((size_t)1 << 32))
     return cffi_throw_range(env, "ERR_BUFFER_TOO_LARGE", "Cannot create a Buffer larger than 4294967296 bytes");
 
   dealloc_t *d = NULL;
@@ -169,6 +172,19 @@ static napi_value make_external(napi_env env, napi_callback_info info) {
     s = napi_create_external_arraybuffer(env, addr, len, d ? on_external_gc : NULL, d, &out);
   if (s != napi_ok) {
     free(d);
+    napi_value exc, v;
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!as_buffer && pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) {
+      char code[32] = "", text[160] = "";
+      size_t n;
+      if (napi_get_named_property(env, exc, "code", &v) == napi_ok) napi_get_value_string_utf8(env, v, code, sizeof(code), &n);
+      if (strcmp(code, "ERR_BUFFER_TOO_LARGE") != 0) return napi_throw(env, exc), NULL;
+      if (napi_get_named_property(env, exc, "message", &v) == napi_ok) napi_get_value_string_utf8(env, v, text, sizeof(text), &n);
+      char msg[256];
+      snprintf(msg, sizeof(msg), "Cannot create an ArrayBuffer of %zu bytes: this Node.js makes external ArrayBuffers as Buffers (%s)", len, text);
+      return cffi_throw_range(env, "ERR_BUFFER_TOO_LARGE", msg);
+    }
     cffi_throw_last(env);
     return NULL;
   }

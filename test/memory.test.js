@@ -322,7 +322,26 @@ test("toBuffer: 2^32 bytes allowed, more is a RangeError (memory is not touched)
   assert.equal(big.length, TWO32);
   expectError(RangeError, () => toBuffer(p, 0, TWO32 + 1));
   expectError(RangeError, () => toBuffer(p, 0, Infinity));
-  expectError(RangeError, () => toArrayBuffer(p, 0, TWO32 + 1));
+});
+
+test("toArrayBuffer: no limit of its own (SPEC §11); over what Node-API can make, a RangeError", () => {
+  // Node-API makes external ArrayBuffers as Buffers, so Node's Buffer limit applies
+  // (2^32 on Node 20, 2^53 - 1 on newer): within it the ArrayBuffer is made (memory is
+  // not touched), beyond it Node's ERR_BUFFER_TOO_LARGE, as the RangeError it is in JS.
+  const p = ptr(new Uint8Array(16));
+  const max = require("node:buffer").constants.MAX_LENGTH;
+  assert.equal(toArrayBuffer(p, 0, TWO32).byteLength, TWO32);
+  if (max > TWO32) {
+    assert.equal(toArrayBuffer(p, 0, TWO32 + 1).byteLength, TWO32 + 1);
+  } else {
+    expectError(RangeError, () => toArrayBuffer(p, 0, TWO32 + 1), /ArrayBuffer of 4294967297 bytes/, "ERR_BUFFER_TOO_LARGE");
+  }
+  if (max < Number.MAX_SAFE_INTEGER) {
+    expectError(RangeError, () => toArrayBuffer(p, 0, max + 1), undefined, "ERR_BUFFER_TOO_LARGE");
+  }
+  // no ArrayBuffer is longer than 2^53 - 1 bytes
+  expectError(RangeError, () => toArrayBuffer(p, 0, 2 ** 53));
+  expectError(RangeError, () => toArrayBuffer(p, 0, Infinity));
 });
 
 test("toArrayBuffer / toBuffer: errors", () => {
