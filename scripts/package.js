@@ -9,7 +9,12 @@
 // failure with --strict-allow-scripts, and a root binding.gyp makes npm run `node-gyp rebuild`),
 // it carries the binary under prebuilds/<platform>-<arch>/, and the C sources build from src/
 // (src/binding.gyp includes src/cffi.gypi) with `npm run build` for platforms without a binary.
-// Options: --no-build (package the existing build/Release/cffi.node), --out=DIR (default dist).
+// Two prebuilt binaries: this machine's (linux-x64) and, cross-built on an x86-64 host with
+// `scripts/build.js --arch=arm64`, linux-arm64 (its toolchain and sysroot come from
+// scripts/setup-arm64.sh, which scripts/setup.sh runs; without them this fails naming it).
+// Options: --no-build (package the existing build/Release/cffi.node and
+// build/arm64/build/Release/cffi.node), --no-arm64 (the host's binary only), --out=DIR
+// (default dist).
 "use strict";
 const { execFileSync, spawnSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -35,15 +40,29 @@ function run(cmd, cmdArgs, opts = {}) {
   if (r.status !== 0) fail(`${cmd} ${cmdArgs.join(" ")} failed (exit ${r.status})`);
 }
 
-// 1. A clean release build of the binary, then the self-containment checks.
-const built = path.join(root, "build", "Release", "cffi.node");
-if (!args.includes("--no-build")) {
-  step("building build/Release/cffi.node from scratch");
-  fs.rmSync(path.join(root, "build", "Release"), { recursive: true, force: true });
-  run(process.execPath, [path.join(__dirname, "build.js"), "--rebuild"],
-    { env: { ...process.env, CFFI_DEBUG_BUILD: "" } });
+// 1. Clean release builds of the binaries (the cross-build first: a missing toolchain fails
+// fast), then the self-containment checks.
+const binaries = [{ platform, built: path.join(root, "build", "Release", "cffi.node"), strip: "strip" }];
+if (platform === "linux-x64" && !args.includes("--no-arm64")) {
+  binaries.unshift({ platform: "linux-arm64", arch: "arm64", strip: "aarch64-linux-gnu-strip",
+    built: path.join(root, "build", "arm64", "build", "Release", "cffi.node") });
 }
-if (!fs.existsSync(built)) fail(`${built} is missing: run without --no-build`);
+for (const b of binaries) {
+  if (args.includes("--no-build")) continue;
+  const rel = path.relative(root, b.built);
+  step(`building ${rel} from scratch${b.arch ? ` (cross-build for ${b.platform})` : ""}`);
+  fs.rmSync(path.dirname(b.built), { recursive: true, force: true });
+  const r = spawnSync(process.execPath, [path.join(__dirname, "build.js"), "--rebuild", ...(b.arch ? [`--arch=${b.arch}`] : [])],
+    { cwd: root, stdio: "inherit", env: { ...process.env, CFFI_DEBUG_BUILD: "" } });
+  if (r.status !== 0) {
+    fail(`building ${rel} failed (exit ${r.status})` + (b.arch ? ". The arm64 binary is cross-built: " +
+      "`bash scripts/setup-arm64.sh` installs what it needs (as root or with sudo); " +
+      "`npm run package -- --no-arm64` packages the linux-x64 binary alone" : ""));
+  }
+}
+for (const b of binaries) {
+  if (!fs.existsSync(b.built)) fail(`${b.built} is missing: run without --no-build`);
+}
 
 // 2. Stage: only what users need, from the working tree.
 step(`staging ${path.relative(root, stage)}/`);
@@ -64,12 +83,14 @@ fs.writeFileSync(path.join(stage, "src", "binding.gyp"),
   "# The description is cffi.gypi, the same file the repository builds with.\n" +
   '{ "includes": ["cffi.gypi"] }\n');
 
-// The binary, stripped of its symbol table (the dynamic symbols stay).
-const prebuilt = path.join(stage, "prebuilds", platform, "cffi.node");
-fs.mkdirSync(path.dirname(prebuilt), { recursive: true });
-execFileSync("strip", ["--strip-unneeded", "-o", prebuilt, built]);
-step(`checking prebuilds/${platform}/cffi.node`);
-run(process.execPath, [path.join(__dirname, "check-binary.js"), prebuilt]);
+// The binaries, stripped of their symbol tables (the dynamic symbols stay).
+for (const b of binaries) {
+  b.prebuilt = path.join(stage, "prebuilds", b.platform, "cffi.node");
+  fs.mkdirSync(path.dirname(b.prebuilt), { recursive: true });
+  execFileSync(b.strip, ["--strip-unneeded", "-o", b.prebuilt, b.built]);
+  step(`checking prebuilds/${b.platform}/cffi.node`);
+  run(process.execPath, [path.join(__dirname, "check-binary.js"), b.prebuilt]);
+}
 
 // Licence texts of what the binary links in, and what TinyCC's LGPL asks of a static link.
 writeLicenses(path.join(stage, "licenses"));
@@ -91,7 +112,7 @@ const info = JSON.parse(out)[0];
 const tgz = path.join(outDir, info.filename);
 const kb = (n) => `${(n / 1024).toFixed(0)} KiB`;
 step(`${path.relative(process.cwd(), tgz)}: ${info.entryCount} files, ${kb(info.size)} packed, ` +
-  `${kb(info.unpackedSize)} unpacked (cffi.node ${kb(fs.statSync(prebuilt).size)})`);
+  `${kb(info.unpackedSize)} unpacked (${binaries.map((b) => `${b.platform} cffi.node ${kb(fs.statSync(b.prebuilt).size)}`).join(", ")})`);
 
 function writeLicenses(dir) {
   fs.mkdirSync(dir, { recursive: true });
@@ -111,14 +132,27 @@ function writeLicenses(dir) {
       return "unknown";
     }
   };
-  fs.writeFileSync(path.join(dir, "README.md"), `# Third-party code in the prebuilt binary
+  // The cross-built binary's libraries: the arm64 packages scripts/setup-arm64.sh extracted.
+  const sysroot = process.env.CFFI_ARM64_SYSROOT ||
+    path.join(process.env.CFFI_CACHE || path.join(require("node:os").homedir(), ".cache", "cffi"), "sysroot-arm64");
+  const crossVersions = {};
+  try {
+    for (const line of fs.readFileSync(path.join(sysroot, "packages.txt"), "utf8").split("\n")) {
+      const [p, v] = line.split(" ");
+      if (p && v) crossVersions[p] = v;
+    }
+  } catch {}
+  const versions = (p) => binaries.map((b) =>
+    `${b.arch ? (crossVersions[p] ?? "unknown") : version(p)} (${b.platform})`).join(", ");
+  const files = binaries.map((b) => `\`prebuilds/${b.platform}/cffi.node\``).join(" and ");
+  fs.writeFileSync(path.join(dir, "README.md"), `# Third-party code in the prebuilt binaries
 
-\`prebuilds/${platform}/cffi.node\` links two libraries statically, as Debian 12 ships them:
+${files} each link two libraries statically, as Debian 12 ships them for that architecture:
 
 | library | Debian package (version) | licence | text |
 | --- | --- | --- | --- |
-| libffi | libffi-dev (${version("libffi-dev")}) | MIT-style (Expat) | [libffi.txt](libffi.txt) |
-| TinyCC (libtcc) | libtcc-dev (${version("libtcc-dev")}) | LGPL 2.1 or later | [tinycc-copyright.txt](tinycc-copyright.txt), [LGPL-2.1.txt](LGPL-2.1.txt) |
+| libffi | libffi-dev ${versions("libffi-dev")} | MIT-style (Expat) | [libffi.txt](libffi.txt) |
+| TinyCC (libtcc) | libtcc-dev ${versions("libtcc-dev")} | LGPL 2.1 or later | [tinycc-copyright.txt](tinycc-copyright.txt), [LGPL-2.1.txt](LGPL-2.1.txt) |
 
 cffi itself is MIT-licensed (../LICENSE).
 
