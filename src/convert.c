@@ -123,7 +123,9 @@ int cffi_load_arg(napi_env env, uint8_t type, const cffi_slot_t *slot, uint8_t t
     case CFFI_K_PTR:
       switch (tag) {
         case CFFI_TAG_RAW: out->ptr = slot->ptr; return 0;
-        case CFFI_TAG_F64: out->u64 = (uint64_t)slot->f64; return 0;
+        /* wrapped like a 64-bit integer, as the JIT's fast path does: a plain (uint64_t) of a
+         * negative double is undefined (x86-64 wraps, AArch64's fcvtzu gives 0) */
+        case CFFI_TAG_F64: out->i64 = cffi_f64_to_i64(slot->f64); return 0;
         case CFFI_TAG_STRING:
           out->ptr = cffi_tmp_string(env, jsval, tmp);
           return out->ptr ? 0 : -1;

@@ -2,6 +2,8 @@
 // build/test-fixtures/<name>.so (cached by mtime, written atomically so parallel test files
 // can share it), exports their paths, and small assertion and memory utilities, and
 // asanSkip for tests that cannot run under the ASan lane.
+// On a Node that is not x64 the fixtures go to build/test-fixtures-<arch>; CFFI_TEST_CC names
+// another compiler (.ci/arm64-test: aarch64-linux-gnu-gcc for an arm64 Node under qemu).
 // A fixture may ask for extra gcc flags with a line `// cffi-test-flags: -lz` in its source.
 // The fixtures always live in this clone; the package under test is this clone or, with
 // CFFI_TEST_PACKAGE=<dir>, an installed copy (cffiDir, cffiPath, cffiEsmUrl below).
@@ -14,7 +16,8 @@ const { pathToFileURL } = require("node:url");
 
 const root = path.resolve(__dirname, "..");
 const fixtureDir = path.join(__dirname, "fixtures");
-const outDir = path.join(root, "build", "test-fixtures");
+const outDir = path.join(root, "build", process.arch === "x64" ? "test-fixtures" : `test-fixtures-${process.arch}`);
+const cc = process.env.CFFI_TEST_CC || "gcc";
 
 function extraFlags(src) {
   const m = /^\s*(?:\/\/|\/\*)\s*cffi-test-flags:\s*(.*?)\s*(?:\*\/)?\s*$/m.exec(fs.readFileSync(src, "utf8"));
@@ -30,13 +33,13 @@ function compileFixture(name) {
     stale = fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs;
   } catch {}
   if (stale) {
-    if (!hasTool("gcc")) {
-      throw new Error(`test fixture ${name}: ${fs.existsSync(out) ? "build/test-fixtures/" + name + ".so is older than its source" : "not compiled"}, ` +
-        "and gcc is not on PATH: compile the fixtures where gcc is (node -e 'require(\"./test/helpers.js\").buildFixtures()')");
+    if (!hasTool(cc)) {
+      throw new Error(`test fixture ${name}: ${fs.existsSync(out) ? path.relative(root, out) + " is older than its source" : "not compiled"}, ` +
+        `and ${cc} is not on PATH: compile the fixtures where ${cc} is (node -e 'require("./test/helpers.js").buildFixtures()')`);
     }
     fs.mkdirSync(outDir, { recursive: true });
     const tmp = `${out}.${process.pid}.tmp`;
-    execFileSync("gcc", ["-shared", "-fPIC", "-O1", "-pthread", "-o", tmp, src, ...extraFlags(src)], {
+    execFileSync(cc, ["-shared", "-fPIC", "-O1", "-pthread", "-o", tmp, src, ...extraFlags(src)], {
       stdio: ["ignore", "inherit", "inherit"],
     });
     fs.renameSync(tmp, out);
