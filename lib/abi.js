@@ -34,7 +34,7 @@ function loadAddon() {
     }
   }
   const err = new Error(`cffi: ${cause ? "the cffi.node binary for" : "no prebuilt binary for"} ` +
-    `${platform} ${cause ? `cannot be loaded: ${cause.message}` : "(prebuilt: linux-x64 with glibc)"}. ` +
+    `${platform} ${cause ? `cannot be loaded: ${cause.message}` : "(prebuilt: linux-x64 and linux-arm64 with glibc)"}. ` +
     `Build it from source (needs gcc, make, python3 and the Debian/Ubuntu packages libffi-dev and ` +
     `libtcc-dev): cd ${root} && npm run build`);
   err.code = "ERR_CFFI_NO_BINARY";

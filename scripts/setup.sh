@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # setup.sh: everything a clone needs before `npm test`, in one command (contributors and
 # .ci/run use it alike): the Debian/Ubuntu packages (installed when run as root or through sudo;
-# otherwise the missing ones are named), then the npm dependencies and the native build
-# (`npm ci`, whose install script runs scripts/build.js, offline).
+# otherwise the missing ones are named), the linux-arm64 cross-build's toolchain and sysroot
+# (scripts/setup-arm64.sh), then the npm dependencies and the native build (`npm ci`, whose
+# install script runs scripts/build.js, offline).
 # Usage: bash scripts/setup.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -35,6 +36,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 else
   echo "setup: system packages present"
+fi
+
+# The linux-arm64 cross-build that `npm run package` needs too (scripts/setup-arm64.sh: Debian's
+# gcc-aarch64-linux-gnu and an arm64 libffi/libtcc sysroot in ~/.cache/cffi). Not fatal: without
+# it everything but the arm64 binary works; CFFI_NO_ARM64=1 skips it.
+if [ "$(uname -m)" = x86_64 ] && [ -z "${CFFI_NO_ARM64:-}" ]; then
+  bash scripts/setup-arm64.sh ||
+    echo "setup: warning: the arm64 cross-build is not set up (npm run package will say so; npm run package -- --no-arm64 skips it)" >&2
 fi
 
 # The npm dependencies (TypeScript for the type test) and the build, offline against the

@@ -164,8 +164,18 @@ function runChild() {
     }
   });
   // Linking must not add a writable+executable mapping (the JIT relocates into RW pages,
-  // then makes them RX). V8 keeps one of its own, so compare with the state just before.
-  out.newExec = exAfter.filter((l) => !exBefore.includes(l));
+  // then makes them RX). V8 keeps one of its own, so compare with the state just before; an
+  // rwx line inside a range mapped before is V8 committing its reserved code space (arm64 V8
+  // does so as it compiles), never the JIT's code, which is a fresh mmap.
+  const range = (l) => l.split(" ")[0].split("-").map((h) => BigInt(`0x${h}`));
+  const mappedBefore = []; // contiguous ranges: one region may be split into several lines
+  for (const [lo, hi] of mapsBefore.map(range)) {
+    const last = mappedBefore[mappedBefore.length - 1];
+    if (last && last[1] === lo) last[1] = hi;
+    else mappedBefore.push([lo, hi]);
+  }
+  out.newExec = exAfter.filter((l) => !exBefore.includes(l) &&
+    !(/^\S+ rwx/.test(l) && mappedBefore.some(([lo, hi]) => range(l)[0] >= lo && range(l)[1] <= hi)));
   out.newMaps = mapsAfter.filter((l) => !mapsBefore.includes(l));
   process.stdout.write(JSON.stringify(out));
 }
