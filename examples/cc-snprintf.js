@@ -4,6 +4,7 @@
 // folder first; cc() reads files, as Bun's cc does.
 // Run from the repository root: node examples/cc-snprintf.js
 // Needs: /usr/include/stdio.h (the C library's headers: libc6-dev)
+// Needs: /usr/include/<multiarch>/bits (the same headers' part for this architecture: libc6-dev)
 "use strict";
 const { cc } = require("cffi");
 const fs = require("node:fs");

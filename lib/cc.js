@@ -6,9 +6,10 @@
 // (lib/index.js), so require("cffi") does not pay for it.
 //
 // The files TinyCC reads at run time ship in the package's cc-runtime/ folder (written by
-// scripts/build.js): TinyCC's own headers (include/), libtcc1.a, an empty libc.so linker
-// script (libc is already in the process), the Node-API headers (node/) and a stdint.h used
-// only where the system's C headers are missing (fallback/).
+// scripts/build.js): TinyCC's own headers (include/), the Node-API headers (node/), a stdint.h
+// used only where the system's C headers for this architecture are missing (fallback/), and per
+// architecture (<process.arch>/) libtcc1.a and an empty libc.so linker script (libc is already
+// in the process).
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
@@ -18,6 +19,7 @@ const { readSignature } = require("./types.js");
 const { linkLibrary, nulError } = require("./library.js");
 
 const runtimeDir = path.join(__dirname, "..", "cc-runtime");
+const archRuntimeDir = path.join(runtimeDir, process.arch);
 const DEFAULT_FLAGS = ["-std=c11", "-O2"];
 const MULTIARCH = { x64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" }[process.arch];
 
@@ -97,20 +99,26 @@ function noSpace(flag, v) {
   return v;
 }
 
-// The system's C headers, where installed (libc6-dev on Debian/Ubuntu).
-function systemIncludes() {
-  const dirs = [];
-  if (MULTIARCH) dirs.push(path.join("/usr/include", MULTIARCH));
-  dirs.push("/usr/include");
-  return dirs.filter((d) => fs.existsSync(d));
+// The system's C headers, where installed for this process's architecture (libc6-dev on
+// Debian/Ubuntu): /usr/include alone is not enough, glibc's headers include bits/ from the
+// architecture's folder, which an x86-64 machine running an arm64 Node (qemu) does not have.
+function hasSystemHeaders() {
+  if (!fs.existsSync("/usr/include/stdio.h")) return false;
+  return MULTIARCH ? fs.existsSync(path.join("/usr/include", MULTIARCH, "bits")) : true;
 }
+function systemIncludes() {
+  if (!hasSystemHeaders()) return [];
+  return [...(MULTIARCH ? [path.join("/usr/include", MULTIARCH)] : []), "/usr/include"];
+}
+// Debian's package of them for this architecture (on another architecture's machine, as multiarch)
+const libcDev = process.arch === "x64" ? "libc6-dev" : `libc6-dev (libc6-dev:${process.arch} on a machine of another architecture)`;
 
 function compileError(files, count, text) {
   let msg = `${count || 1} errors while compiling ${files.join(", ")}\n${text || "error: compilation failed"}`;
   const missing = /include file '([^']+)' not found/.exec(text);
-  if (missing && !fs.existsSync("/usr/include/stdio.h")) {
-    msg += `\nThe system C headers are not installed: '${missing[1]}' is not among TinyCC's own headers. ` +
-      "Install the C library's development package (libc6-dev on Debian/Ubuntu), or include only " +
+  if (missing && !hasSystemHeaders()) {
+    msg += `\nThe system C headers for ${process.arch} are not installed: '${missing[1]}' is not among TinyCC's own headers. ` +
+      `Install the C library's development package (${libcDev} on Debian/Ubuntu), or include only ` +
       "TinyCC's headers (stddef.h, stdarg.h, stdbool.h, stdint.h, float.h, stdalign.h, stdnoreturn.h) and node_api.h.";
   }
   return new Error(msg);
@@ -142,13 +150,13 @@ function cc(options) {
   }
   readFlags(options.flags, s);
 
-  if (!fs.existsSync(path.join(runtimeDir, "include", "stdarg.h"))) {
+  if (!fs.existsSync(path.join(runtimeDir, "include", "stdarg.h")) || !fs.existsSync(path.join(archRuntimeDir, "libtcc1.a"))) {
     throw codedError("ERR_CFFI_NO_CC_RUNTIME", `cffi: cc() needs TinyCC's runtime files in ${runtimeDir}, which are ` +
       "missing: rebuild with `npm run build` on a machine with the tcc package (apt-get install tcc)");
   }
   const sysincludes = [...s.sysincludes, path.join(runtimeDir, "include"), path.join(runtimeDir, "node"),
     ...systemIncludes(), path.join(runtimeDir, "fallback")];
-  const r = binding.ccCompile(runtimeDir, s.includes, sysincludes, s.defines, s.options, s.libraries, files,
+  const r = binding.ccCompile(archRuntimeDir, s.includes, sysincludes, s.defines, s.options, s.libraries, files,
     list.map((e) => e.name));
   const [handle, result] = r;
   if (handle === null) {

@@ -65,8 +65,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The sysroot: Debian's arm64 libffi-dev and libtcc-dev, the same versions as the amd64 ones
-# (libffi8 for the licence text's package; only the static libraries and headers are used).
-want="libffi-dev libffi8 libtcc-dev"
+# (libffi8 for the licence text's package; only the static libraries and headers are used), and
+# tcc for its arm64 libtcc1.a, which cc() links into code it compiles on arm64 (scripts/build.js
+# --arch=arm64 copies it into cc-runtime/arm64/).
+want="libffi-dev libffi8 libtcc-dev tcc"
 versions() { for p in $want; do echo "$p $(apt-cache policy "$p:arm64" | awk '/Candidate:/ {print $2}')"; done; }
 if [ ! -f "$sysroot/packages.txt" ] || [ "$(cat "$sysroot/packages.txt")" != "$(versions)" ]; then
   echo "setup-arm64: extracting arm64 $want into $sysroot"
@@ -78,7 +80,7 @@ if [ ! -f "$sysroot/packages.txt" ] || [ "$(cat "$sysroot/packages.txt")" != "$(
   versions >"$sysroot/packages.txt"
 fi
 for f in usr/include/libtcc.h usr/include/aarch64-linux-gnu/ffi.h usr/lib/aarch64-linux-gnu/libtcc.a \
-         usr/lib/aarch64-linux-gnu/libffi_pic.a; do
+         usr/lib/aarch64-linux-gnu/libffi_pic.a usr/lib/aarch64-linux-gnu/tcc/libtcc1.a; do
   [ -f "$sysroot/$f" ] || { echo "setup-arm64: $sysroot/$f is missing after extraction" >&2; exit 1; }
 done
 echo "setup-arm64: cross-build ready ($(aarch64-linux-gnu-gcc -dumpversion), sysroot $sysroot: $(tr '\n' ' ' <"$sysroot/packages.txt"))"

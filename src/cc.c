@@ -1,8 +1,8 @@
 /* cc.c: the native half of cc() (SPEC §15): compiles C sources in memory with the embedded
  * TinyCC and returns the addresses of the requested symbols, with a library handle whose
  * close() frees the compiled code (library.c). lib/cc.js validates the options, works out the
- * include paths and the runtime folder (cc-runtime/: TinyCC's headers, libtcc1.a, the
- * Node-API headers) and turns the results into errors and symbol functions (lib/library.js
+ * include paths and the runtime folder (cc-runtime/: TinyCC's headers, the Node-API headers,
+ * and cc-runtime/<arch>/ with the architecture's libtcc1.a, the folder this file is given) and turns the results into errors and symbol functions (lib/library.js
  * binds them exactly like dlopen's).
  *
  * Every compile has its own TCCState, deleted on every path, under the lock shared with the

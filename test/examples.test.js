@@ -5,7 +5,9 @@
 // Examples require("cffi"): from examples/ that is this clone; with CFFI_TEST_PACKAGE each
 // example runs as a copy in a temporary project whose node_modules/cffi is the installed copy.
 // An example that needs a file of the system says so in a line "// Needs: <path> (<package>)";
-// where that file is missing (as in .ci/install-test's sandbox) the example is skipped.
+// where that file is missing (as in .ci/install-test's sandbox) the example is skipped. In the
+// path, <multiarch> stands for this Node's Debian multiarch triplet (x86_64-linux-gnu,
+// aarch64-linux-gnu): an arm64 Node under qemu on an x86-64 machine lacks arm64 C headers.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -47,9 +49,11 @@ if (installed && files.length) {
 }
 
 // The first "// Needs: <path> (<package>)" of an example whose path is missing here, or null.
+const multiarch = { x64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" }[process.arch] || "";
 function missingNeed(src) {
   for (const m of src.matchAll(/^\/\/\s*Needs:\s*(\S+)\s*(.*)$/gm)) {
-    if (!fs.existsSync(m[1])) return `${m[1]} is missing ${m[2]}`.trim();
+    const need = m[1].replace("<multiarch>", multiarch);
+    if (!fs.existsSync(need)) return `${need} is missing ${m[2]}`.trim();
   }
   return null;
 }

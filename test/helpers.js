@@ -3,7 +3,8 @@
 // can share it), exports their paths, and small assertion and memory utilities, and
 // asanSkip for tests that cannot run under the ASan lane.
 // On a Node that is not x64 the fixtures go to build/test-fixtures-<arch>; CFFI_TEST_CC names
-// another compiler (.ci/arm64-test: aarch64-linux-gnu-gcc for an arm64 Node under qemu).
+// another compiler (.ci/arm64-test: aarch64-linux-gnu-gcc for an arm64 Node under qemu), for the
+// fixtures and for test/fuzzer.js (testCC).
 // A fixture may ask for extra gcc flags with a line `// cffi-test-flags: -lz` in its source.
 // The fixtures always live in this clone; the package under test is this clone or, with
 // CFFI_TEST_PACKAGE=<dir>, an installed copy (cffiDir, cffiPath, cffiEsmUrl below).
@@ -148,6 +149,17 @@ function rss() {
   return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
 }
 
+// Is this Node an emulated one (qemu-user: an arm64 Node on an x86 machine, .ci/arm64-test)?
+// qemu-user passes the host's /proc/cpuinfo through, which then names an x86 vendor. Under it
+// /proc/self/status's VmRSS is the emulator's, including its translated-code cache.
+const emulated = process.arch !== "x64" && process.arch !== "ia32" && (() => {
+  try {
+    return /^vendor_id\s*:\s*(GenuineIntel|AuthenticAMD)/m.test(fs.readFileSync("/proc/cpuinfo", "utf8"));
+  } catch {
+    return false;
+  }
+})();
+
 // Is a file mapped into this process (i.e. a library still loaded)?
 function isMapped(file) {
   return fs.readFileSync("/proc/self/maps", "utf8").includes(file);
@@ -155,6 +167,7 @@ function isMapped(file) {
 
 module.exports = {
   root,
+  testCC: cc,
   fixtures,
   buildFixtures,
   compileFixture,
@@ -171,5 +184,6 @@ module.exports = {
   getGC,
   collect,
   rss,
+  emulated,
   isMapped,
 };
