@@ -6,14 +6,14 @@
 "use strict";
 const { test } = require("node:test");
 const assert = require("node:assert/strict");
-const { cffiDir, hasTool } = require("./helpers.js");
+const { cffiDir, hasTool, testCC } = require("./helpers.js");
 const { runSeed } = require("./fuzzer.js");
 
 const SEEDS = [1, 2];
 const COUNT = 40;
 
 test("fuzz: random signatures agree with SPEC §2 and across call paths (fixed seeds)",
-  { skip: !hasTool("gcc") && "gcc is not on PATH (the fuzzer compiles its C functions per seed)" }, () => {
+  { skip: !hasTool(testCC) && `${testCC} is not on PATH (the fuzzer compiles its C functions per seed)` }, () => {
     const failures = [];
     for (const seed of SEEDS) failures.push(...runSeed(seed, COUNT, cffiDir));
     assert.deepEqual(failures, [], `replay with: node scripts/fuzz.js --seed=N --seeds=1 --count=${COUNT}\n${failures.join("\n")}`);

@@ -1,7 +1,8 @@
 // fuzzer.js: the differential fuzzer behind test/fuzz.test.js and scripts/fuzz.js.
 // From a seed it generates random C functions (0-32 arguments of every scalar type, plus
 // functions that call a JSCallback with their arguments), writes them to one C file,
-// compiles it with gcc (cached in build/fuzz/), and calls every function with values at the
+// compiles it with gcc or CFFI_TEST_CC (test/helpers.js; cached in build/fuzz/, or
+// build/fuzz-<arch>/ on a Node that is not x64), and calls every function with values at the
 // edges of each type (0, -1, min/max of each width, values that must wrap, NaN, ±Infinity, -0,
 // 2^53±1, BigInt edges, null/undefined, missing arguments, a few values that must throw).
 // Each C function writes every argument it received into a global record (64 bits each) and
@@ -17,9 +18,10 @@ const { spawnSync, execFileSync } = require("node:child_process");
 const crypto = require("node:crypto");
 const fs = require("node:fs");
 const path = require("node:path");
+const { testCC } = require("./helpers.js");
 
 const root = path.resolve(__dirname, "..");
-const outDir = path.join(root, "build", "fuzz");
+const outDir = path.join(root, "build", process.arch === "x64" ? "fuzz" : `fuzz-${process.arch}`);
 
 // ---- random numbers: mulberry32, so a seed replays the same run everywhere ----------------
 function rng(seed) {
@@ -244,7 +246,7 @@ function compile(seed, cases) {
     const c = path.join(outDir, `fuzz-${seed}-${hash}.c`);
     fs.writeFileSync(c, src);
     const tmp = `${so}.${process.pid}.tmp`;
-    execFileSync("gcc", ["-shared", "-fPIC", "-O1", "-w", "-o", tmp, c], { stdio: ["ignore", "inherit", "inherit"] });
+    execFileSync(testCC, ["-shared", "-fPIC", "-O1", "-w", "-o", tmp, c], { stdio: ["ignore", "inherit", "inherit"] });
     fs.renameSync(tmp, so);
   }
   return so;
