@@ -11,7 +11,7 @@ const assert = require("node:assert/strict");
 const { spawnSync, execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
-const { fixtures, cffiDir, hasTool, asanSkip } = require("./helpers.js");
+const { fixtures, cffiDir, hasTool, asanSkip, emulated } = require("./helpers.js");
 
 const CHILD = process.env.CFFI_JIT_TEST_CHILD === "1";
 
@@ -253,7 +253,7 @@ test("known values: narrow results, bools, NaN, 64-bit conversions, errno, strin
 // During the compile too: the child runs with test/fixtures/execmem_shim.c preloaded, which
 // logs every request cffi.node makes (libtcc's included) for memory writable and executable.
 const shimSkip = process.env.CFFI_ASAN === "1" && "under ASan (CFFI_ASAN=1): LD_PRELOAD is libasan's";
-test("no memory is ever writable and executable, and TinyCC's data pages are not executable", { skip: shimSkip }, () => {
+test("no memory is ever writable and executable, and TinyCC's data pages are not executable", { skip: shimSkip }, (t) => {
   const log = path.join(fs.mkdtempSync(path.join(require("node:os").tmpdir(), "cffi-jit-wx-")), "wx.log");
   let r, wx;
   try {
@@ -266,8 +266,13 @@ test("no memory is ever writable and executable, and TinyCC's data pages are not
   assert.ok(r.jit.every(Boolean));
   assert.ok(r.newExec.length >= 1, "the compiled code should be in a new executable mapping");
   assert.deepEqual(r.newExec.filter((l) => /^\S+ .w/.test(l)), []);
-  // the block's data pages (TinyCC's .data, .bss, GOT) follow its code, read-only
-  for (const code of r.newExec) {
+  // the block's data pages (TinyCC's .data, .bss, GOT) follow its code, read-only. Not visible
+  // under qemu-user: its /proc/self/maps prints the host's mappings, where a guest's executable
+  // pages are mapped read-only like the data pages next to them, so the block is one line with
+  // its first page's flags (measured: a 10-page mapping mprotected 4 pages r-x + 6 pages r--
+  // shows as one r-xp line under qemu-aarch64 7.2, as two lines natively).
+  if (emulated) t.diagnostic("under emulation: /proc/self/maps cannot show the data pages' protection");
+  else for (const code of r.newExec) {
     const end = code.split(/[- ]/)[1];
     const data = r.newMaps.find((l) => l.startsWith(`${end}-`));
     assert.ok(data && /^\S+ r--p /.test(data), `after the code ${code}: ${data}`);
@@ -419,5 +424,10 @@ test("compiled code is unmapped by close(), and by GC for what is never closed",
   await collect(6);
   const after = codeMaps();
   target.close();
-  assert.ok(after <= before + 4 * 4096, `code bytes: ${before} before, ${unclosed} with 40 unclosed batches, ${after} after GC`);
+  // A batch or two may still be referenced (V8's caches of the last calls): up to 4 batches
+  // stay. Natively a batch shows as one r-xp page; under qemu-user its data pages too (its
+  // /proc/self/maps shows the whole block as one r-xp line, see the test above), measured 3
+  // pages on arm64: the allowance is 4 batches of what one batch shows here.
+  const perBatch = emulated ? Math.max(4096, Math.floor((unclosed - closed) / 40 / 4096) * 4096) : 4096;
+  assert.ok(after <= before + 4 * perBatch, `code bytes: ${before} before, ${unclosed} with 40 unclosed batches, ${after} after GC`);
 });
