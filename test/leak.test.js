@@ -187,13 +187,13 @@ test("CFunction + close and linkSymbols + close in a loop that never yields, 5,0
 
 // Called once in 64 iterations: at CFFI_JIT_THRESHOLD=0 a call compiles the callback's
 // trampoline, whose mappings come and go at a scale that hides ~140 bytes per iteration.
-test("JSCallback create + close (every 64th called) in a loop that never yields, 20,000 times", { skip: asanSkip, timeout: 30 * 60 * 1000 }, (t) => {
+test("JSCallback create + close (every 64th called) in a loop that never yields, 60,000 times", { skip: asanSkip, timeout: 30 * 60 * 1000 }, (t) => {
   const lib = dlopen(fixtures.basic, defs);
   const r = measureNoYield((i) => {
     const cb = new JSCallback((x) => x + i, { args: ["i32"], returns: "i32" });
     if (i % 64 === 0 && lib.symbols.call_i32(cb, 1) !== i + 1) assert.fail("callback");
     cb.close();
-  }, { n: 20000, from: 5000, perIteration: CALLBACK_BUDGET });
+  }, { n: 60000, from: 10000, perIteration: CALLBACK_BUDGET });
   lib.close();
   t.diagnostic(r.info);
   assert.ok(r.growth < r.limit, r.info);
