@@ -15,8 +15,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { fileURLToPath } = require("node:url");
 const { binding, codedTypeError, codedError } = require("./abi.js");
-const { readSignature } = require("./types.js");
-const { linkLibrary, nulError } = require("./library.js");
+const { linkLibrary, nulError, readSymbols } = require("./library.js");
 
 const runtimeDir = path.join(__dirname, "..", "cc-runtime");
 const archRuntimeDir = path.join(runtimeDir, process.arch);
@@ -127,17 +126,7 @@ function compileError(files, count, text) {
 function cc(options) {
   if (!isObject(options)) throw new TypeError("Expected options to be an object");
   const files = readSources(options.source);
-  const symbols = options.symbols;
-  if (!isObject(symbols)) throw codedTypeError("ERR_INVALID_ARG_TYPE", "Expected symbols to be an object");
-  const names = Object.keys(symbols);
-  if (names.length === 0) throw new TypeError("Expected at least one exported symbol");
-  const list = [];
-  for (const name of names) {
-    if (name.includes("\0")) throw nulError("symbol name", name);
-    const def = symbols[name];
-    if (!isObject(def)) throw new TypeError(`Expected an object for key "${name}"`);
-    list.push({ name, def, sig: readSignature(def, "cc") });
-  }
+  const list = readSymbols(options.symbols, "cc");
   const s = { includes: [], sysincludes: [], defines: [], options: [], libraries: readStrings(options.library, "library") };
   for (const dir of readStrings(options.include, "include")) s.includes.push(path.resolve(process.cwd(), dir));
   const define = options.define;

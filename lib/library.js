@@ -27,12 +27,15 @@ const isPlainObject = (function isPlainObject(v) {
   return v !== null && typeof v === "object";
 });
 
+// The declarations of dlopen/linkSymbols/viewSource (where: "call", "viewsource") and cc
+// (where: "cc", whose messages SPEC §15 words differently) as [{ name, def, sig }].
 const readSymbols = (function readSymbols(symbols, where) {
   if (!isPlainObject(symbols) || Array.isArray(symbols)) {
+    if (where === "cc") throw codedTypeError("ERR_INVALID_ARG_TYPE", "Expected symbols to be an object");
     throw new TypeError("Expected an options object with symbol names");
   }
   const names = Object.keys(symbols);
-  if (names.length === 0) throw new TypeError("Expected at least one symbol");
+  if (names.length === 0) throw new TypeError(where === "cc" ? "Expected at least one exported symbol" : "Expected at least one symbol");
   const out = [];
   for (const name of names) {
     if (name.includes("\0")) throw nulError("symbol name", name);
