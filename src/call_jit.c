@@ -193,7 +193,7 @@ void cffi_code_release(cffi_code_t *code) {
  * the code pages hold only code (read+execute) and the data pages only data (read-only). */
 static const char jit_data_marker[] = "__attribute__((aligned(4096))) char cffi_data_page[1] = {1};\n";
 
-/* One compile: what jit_guarded works on, kept out of the frame that calls setjmp. */
+/* One compile: what jit_steps works on under cffi_tcc_run_guarded (outside its setjmp frame). */
 typedef struct {
   const char *src;
   size_t n;
@@ -206,7 +206,8 @@ typedef struct {
 
 /* The compile itself, with the guard held (see tcc_memory.c). Leaves job->code set on
  * success; the caller cleans up otherwise. */
-static void jit_steps(jit_job_t *job, cffi_tcc_guard_t *guard) {
+static void jit_steps(void *arg, cffi_tcc_guard_t *guard) {
+  jit_job_t *job = arg;
   jit_errors_t *err = job->err;
   TCCState *s = job->s = tcc_new();
   if (!s) {
@@ -270,23 +271,12 @@ static void jit_steps(jit_job_t *job, cffi_tcc_guard_t *guard) {
   job->code = code;
 }
 
-/* Runs jit_steps with the guard; -1 if libtcc called exit() (it has already reported why to
- * jit_on_error, and released its own lock). */
-static int jit_guarded(jit_job_t *job) {
-  cffi_tcc_guard_t guard;
-  if (setjmp(guard.exit_jmp)) return -1;
-  cffi_tcc_guard_enter(&guard);
-  jit_steps(job, &guard);
-  cffi_tcc_guard_leave();
-  return 0;
-}
-
 /* Compiles `src`, relocates into a fresh block and resolves the n entry points. Called
  * with tcc_lock held. Returns the code block or NULL (message in *err). */
 static cffi_code_t *jit_compile(const char *src, size_t n, napi_callback *entries,
                                 jit_errors_t *err) {
   jit_job_t job = {src, n, entries, err, NULL, {MAP_FAILED, 0, -1}, NULL};
-  if (jit_guarded(&job) != 0 && !err->msg[0]) snprintf(err->msg, sizeof err->msg, "TinyCC gave up");
+  if (cffi_tcc_run_guarded(jit_steps, &job) != 0 && !err->msg[0]) snprintf(err->msg, sizeof err->msg, "TinyCC gave up");
   if (job.code) return job.code;
   if (!err->msg[0]) snprintf(err->msg, sizeof err->msg, "compilation failed");
   if (job.s) tcc_delete(job.s);

@@ -86,7 +86,7 @@ static void code_unload(void *code) { cffi_code_release(code); }
 
 enum { A_RUNTIME, A_INCLUDES, A_SYSINCLUDES, A_DEFINES, A_OPTIONS, A_LIBRARIES, A_SOURCES, A_NAMES, A_COUNT };
 
-/* One compile: what cc_guarded works on, kept out of the frame that calls setjmp. */
+/* One compile: what cc_steps works on under cffi_tcc_run_guarded (outside its setjmp frame). */
 typedef struct {
   const char *runtime;
   char ***a;
@@ -101,7 +101,8 @@ typedef struct {
 
 /* The compile itself, with the guard held (tcc_memory.c): libtcc's exit() comes back as a
  * longjmp and its requests to make pages executable are only recorded. */
-static void cc_steps(cc_job_t *job, cffi_tcc_guard_t *guard) {
+static void cc_steps(void *arg, cffi_tcc_guard_t *guard) {
+  cc_job_t *job = arg;
   char ***a = job->a;
   cc_diag_t *diag = job->diag;
   TCCState *s = job->s = tcc_new();
@@ -160,16 +161,6 @@ fail:
   cc_on_error(diag, err);
 }
 
-/* Runs cc_steps with the guard; -1 if libtcc called exit() (its reason went to cc_on_error). */
-static int cc_guarded(cc_job_t *job) {
-  cffi_tcc_guard_t guard;
-  if (setjmp(guard.exit_jmp)) return -1;
-  cffi_tcc_guard_enter(&guard);
-  cc_steps(job, &guard);
-  cffi_tcc_guard_leave();
-  return 0;
-}
-
 /* compile(runtimeDir, [include], [sysinclude], [name, value, name, value, …], [option],
  *         [library], [source], [symbol name])
  *   -> [handle, [address | null, …]]   compiled; null: that name is not defined
@@ -201,7 +192,7 @@ static napi_value cc_compile(napi_env env, napi_callback_info info) {
 
   cc_job_t job = {runtime[0], a, nnames, addrs, &diag, NULL, {MAP_FAILED, 0, -1}, NULL, NULL};
   cffi_tcc_lock();
-  if (cc_guarded(&job) != 0 && !diag.nerrors) cc_on_error(&diag, "error: TinyCC gave up");
+  if (cffi_tcc_run_guarded(cc_steps, &job) != 0 && !diag.nerrors) cc_on_error(&diag, "error: TinyCC gave up");
   if (job.s) tcc_delete(job.s);
   cffi_tcc_unlock();
   if (!job.code) cffi_exec_free(&job.block);

@@ -46,6 +46,16 @@ void cffi_tcc_guard_enter(cffi_tcc_guard_t *g) {
 
 void cffi_tcc_guard_leave(void) { tcc_guard = NULL; }
 
+/* `job` lives in the caller's frame, not in this one, which calls setjmp. */
+int cffi_tcc_run_guarded(void (*steps)(void *job, cffi_tcc_guard_t *guard), void *job) {
+  cffi_tcc_guard_t guard;
+  if (setjmp(guard.exit_jmp)) return -1;
+  cffi_tcc_guard_enter(&guard);
+  steps(job, &guard);
+  cffi_tcc_guard_leave();
+  return 0;
+}
+
 __attribute__((visibility("hidden"))) int __wrap_mprotect(void *addr, size_t len, int prot) {
   cffi_tcc_guard_t *g = tcc_guard;
   if (g && (prot & PROT_EXEC)) {
