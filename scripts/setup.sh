@@ -3,7 +3,7 @@
 # .ci/run use it alike): the Debian/Ubuntu packages (installed when run as root or through sudo;
 # otherwise the missing ones are named), the linux-arm64 cross-build's toolchain and sysroot
 # (scripts/setup-arm64.sh), then the npm dependencies and the native build (`npm ci`, whose
-# install script runs scripts/build.js, offline).
+# prepare script runs scripts/build.js, offline).
 # Usage: bash scripts/setup.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
