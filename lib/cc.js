@@ -13,9 +13,8 @@
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
-const { fileURLToPath } = require("node:url");
 const { binding, codedTypeError, codedError } = require("./abi.js");
-const { linkLibrary, nulError, readSymbols } = require("./library.js");
+const { linkLibrary, nulError, readSymbols, filePath } = require("./library.js");
 
 const runtimeDir = path.join(__dirname, "..", "cc-runtime");
 const archRuntimeDir = path.join(runtimeDir, process.arch);
@@ -34,11 +33,9 @@ function readSources(source) {
   const list = Array.isArray(source) ? source : [source];
   if (list.length === 0) throw new TypeError("Expected source to be a string to a file path");
   return list.map((s) => {
-    let file;
-    if (typeof s === "string" && s !== "") file = s.startsWith("file:") ? fileURLToPath(s) : s;
-    else if (s instanceof URL) file = fileURLToPath(s);
-    else throw new TypeError("Expected source to be a string to a file path");
-    return path.resolve(process.cwd(), noNul("cc source path", file));
+    const file = s === "" ? undefined : filePath(s, "cc source path");
+    if (file === undefined) throw new TypeError("Expected source to be a string to a file path");
+    return path.resolve(process.cwd(), file);
   });
 }
 

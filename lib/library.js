@@ -194,19 +194,23 @@ const bindAll = (function bindAll(entries, closedMessage, owner) {
 
 const libraryPath = (function libraryPath(p) {
   if (p === null) return null;
-  if (typeof p === "string") {
-    if (p === "") throw new TypeError("Invalid library name");
-    const file = p.startsWith("file:") ? fileURLToPath(p) : p;
-    if (file.includes("\0")) throw nulError("library path", p);
-    return file;
-  }
-  if (p instanceof URL) {
-    const file = fileURLToPath(p);
-    if (file.includes("\0")) throw nulError("library path", p.href);
-    return file;
-  }
+  if (p === "") throw new TypeError("Invalid library name");
+  const file = filePath(p, "library path");
+  if (file !== undefined) return file;
   throw codedTypeError("ERR_INVALID_ARG_TYPE",
     `The "path" argument must be a string, a URL or null. Received ${p === undefined ? "undefined" : typeof p}`);
+});
+
+// A file given as a path string, a file: URL string or a URL -> its path, undefined for any
+// other value; a NUL inside -> ERR_INVALID_ARG_VALUE naming `what` (dlopen's library path,
+// cc's sources).
+const filePath = (function filePath(p, what) {
+  let file;
+  if (typeof p === "string") file = p.startsWith("file:") ? fileURLToPath(p) : p;
+  else if (p instanceof URL) file = fileURLToPath(p);
+  else return undefined;
+  if (file.includes("\0")) throw nulError(what, typeof p === "string" ? p : p.href);
+  return file;
 });
 
 // Longer names are refused before glibc sees them: its dlopen overflows its stack on a name of
@@ -340,4 +344,4 @@ function viewSource(symbols, isCallback = false) {
   return list.map((e) => (state.jit && binding.source(e.sig.returns, e.sig.args, false)) || LIBFFI_NOTE(e.name));
 }
 
-module.exports = { dlopen, linkSymbols, CFunction, viewSource, readPtrField, openLibrary, linkLibrary, readSymbols, nulError, T };
+module.exports = { dlopen, linkSymbols, CFunction, viewSource, readPtrField, openLibrary, linkLibrary, readSymbols, nulError, filePath, T };
