@@ -149,6 +149,17 @@ function rss() {
   return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
 }
 
+// Bytes of the C heap in use (glibc's main arena and mmap'ed chunks; test/fixtures/heapstat.c),
+// through cffi itself: a leak of native memory shows here whatever V8 or the kernel do to RSS.
+let heapStat;
+function heapInUse() {
+  if (!heapStat) {
+    const { dlopen } = require(cffiPath);
+    heapStat = dlopen(fixtures.heapstat, { heap_in_use: { returns: "u64" } }).symbols.heap_in_use;
+  }
+  return Number(heapStat());
+}
+
 // Is this Node an emulated one (qemu-user: an arm64 Node on an x86 machine, .ci/arm64-test)?
 // qemu-user passes the host's /proc/cpuinfo through, which then names an x86 vendor. Under it
 // /proc/self/status's VmRSS is the emulator's, including its translated-code cache.
@@ -184,6 +195,7 @@ module.exports = {
   getGC,
   collect,
   rss,
+  heapInUse,
   emulated,
   isMapped,
 };
