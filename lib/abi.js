@@ -6,7 +6,8 @@
 //    the generated wrappers (src/jsgen.c) call when an argument is not of the common type;
 //    `helpers` is what those wrappers are compiled against.
 // One module rather than three: each module costs ~0.15 ms at require() on its own.
-// Must be kept in sync with src/cffi.h (CFFI_MAX_ARGS, CFFI_TAGS_OFFSET, tag values).
+// Must be kept in sync with src/cffi.h (CFFI_MAX_ARGS, CFFI_TAGS_OFFSET, the layout area, tag
+// values).
 "use strict";
 const path = require("node:path");
 const { statSync } = require("node:fs");
@@ -47,6 +48,8 @@ const binding = loadAddon();
 
 const MAX_ARGS = 64;
 const TAGS_OFFSET = 8 * (MAX_ARGS + 1);
+const AREA_TOP_OFFSET = 1016;
+const AREA_OFFSET = 1024; // the layout area: [AREA_OFFSET, buffer end), see src/cffi.h
 const TAG = { RAW: 0, F64: 1, VIEW: 2, DATAVIEW: 3, ARRAYBUF: 4, STRING: 5 };
 
 // ---- Built-ins, captured at load ----------------------------------------------------------
@@ -145,7 +148,10 @@ const H = {
   B64: new BigInt64Array(buffer, 0, MAX_ARGS + 1),
   BU64: new BigUint64Array(buffer, 0, MAX_ARGS + 1),
   T: new Uint8Array(buffer, TAGS_OFFSET, MAX_ARGS + 1),
+  DV: new DataView(buffer), // the whole buffer: layouts are encoded into its layout area
+  AT: new Int32Array(buffer, AREA_TOP_OFFSET, 1), // AT[0]: the layout area's top (byte offset)
 };
+H.AT[0] = AREA_OFFSET;
 
 function describe(v) {
   if (v === null) return "null";
@@ -302,7 +308,7 @@ function compiledFor(gen, sig) {
 }
 
 module.exports = {
-  binding, H, TAG, MAX_ARGS, state, helpers, compiledFor, setPtrOf, ReflectApply, FunctionCtor, rejected,
+  binding, H, TAG, MAX_ARGS, AREA_OFFSET, state, helpers, compiledFor, setPtrOf, ReflectApply, FunctionCtor, rejected,
   codedTypeError, codedError, codedRangeError,
   toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
   pointerError, isView, viewByteLength, abByteLength, viewGone,

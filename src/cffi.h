@@ -46,11 +46,19 @@ extern const cffi_type_info_t cffi_types[CFFI_T_COUNT];
  * Integer types up to 32 bits are an int32 in the slot's low half, f32/f64 a double, bool an
  * int32 0/1. 64-bit integers and addresses carry a tag, below. Trampolines copy every argument
  * out of the buffer before calling C, because a callback may re-enter cffi and reuse it.
+ * The layout area, bytes [CFFI_AREA_OFFSET, CFFI_BUF_SIZE), holds structs and unions passed or
+ * returned by value (SPEC §17) as their C bytes: a call reserves its bytes from the area's top
+ * (the int32 at CFFI_AREA_TOP_OFFSET, an absolute byte offset that lib/abi.js starts at
+ * CFFI_AREA_OFFSET) before
+ * it encodes them, so that a getter making an FFI call meanwhile uses the bytes above, and
+ * puts each value's absolute byte offset into its slot as an int32.
  * Must be kept in sync with lib/abi.js. */
 #define CFFI_MAX_ARGS 64
 #define CFFI_JIT_THRESHOLD 100 /* default, see jit_threshold */
-#define CFFI_BUF_SIZE 1024
+#define CFFI_BUF_SIZE 65536
 #define CFFI_TAGS_OFFSET (8 * (CFFI_MAX_ARGS + 1))
+#define CFFI_AREA_TOP_OFFSET 1016
+#define CFFI_AREA_OFFSET 1024
 
 typedef union {
   int32_t i32;
