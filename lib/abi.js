@@ -279,10 +279,22 @@ function bufferLength(v, index) {
     `Argument ${index}: buffer_length must be a TypedArray, Buffer, DataView or null, received ${describe(v)}`);
 }
 
+// A call's frame of n bytes in the layout area (src/cffi.h): its start b; the area's top moves
+// to b + n until the wrapper puts it back (AT[0] = b, in a finally).
+const BUF_SIZE = 65536;
+function reserve(n) {
+  const b = H.AT[0];
+  if (b + n > BUF_SIZE) {
+    throw codedRangeError("ERR_OUT_OF_RANGE", "cffi: structs passed by value are nested too deeply (the layout area is full)");
+  }
+  H.AT[0] = b + n;
+  return b;
+}
+
 // What the generated wrappers see as `H`.
 const helpers = {
   H, toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
-  isView, isArrayBuffer, floor,
+  isView, isArrayBuffer, floor, reserve,
   // a JSCallback's pointer result given as a view or ArrayBuffer (lib/memory.js's ptr)
   addressOf(v) {
     return ptrOf(v);
@@ -294,21 +306,36 @@ const helpers = {
 let ptrOf = (v) => (ptrOf = require("./memory.js").ptr)(v);
 const setPtrOf = (f) => { ptrOf = f; };
 
+// The codecs of the layouts (SPEC §17) that signatures pass by value, in the order the
+// generated sources number them (src/jsgen.c): per signature, the result, then the arguments.
+function zlist(sigs) {
+  const z = [];
+  for (let i = 0; i < sigs.length; i++) {
+    const sig = sigs[i];
+    if (typeof sig.returns === "object") z[z.length] = sig.returns;
+    for (let k = 0; k < sig.args.length; k++) if (typeof sig.args[k] === "object") z[z.length] = sig.args[k];
+  }
+  return z;
+}
+
+const typeKey = (t) => (typeof t === "object" ? `L${t.id}` : t);
+
 // Per-signature code from a source the native side writes (src/jsgen.c): `gen` is
 // binding.jsAsync or binding.jsCallback, and what the source returns is cached per signature.
 const perSignature = new MapCtor();
 function compiledFor(gen, sig) {
-  const key = `${gen.name}:${sig.returns}:${ArrayJoin(sig.args, ",")}`;
+  let key = `${gen.name}:${typeKey(sig.returns)}:`;
+  for (let k = 0; k < sig.args.length; k++) key += `${typeKey(sig.args[k])},`;
   let made = MapGet(perSignature, key);
   if (made === undefined) {
-    made = new FunctionCtor("H", gen(sig.returns, sig.args))(helpers);
+    made = new FunctionCtor("H", "Z", gen(sig.returns, sig.args))(helpers, zlist([sig]));
     MapSet(perSignature, key, made);
   }
   return made;
 }
 
 module.exports = {
-  binding, H, TAG, MAX_ARGS, AREA_OFFSET, state, helpers, compiledFor, setPtrOf, ReflectApply, FunctionCtor, rejected,
+  binding, H, TAG, MAX_ARGS, AREA_OFFSET, state, helpers, compiledFor, zlist, reserve, setPtrOf, ReflectApply, FunctionCtor, rejected,
   codedTypeError, codedError, codedRangeError,
   toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
   pointerError, isView, viewByteLength, abByteLength, viewGone,

@@ -143,7 +143,7 @@ function cc(options) {
   const sysincludes = [...s.sysincludes, path.join(runtimeDir, "include"), path.join(runtimeDir, "node"),
     ...systemIncludes(), path.join(runtimeDir, "fallback")];
   const r = binding.ccCompile(archRuntimeDir, s.includes, sysincludes, s.defines, s.options, s.libraries, files,
-    list.map((e) => e.name));
+    list.map((e) => e.cname));
   const [handle, result] = r;
   if (handle === null) {
     if (result === -1) {
@@ -160,7 +160,7 @@ function cc(options) {
   for (let i = 0; i < list.length; i++) {
     if (result[i] === null) {
       binding.close(handle);
-      throw new Error(`"${list[i].name}" is missing from ${files.join(", ")}. Was it included in the source code?`);
+      throw new Error(`"${list[i].cname}" is missing from ${files.join(", ")}. Was it included in the source code?`);
     }
     list[i].addr = result[i];
   }

@@ -9,7 +9,7 @@
 // 0.85 to 0.48 ms and require() from 2.42 to 2.60 ms).
 "use strict";
 const {
-  binding, state, helpers, codedTypeError, codedError, codedRangeError, ReflectApply, FunctionCtor, rejected,
+  binding, state, helpers, codedTypeError, codedError, codedRangeError, ReflectApply, FunctionCtor, rejected, zlist,
 } = require("./abi.js");
 const { readSignature, T } = require("./types.js");
 const { fileURLToPath } = require("node:url");
@@ -28,7 +28,9 @@ const isPlainObject = (function isPlainObject(v) {
 });
 
 // The declarations of dlopen/linkSymbols/viewSource (where: "call", "viewsource") and cc
-// (where: "cc", whose messages SPEC §15 words differently) as [{ name, def, sig }].
+// (where: "cc", whose messages SPEC §15 words differently) as [{ name, cname, def, sig }]:
+// cname is the C symbol, the declaration's `name` when it has one (SPEC §17.5: one C function
+// declared under several keys, e.g. a variadic one with different argument types).
 const readSymbols = (function readSymbols(symbols, where) {
   if (!isPlainObject(symbols) || Array.isArray(symbols)) {
     if (where === "cc") throw codedTypeError("ERR_INVALID_ARG_TYPE", "Expected symbols to be an object");
@@ -41,7 +43,11 @@ const readSymbols = (function readSymbols(symbols, where) {
     if (name.includes("\0")) throw nulError("symbol name", name);
     const def = symbols[name];
     if (!isPlainObject(def)) throw new TypeError(`Expected an object for key "${name}"`);
-    out.push({ name, def, sig: readSignature(def, where) });
+    let cname = def.name;
+    if (cname === undefined) cname = name;
+    else if (typeof cname !== "string" || cname === "") throw new TypeError(`Expected "name" of "${name}" to be a symbol name string`);
+    else if (cname.includes("\0")) throw nulError("symbol name", cname);
+    out.push({ name, cname, def, sig: readSignature(def, where) });
   }
   return out;
 });
@@ -102,7 +108,7 @@ const bindBatch = (function bindBatch(handle, n, source, sigs, closedError, tier
   const count = (function count(i) {
     if (++counts[i] >= threshold && !isClosed) tierUp();
   });
-  const made = new FunctionCtor("H", "S", "A", "K", source)(helpers, count, binding.callAt, handle);
+  const made = new FunctionCtor("H", "S", "A", "K", "Z", source)(helpers, count, binding.callAt, handle, zlist(sigs));
   const fns = made[0], set = made[1];
   const asyncs = new ArrayCtor(n);
   for (let i = 0; i < n; i++) {
@@ -248,7 +254,7 @@ const dlopen = (function dlopen(p, symbols) {
     const names = [];
     for (const e of list) {
       e.ptr = e.def.ptr; // read once: it may be a getter
-      if (e.ptr === undefined || e.ptr === null) names.push(e.name);
+      if (e.ptr === undefined || e.ptr === null) names.push(e.cname);
     }
     const found = names.length ? binding.sym(handle, names) : names;
     let k = 0;
@@ -259,7 +265,7 @@ const dlopen = (function dlopen(p, symbols) {
       }
       const addr = found[k++];
       if (addr === null) {
-        throw codedTypeError("ERR_INVALID_ARG_TYPE", `Symbol "${e.name}" not found in "${file === null ? "(process)" : file}"`);
+        throw codedTypeError("ERR_INVALID_ARG_TYPE", `Symbol "${e.cname}" not found in "${file === null ? "(process)" : file}"`);
       }
       e.addr = addr;
     }

@@ -1,5 +1,7 @@
 // types.js: the FFIType table (names, aliases, numbers) and the reading of declarations
-// ({ args, returns }) into type numbers, with every definition error of SPEC §1.1.
+// ({ args, returns }) into type numbers, with every definition error of SPEC §1.1 and §17
+// (layout types by value: their lib/layout.js info stands in the signature; "..." marks the
+// variable arguments of a variadic function and is kept as VARIADIC for the native side).
 // Must be kept in sync with src/types.inc (numbers, C types), src/jsgen.c (the names its
 // messages use) and index.d.ts (FFIType).
 // The functions that read declarations are parenthesised: see lib/library.js.
@@ -13,6 +15,7 @@ const T = {
   buffer_length: 21,
 };
 const COUNT = 22;
+const VARIADIC = 255; // "..." in a signature's args (src/cffi.h CFFI_T_VARIADIC)
 
 const aliases = {
   i8: T.int8_t, u8: T.uint8_t, i16: T.int16_t, u16: T.uint16_t,
@@ -30,7 +33,26 @@ Object.assign(FFIType, T, aliases);
 
 const byName = new Map(Object.entries({ ...T, ...aliases, size_t: T.uint64_t }));
 
+// lib/layout.js's layoutInfo, once a declaration names something that is not a type name or
+// number (loading it costs require() time that plain bun:ffi code need not pay).
+let layoutInfo = null;
+const infoOf = (x) => (layoutInfo ??= loadLayoutInfo())(x);
+function loadLayoutInfo() {
+  try {
+    return require("./layout.js").layoutInfo; // (lands with the layout types; until then none)
+  } catch {
+    return () => undefined;
+  }
+}
+
 const typeOf = (function typeOf(x, isReturn) {
+  if (x !== null && (typeof x === "object" || typeof x === "function")) {
+    const info = infoOf(x);
+    if (info !== undefined) {
+      if (info.desc[2] === 2) throw new TypeError("C arrays cannot be passed by value; use ptr or wrap the array in a struct");
+      return info;
+    }
+  }
   if (typeof x === "number") {
     if (Number.isInteger(x) && x >= 0 && x < COUNT) return x;
     throw new TypeError("invalid ABI type");
@@ -51,10 +73,24 @@ const readSignature = (function readSignature(def, where) {
   let args = def.args;
   if (args === undefined) args = [];
   else if (!Array.isArray(args)) throw new TypeError('Expected an object with "args" as an array');
+  if (def.returns === "...") throw new TypeError('"..." cannot be a return type');
   const ret = def.returns === undefined ? T.void : typeOf(def.returns, true);
   const types = new Array(args.length);
-  for (let i = 0; i < args.length; i++) types[i] = typeOf(args[i], false);
-  checkSignature(types, ret, where);
+  let fixed = -1;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "...") {
+      if (where === "callback") throw new TypeError('"..." is not supported in JSCallback arguments');
+      if (fixed >= 0) throw new TypeError('"..." may appear only once');
+      if (i === 0) throw new TypeError('A variadic function needs at least one fixed argument before "..."');
+      fixed = i;
+      types[i] = VARIADIC;
+      continue;
+    }
+    const t = typeOf(args[i], false);
+    if (fixed >= 0 && t === T.float) throw new TypeError("float is promoted to double in variadic arguments; declare f64");
+    types[i] = t;
+  }
+  checkSignature(fixed >= 0 ? types.filter((t) => t !== VARIADIC) : types, ret, where);
   return { args: types, returns: ret };
 });
 
@@ -84,4 +120,4 @@ const checkSignature = (function checkSignature(args, ret, where) {
   if (args.length > 64) throw new TypeError(`Too many arguments: ${args.length} (at most 64)`);
 });
 
-module.exports = { FFIType, T, COUNT, typeOf, readSignature };
+module.exports = { FFIType, T, COUNT, VARIADIC, typeOf, readSignature };

@@ -30,6 +30,7 @@ typedef struct {
   cffi_slot_t ret;
   int nobj;
   napi_ref *objs;    /* view/ArrayBuffer arguments */
+  uint8_t *frame;    /* layouts by value: a copy of the call's frame (cffi.h), or NULL */
   cffi_slot_t args[]; /* nargs converted arguments */
 } job_t;
 
@@ -85,9 +86,13 @@ static void complete(napi_env env, napi_status status, void *data) {
       v = cffi_cstring_value(env, job->ret.ptr);
     } else if (rt == CFFI_T_VOID) {
       napi_get_undefined(env, &v);
+    } else if (rt == CFFI_T_LAYOUT && !cffi_area_fits(st, &job->fn->sig)) {
+      cffi_throw_range(env, "ERR_OUT_OF_RANGE", "cffi: the layout area is full");
     } else {
       napi_value read, recv;
-      cffi_store_value(rt, job->ret, &st->slots[0], &st->tags[0]);
+      if (rt == CFFI_T_LAYOUT) /* read() decodes it from the frame at the area's top */
+        memcpy(cffi_area_base(st) + job->fn->sig.x->off[0], job->ret.ptr, job->fn->sig.x->layout[0]->size);
+      else cffi_store_value(rt, job->ret, &st->slots[0], &st->tags[0]);
       if (napi_get_reference_value(env, job->read_ref, &read) != napi_ok || napi_get_undefined(env, &recv) != napi_ok ||
           napi_call_function(env, recv, read, 0, NULL, &v) != napi_ok)
         v = NULL;
@@ -148,11 +153,18 @@ static napi_value call_async(napi_env env, napi_callback_info info) {
       else nobj++;
     }
   }
+  if (sig->x && !cffi_area_fits(st, sig)) return cffi_throw_range(env, "ERR_OUT_OF_RANGE", "cffi: the layout area is full");
   size_t size = sizeof(job_t) + sig->nargs * sizeof(cffi_slot_t);
-  job_t *job = calloc(1, size + nobj * sizeof(napi_ref));
+  size_t frame = sig->x ? sig->x->frame : 0;
+  job_t *job = calloc(1, size + nobj * sizeof(napi_ref) + frame);
   if (!job) return cffi_throw_error(env, "ERR_CFFI_OUT_OF_MEMORY", "cffi: out of memory");
   job->fn = fn;
   job->objs = (napi_ref *)((char *)job + size);
+  if (frame) { /* the layouts' bytes: the buffer belongs to the next call */
+    job->frame = (uint8_t *)(job->objs + nobj);
+    memcpy(job->frame, cffi_area_base(st), frame);
+    if (sig->ret == CFFI_T_LAYOUT) job->ret.ptr = job->frame + sig->x->off[0];
+  }
   if (strings) {
     job->tmp = calloc(1, sizeof(cffi_tmp_t));
     if (!job->tmp) {
@@ -162,6 +174,10 @@ static napi_value call_async(napi_env env, napi_callback_info info) {
   }
   for (int i = 0; i < sig->nargs; i++) {
     napi_value jsval = NULL;
+    if (sig->args[i] == CFFI_T_LAYOUT) {
+      job->args[i].ptr = job->frame + sig->x->off[1 + i];
+      continue;
+    }
     bool obj = cffi_types[sig->args[i]].kind == CFFI_K_PTR && tags[i] >= CFFI_TAG_VIEW;
     if (obj) {
       jsval = undef;

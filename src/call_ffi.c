@@ -8,11 +8,6 @@
 
 #include "cffi.h"
 
-static ffi_type *const ffi_types_tab[CFFI_T_COUNT] = {
-#define CFFI_TYPE(id, NAME, ctype, ffitype, size, kind) [id] = &ffitype,
-#include "types.inc"
-};
-
 typedef struct {
   ffi_cif cif;
   ffi_type *atypes[CFFI_MAX_ARGS];
@@ -22,8 +17,12 @@ int cffi_ffi_prepare(cffi_fn_t *fn) {
   if (fn->ffi) return 0;
   ffi_data_t *d = calloc(1, sizeof(*d));
   if (!d) return -1;
-  for (int i = 0; i < fn->sig.nargs; i++) d->atypes[i] = ffi_types_tab[fn->sig.args[i]];
-  if (ffi_prep_cif(&d->cif, FFI_DEFAULT_ABI, fn->sig.nargs, ffi_types_tab[fn->sig.ret], d->atypes) != FFI_OK) {
+  const cffi_sig_t *sig = &fn->sig;
+  for (int i = 0; i < sig->nargs; i++) d->atypes[i] = cffi_sig_ffi_type(sig, 1 + i);
+  ffi_type *rtype = cffi_sig_ffi_type(sig, 0);
+  ffi_status s = sig->variadic ? ffi_prep_cif_var(&d->cif, FFI_DEFAULT_ABI, sig->nfixed, sig->nargs, rtype, d->atypes)
+                               : ffi_prep_cif(&d->cif, FFI_DEFAULT_ABI, sig->nargs, rtype, d->atypes);
+  if (s != FFI_OK) {
     free(d);
     return -1;
   }
@@ -57,7 +56,12 @@ static cffi_slot_t narrow_result(uint8_t type, cffi_slot_t r) {
 void cffi_ffi_call_raw(cffi_fn_t *fn, cffi_slot_t *args, cffi_slot_t *ret) {
   void *avalues[CFFI_MAX_ARGS];
   ffi_data_t *d = fn->ffi;
-  for (int i = 0; i < fn->sig.nargs; i++) avalues[i] = &args[i];
+  /* a layout's slot holds the address of its bytes */
+  for (int i = 0; i < fn->sig.nargs; i++) avalues[i] = fn->sig.args[i] == CFFI_T_LAYOUT ? args[i].ptr : &args[i];
+  if (fn->sig.ret == CFFI_T_LAYOUT) { /* ret->ptr: where the bytes go (room for 32 more) */
+    ffi_call(&d->cif, FFI_FN(fn->addr), ret->ptr, avalues);
+    return;
+  }
   cffi_slot_t r = {0};
   ffi_call(&d->cif, FFI_FN(fn->addr), &r, avalues);
   *ret = narrow_result(fn->sig.ret, r);
@@ -73,9 +77,18 @@ static napi_value invoke(napi_env env, cffi_fn_t *fn, const napi_value *argv, si
   tmp.used = 0;
   tmp.nheap = 0;
   napi_value undef = NULL;
+  uint8_t *frame = NULL;
+  if (sig->x) { /* layouts by value: in the frame at the layout area's top (cffi.h) */
+    if (!cffi_area_fits(st, sig)) return cffi_throw_range(env, "ERR_OUT_OF_RANGE", "cffi: the layout area is full");
+    frame = cffi_area_base(st);
+  }
   for (int i = 0; i < sig->nargs; i++) {
     uint8_t tag = st->tags[1 + i];
     napi_value jsval = NULL;
+    if (sig->args[i] == CFFI_T_LAYOUT) {
+      vals[i].ptr = frame + sig->x->off[1 + i];
+      continue;
+    }
     if (sig->args[i] == CFFI_T_NAPI_ENV || sig->args[i] == CFFI_T_NAPI_VALUE) {
       /* cc() functions (SPEC §15): the calling environment, or the JS value itself */
       if (sig->args[i] == CFFI_T_NAPI_ENV) vals[i].ptr = env;
@@ -97,6 +110,7 @@ static napi_value invoke(napi_env env, cffi_fn_t *fn, const napi_value *argv, si
     }
   }
   cffi_slot_t r;
+  if (sig->ret == CFFI_T_LAYOUT) r.ptr = frame + sig->x->off[0]; /* JS decodes it there */
   st->depth++;
   cffi_ffi_call_raw(fn, vals, &r);
   st->last_errno = errno;
@@ -111,6 +125,7 @@ static napi_value invoke(napi_env env, cffi_fn_t *fn, const napi_value *argv, si
   cffi_tmp_free(&tmp);
   if (mine) return cffi_rethrow_ref(env, mine);
   if (sig->ret == CFFI_T_NAPI_VALUE) return r.ptr; /* NULL (undefined) when C threw */
+  if (sig->ret == CFFI_T_LAYOUT) return NULL;
   cffi_store_value(sig->ret, r, &st->slots[0], &st->tags[0]);
   return NULL;
 }

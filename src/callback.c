@@ -30,11 +30,6 @@
 #define CB_JIT_MAX 1024
 static int cb_jit_count;
 
-static ffi_type *const ffi_types_tab[CFFI_T_COUNT] = {
-#define CFFI_TYPE(id, NAME, ctype, ffitype, size, kind) [id] = &ffitype,
-#include "types.inc"
-};
-
 typedef struct {
   ffi_cif cif;
   ffi_type *atypes[CFFI_MAX_ARGS];
@@ -55,13 +50,17 @@ void cffi_cb_capture_args(const cffi_cb_t *cb, void **args, cffi_slot_t *out) {
       case CFFI_T_U32: v.u64 = *(uint32_t *)a; break;
       case CFFI_T_F32: v.f32 = *(float *)a; break;
       case CFFI_T_F64: v.f64 = *(double *)a; break;
+      case CFFI_T_LAYOUT: v.ptr = a; break; /* its bytes: libffi's copy, valid during the call */
       default: memcpy(&v, a, 8); break; /* 64-bit integers and pointers */
     }
     out[i] = v;
   }
 }
 
-void cffi_cb_write_ret(const cffi_cb_t *cb, const cffi_slot_t *r, void *ret) { cffi_write_ret(cb->sig.ret, r, ret); }
+/* (a layout result is written by cffi_cb_call_js itself) */
+void cffi_cb_write_ret(const cffi_cb_t *cb, const cffi_slot_t *r, void *ret) {
+  if (cb->sig.ret != CFFI_T_LAYOUT) cffi_write_ret(cb->sig.ret, r, ret);
+}
 
 void cffi_write_ret(uint8_t type, const cffi_slot_t *r, void *ret) {
   switch (type) {
@@ -85,14 +84,29 @@ int cffi_cb_call_js(cffi_cb_t *cb, const cffi_slot_t *args, cffi_slot_t *ret, na
   napi_env env = st->env;
   napi_value argv[CFFI_MAX_ARGS], fn, result;
   size_t argc = 0;
+  /* A layout result: ret->ptr is where its bytes go (zero unless the function returns) */
+  void *lret = cb->sig.ret == CFFI_T_LAYOUT ? ret->ptr : NULL;
+  uint8_t *frame = NULL;
+  if (lret) memset(lret, 0, cb->sig.x->layout[0]->size);
   ret->u64 = 0;
   if (napi_get_reference_value(env, cb->fn, &fn) != napi_ok || !fn) return -1;
+  if (cb->sig.x) {
+    if (!cffi_area_fits(st, &cb->sig)) {
+      cffi_throw_range(env, "ERR_OUT_OF_RANGE", "cffi: the layout area is full");
+      goto threw;
+    }
+    frame = cffi_area_base(st);
+  }
   /* Arguments go through the buffer; only cstring ones are passed as JS values (the
    * wrapper ignores the other positions and `this`, so `fn` fills them: no extra calls). */
   for (int i = 0; i < cb->sig.nargs; i++) {
     uint8_t t = cb->sig.args[i];
     if (t == CFFI_T_I32) { /* cffi_store_value's case, inline for the commonest type (~1-2 ns) */
       st->slots[1 + i].i32 = (int32_t)args[i].i64;
+      continue;
+    }
+    if (t == CFFI_T_LAYOUT) { /* the wrapper decodes it from the frame */
+      memcpy(frame + cb->sig.x->off[1 + i], args[i].ptr, cb->sig.x->layout[1 + i]->size);
       continue;
     }
     if (t == CFFI_T_CSTRING) {
@@ -106,6 +120,9 @@ int cffi_cb_call_js(cffi_cb_t *cb, const cffi_slot_t *args, cffi_slot_t *ret, na
   if (napi_call_function(env, fn, fn, argc, argv, &result) != napi_ok) goto threw;
   if (cb->sig.ret == CFFI_T_I32) {
     ret->i64 = st->slots[0].i32; /* cffi_load_arg's case, inline */
+  } else if (cb->sig.ret == CFFI_T_LAYOUT) {
+    /* the wrapper encoded it at the frame's start (the area's top is back there) */
+    if (lret) memcpy(lret, cffi_area_base(st) + cb->sig.x->off[0], cb->sig.x->layout[0]->size);
   } else if (cb->sig.ret != CFFI_T_VOID) {
     /* The wrapper wrote the result into slot 0 with argument encoding. */
     if (cffi_load_arg(env, cb->sig.ret, &st->slots[0], st->tags[0], NULL, NULL, ret) != 0) goto threw;
@@ -168,6 +185,7 @@ static void cb_free(cffi_cb_t *cb) {
     __atomic_sub_fetch(&cb_jit_count, 1, __ATOMIC_RELAXED);
   }
   free(cb->ffi);
+  cffi_sig_free(&cb->sig);
   free(cb);
 }
 
@@ -213,6 +231,10 @@ static void cb_dispatch(cffi_cb_t *cb, void *ret, void **args) {
     cb_tier_up(x);
   cffi_slot_t raw[CFFI_MAX_ARGS], r = {0};
   cffi_cb_capture_args(cb, args, raw);
+  if (cb->sig.ret == CFFI_T_LAYOUT) {
+    r.ptr = ret;
+    memset(ret, 0, cb->sig.x->layout[0]->size); /* also the answer after close() */
+  }
   napi_handle_scope scope;
   napi_open_handle_scope(st->env, &scope);
   napi_value exc = NULL;
@@ -248,8 +270,8 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
   cb->ffi = f;
   if (cffi_sig_from_js(env, argv[1], argv[2], &cb->sig) != 0) goto fail;
   napi_get_value_bool(env, argv[3], &cb->threadsafe);
-  for (int i = 0; i < cb->sig.nargs; i++) f->atypes[i] = ffi_types_tab[cb->sig.args[i]];
-  if (ffi_prep_cif(&f->cif, FFI_DEFAULT_ABI, cb->sig.nargs, ffi_types_tab[cb->sig.ret], f->atypes) != FFI_OK) {
+  for (int i = 0; i < cb->sig.nargs; i++) f->atypes[i] = cffi_sig_ffi_type(&cb->sig, 1 + i);
+  if (ffi_prep_cif(&f->cif, FFI_DEFAULT_ABI, cb->sig.nargs, cffi_sig_ffi_type(&cb->sig, 0), f->atypes) != FFI_OK) {
     cffi_throw_error(env, "ERR_CFFI_FFI", "cffi: libffi could not prepare this callback signature");
     goto fail;
   }

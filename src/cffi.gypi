@@ -17,6 +17,7 @@
         "addon.c",
         "error.c",
         "convert.c",
+        "layout.c",
         "call_ffi.c",
         "library.c",
         "callback.c",

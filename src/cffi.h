@@ -21,6 +21,7 @@ enum {
   CFFI_K_PTR, /* ptr, cstring, function, buffer */
   CFFI_K_VOID,
   CFFI_K_NAPI,
+  CFFI_K_LAYOUT, /* a struct or union by value (layout.c) */
 };
 
 enum {
@@ -28,6 +29,9 @@ enum {
 #include "types.inc"
   CFFI_T_COUNT
 };
+
+/* In a signature read from JS, the position of "..." (never stored: see cffi_sig_t.nfixed). */
+#define CFFI_T_VARIADIC 255
 
 typedef struct {
   const char *c_name; /* C spelling used by the code generator */
@@ -121,11 +125,39 @@ cffi_env_t *cffi_env_get(napi_env env);
 typedef struct cffi_code_s cffi_code_t; /* a block of JIT-compiled trampolines (call_jit.c) */
 typedef struct cffi_batch_s cffi_batch_t; /* the functions of one link() (library.c) */
 
+/* ---- Layouts by value (layout.c) ------------------------------------------------------
+ * A struct or union as lib/layout.js describes it: size, alignment and its scalar leaves. */
+#define CFFI_LAYOUT_MAX 16384 /* bytes of by-value layouts in one call's frame */
+
+typedef struct {
+  uint32_t offset, count; /* count scalars of `type` from `offset`, each cffi_types[type].size apart */
+  uint8_t type;
+} cffi_leaf_t;
+
+typedef struct {
+  uint32_t size, align, nleaves;
+  uint8_t kind; /* 0 struct, 1 union */
+  void *ffi;    /* the ffi_type libffi is given (layout.c) */
+  cffi_leaf_t leaves[];
+} cffi_layout_t;
+
+/* What a signature with layouts owns: per position (0: the result, 1 + k: argument k) its
+ * layout or NULL, and where the value sits in the call's frame: the frame starts at the layout
+ * area's top when native code reads it (cffi_area_base) and is `frame` bytes long. */
+typedef struct cffi_sigx_s {
+  uint32_t frame;
+  uint32_t off[CFFI_MAX_ARGS + 1];
+  cffi_layout_t *layout[CFFI_MAX_ARGS + 1];
+} cffi_sigx_t;
+
 typedef struct {
   uint8_t ret;
   uint8_t nargs;
+  uint8_t nfixed;   /* arguments before "..." (nargs when not variadic) */
+  bool variadic;
   uint8_t args[CFFI_MAX_ARGS];
   bool has_objects; /* some argument may be passed as a JS object or string */
+  cffi_sigx_t *x;   /* layouts by value, or NULL; owned (cffi_sig_free) */
 } cffi_sig_t;
 
 typedef struct cffi_fn_s {
@@ -145,9 +177,18 @@ cffi_fn_t *cffi_batch_fn(napi_env env, napi_value batch, napi_value index);
 void cffi_batch_hold(cffi_fn_t *fn);
 void cffi_batch_unhold(cffi_fn_t *fn);
 
-/* Reads a signature from JS: ret (number), args (array of numbers). Throws and returns -1 on
- * malformed input (JS validates definitions before this point). */
+/* Reads a signature from JS (layout.c): ret and each element of args a type number, or a
+ * layout's description (lib/layout.js), and CFFI_T_VARIADIC where "..." was. Throws and
+ * returns -1 on malformed input (JS validates definitions before this point). A signature
+ * read this way is released with cffi_sig_free. */
 int cffi_sig_from_js(napi_env env, napi_value ret, napi_value args, cffi_sig_t *out);
+void cffi_sig_free(cffi_sig_t *sig);
+/* The ffi_type * libffi is given for position pos of sig (0: the result, 1 + k: argument k),
+ * with the default argument promotions after "...". */
+void *cffi_sig_ffi_type(const cffi_sig_t *sig, int pos);
+/* Where a call's frame of the layout area starts now, and whether sig's frame fits there. */
+uint8_t *cffi_area_base(const cffi_env_t *st);
+bool cffi_area_fits(const cffi_env_t *st, const cffi_sig_t *sig);
 
 /* ---- Conversions shared by every call path (convert.c) ---------------------------------- */
 

@@ -21,6 +21,7 @@
 
 bool cffi_jit_supports(const cffi_sig_t *sig) {
   if (sig->nargs > CFFI_MAX_ARGS || sig->ret >= CFFI_T_COUNT) return false;
+  if (sig->x || sig->variadic) return false; /* layouts by value and "..." run on libffi */
   uint8_t rk = cffi_types[sig->ret].kind;
   if (rk == CFFI_K_NAPI || sig->ret == CFFI_T_BUFFER || sig->ret == CFFI_T_BUFFER_LENGTH) return false;
   for (int i = 0; i < sig->nargs; i++) {

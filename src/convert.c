@@ -254,29 +254,3 @@ napi_value cffi_address_value(napi_env env, const void *p) {
   }
   return v;
 }
-
-int cffi_sig_from_js(napi_env env, napi_value ret, napi_value args, cffi_sig_t *out) {
-  uint32_t r, n;
-  memset(out, 0, sizeof(*out));
-  CFFI_CALL_INT(env, napi_get_value_uint32(env, ret, &r));
-  CFFI_CALL_INT(env, napi_get_array_length(env, args, &n));
-  if (r >= CFFI_T_COUNT || n > CFFI_MAX_ARGS) {
-    cffi_throw_type(env, "ERR_INVALID_ARG_VALUE", n > CFFI_MAX_ARGS ? "Too many arguments (at most 64)" : "invalid ABI type");
-    return -1;
-  }
-  out->ret = (uint8_t)r;
-  out->nargs = (uint8_t)n;
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value e;
-    uint32_t t;
-    CFFI_CALL_INT(env, napi_get_element(env, args, i, &e));
-    CFFI_CALL_INT(env, napi_get_value_uint32(env, e, &t));
-    if (t >= CFFI_T_COUNT) {
-      cffi_throw_type(env, "ERR_INVALID_ARG_VALUE", "invalid ABI type");
-      return -1;
-    }
-    out->args[i] = (uint8_t)t;
-    if (cffi_types[t].kind == CFFI_K_PTR || t == CFFI_T_NAPI_VALUE) out->has_objects = true;
-  }
-  return 0;
-}

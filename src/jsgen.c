@@ -42,9 +42,9 @@ static bool is_ptrlike(uint8_t t) {
 
 static const char prelude[] =
     "\"use strict\";\n"
-    "const { I32, U32, F64, B64, BU64, T } = H.H;\n"
+    "const { I32, U32, F64, B64, BU64, T, DV, AT } = H.H;\n"
     "const { toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, "
-    "bufferLength, addressOf, floor, isView, isArrayBuffer } = H;\n";
+    "bufferLength, addressOf, floor, isView, isArrayBuffer, reserve } = H;\n";
 
 /* The common case of an address argument, an exact positive number: the double goes into the
  * slot with tag CFFI_TAG_F64; the `else` continues with the other cases. */
@@ -90,8 +90,9 @@ static void emit_write(sbuf_t *b, uint8_t t, const char *v, int s, const char *i
   } else if (t == CFFI_T_BUFFER) {
     if (missing) sb_printf(b, "if (%s) { F64[%d] = 0; T[%d] = %d; } else ", missing, s, s, CFFI_TAG_F64);
     sb_printf(b, "writeBuffer(%s, %d);\n", v, s);
-  } else if (t == CFFI_T_NAPI_ENV || t == CFFI_T_NAPI_VALUE) {
-    /* cc() only: nothing to write, the native call passes the env / the argument itself */
+  } else if (t == CFFI_T_NAPI_ENV || t == CFFI_T_NAPI_VALUE || t == CFFI_T_LAYOUT) {
+    /* cc() only: nothing to write, the native call passes the env / the argument itself;
+     * layouts are encoded before any slot (emit_layout_writes) */
   } else {
     /* not reachable: lib/types.js rejects these types here */
     sb_printf(b, "throw new TypeError(\"cffi internal: no writer for %s\");\n", cn);
@@ -118,6 +119,32 @@ static void emit_read(sbuf_t *b, uint8_t t, int s) {
   }
 }
 
+/* ---- Layouts by value (SPEC §17) -----------------------------------------------------------
+ * A source refers to the codecs of its layouts as Z[0], Z[1], …: numbered in the order of its
+ * functions, each function's result first, then its arguments (lib/library.js and
+ * lib/abi.js build Z in the same order: zlist). Their bytes sit in the call's frame at the
+ * layout area's top (cffi.h; offsets from layout.c). */
+static int layouts_in(const cffi_sig_t *sig) {
+  if (!sig->x) return 0;
+  int n = sig->ret == CFFI_T_LAYOUT;
+  for (int k = 0; k < sig->nargs; k++) n += sig->args[k] == CFFI_T_LAYOUT;
+  return n;
+}
+
+/* Encodes the layout arguments a<k> into a frame reserved from the area's top, before any
+ * slot is written: the codecs may run getters, whose FFI calls would reuse the slots, and
+ * use the bytes above the reservation. */
+static void emit_layout_writes(sbuf_t *b, const cffi_sig_t *sig, int zbase) {
+  if (!sig->x) return;
+  int z = zbase + (sig->ret == CFFI_T_LAYOUT);
+  sb_printf(b, "const b = reserve(%u);\ntry {\n", (unsigned)sig->x->frame);
+  for (int k = 0; k < sig->nargs; k++) {
+    if (sig->args[k] != CFFI_T_LAYOUT) continue;
+    sb_printf(b, "Z[%d].enc(DV, b + %u, a%d, %d);\n", z++, (unsigned)sig->x->off[1 + k], k, k);
+  }
+  sb_puts(b, "} finally { AT[0] = b; }\n");
+}
+
 /* "a0, a1, …" (with a leading `first, ` when given). */
 static void emit_params(sbuf_t *b, const char *first, int n) {
   if (first) sb_printf(b, "%s%s", first, n ? ", " : "");
@@ -135,8 +162,8 @@ static bool counts_args(const cffi_sig_t *sig) {
 }
 
 /* Writes the arguments a0… of `sig` into their slots; `n` names the number of arguments
- * passed when counts_args(sig). */
-static void emit_writes(sbuf_t *b, const cffi_sig_t *sig) {
+ * passed when counts_args(sig). zbase: the Z index of sig's first layout. */
+static void emit_writes(sbuf_t *b, const cffi_sig_t *sig, int zbase) {
   int n = sig->nargs;
   bool counts = counts_args(sig);
   /* JSCallbacks' addresses first: reading `.ptr` may run user code (see abi.functionAddress) */
@@ -146,6 +173,7 @@ static void emit_writes(sbuf_t *b, const cffi_sig_t *sig) {
     snprintf(v, sizeof v, "a%d", k);
     emit_object_address(b, v);
   }
+  emit_layout_writes(b, sig, zbase);
   for (int k = 0; k < n; k++) {
     uint8_t t = sig->args[k];
     char v[8], idx[8], missing[16];
@@ -163,10 +191,12 @@ static void emit_writes(sbuf_t *b, const cffi_sig_t *sig) {
   }
 }
 
-/* The result, once the call left it in slot 0 (a cstring result is what the entry returned). */
-static void emit_result(sbuf_t *b, uint8_t ret) {
-  if (ret == CFFI_T_CSTRING || ret == CFFI_T_VOID) sb_puts(b, "undefined");
-  else emit_read(b, ret, 0);
+/* The result, once the call left it in slot 0 (a cstring result is what the entry returned;
+ * a layout is decoded from the frame, which starts with it). */
+static void emit_result(sbuf_t *b, const cffi_sig_t *sig, int zbase) {
+  if (sig->ret == CFFI_T_CSTRING || sig->ret == CFFI_T_VOID) sb_puts(b, "undefined");
+  else if (sig->ret == CFFI_T_LAYOUT) sb_printf(b, "Z[%d].dec(DV, AT[0])", zbase);
+  else emit_read(b, sig->ret, 0);
 }
 
 /* Whether `name` can name a symbol function in its source (cheaper than renaming it from JS,
@@ -181,7 +211,7 @@ static bool source_name_ok(const char *name) {
       "typeof", "var", "void", "while", "with", "yield", "await", "eval", "arguments", "undefined",
       "NaN", "Infinity", "ArrayBuffer", "H", "S", "A", "K", "I32", "U32", "F64", "B64", "BU64", "T", "toInt32",
       "toF64", "write64", "writePointer", "writeFunction", "functionAddress", "writeBuffer",
-      "bufferLength", "addressOf", "floor", "isView", "isArrayBuffer"};
+      "bufferLength", "addressOf", "floor", "isView", "isArrayBuffer", "Z", "DV", "AT", "reserve"};
   if (!name || !((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') || *name == '_')) return false;
   for (const char *c = name; *c; c++)
     if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) return false;
@@ -194,13 +224,13 @@ static bool source_name_ok(const char *name) {
 
 /* A writer function `name(n?, a0, …)` for `sig` (n: the number of arguments passed, when
  * counts_args; with `own_count`, `name(a0, …)` counts its own arguments instead). */
-static void emit_writer(sbuf_t *b, const cffi_sig_t *sig, const char *name, bool own_count) {
+static void emit_writer(sbuf_t *b, const cffi_sig_t *sig, const char *name, bool own_count, int zbase) {
   bool counts = counts_args(sig);
   sb_printf(b, "function %s(", name);
   emit_params(b, counts && !own_count ? "n" : NULL, sig->nargs);
   sb_puts(b, ") {\n");
   if (counts && own_count) sb_puts(b, "const n = arguments.length;\n");
-  emit_writes(b, sig);
+  emit_writes(b, sig, zbase);
   sb_puts(b, "}\n");
 }
 
@@ -213,7 +243,7 @@ static void emit_writer(sbuf_t *b, const cffi_sig_t *sig, const char *name, bool
  * user code may replace, after the slots are written (SPEC §16). It writes its arguments itself, or calls the writer w<shared> of a signature several functions
  * of the batch have (V8 inlines it): V8's compile time grows with the source, and large
  * libraries repeat signatures. */
-static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size_t i, size_t shared) {
+static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size_t i, size_t shared, int zbase) {
   int n = sig->nargs;
   bool counts = counts_args(sig);
   sb_printf(b, "function %s(", source_name_ok(name) ? name : "");
@@ -228,7 +258,7 @@ static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size
     sb_puts(b, ");\n");
   } else {
     if (counts) sb_puts(b, "const n = arguments.length;\n");
-    emit_writes(b, sig);
+    emit_writes(b, sig, zbase);
   }
   if (sig->ret == CFFI_T_CSTRING || sig->ret == CFFI_T_NAPI_VALUE) sb_puts(b, "return ");
   sb_printf(b, "g%zu !== null ? g%zu(", i, i);
@@ -239,13 +269,14 @@ static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size
   sb_puts(b, n ? ");\n" : "));\n");
   if (sig->ret != CFFI_T_CSTRING && sig->ret != CFFI_T_VOID && sig->ret != CFFI_T_NAPI_VALUE) {
     sb_puts(b, "return ");
-    emit_result(b, sig->ret);
+    emit_result(b, sig, zbase);
     sb_puts(b, ";\n");
   }
   sb_puts(b, "},\n");
 }
 
 static bool same_sig(const cffi_sig_t *x, const cffi_sig_t *y) {
+  if (x->x || y->x) return false; /* layouts: each function has its own Z indices */
   return x->ret == y->ret && x->nargs == y->nargs && memcmp(x->args, y->args, x->nargs) == 0;
 }
 
@@ -294,14 +325,15 @@ char *cffi_jsgen_batch(cffi_fn_t *const *fns, const char *const *names, size_t n
     if (!shared[i]) continue;
     char w[24];
     snprintf(w, sizeof w, "w%zu", i);
-    emit_writer(&b, &fns[i]->sig, w, false);
+    emit_writer(&b, &fns[i]->sig, w, false, 0); /* (never a signature with layouts) */
   }
   /* the entries, then [[functions], set(entries)]: the functions are elements of the array
    * literal rather than `const`s of their own (V8 compiled 300 of them 28% faster); the entries
    * are `var`s, which the functions read without the TDZ check a `let` costs */
   for (size_t i = 0; i < n; i++) sb_printf(&b, i ? ", g%zu = null" : "var g%zu = null", i);
   sb_puts(&b, n ? ";\nreturn [[\n" : "return [[\n");
-  for (size_t i = 0; i < n; i++) emit_caller(&b, &fns[i]->sig, names[i], i, shared[first[i]] ? first[i] : SIZE_MAX);
+  for (size_t i = 0, z = 0; i < n; z += layouts_in(&fns[i]->sig), i++)
+    emit_caller(&b, &fns[i]->sig, names[i], i, shared[first[i]] ? first[i] : SIZE_MAX, (int)z);
   free(first);
   free(shared);
   sb_puts(&b, "], function set(e) {\n");
@@ -313,9 +345,9 @@ char *cffi_jsgen_batch(cffi_fn_t *const *fns, const char *const *names, size_t n
 char *cffi_jsgen_async(const cffi_sig_t *sig) {
   sbuf_t b = {0};
   sb_puts(&b, prelude);
-  emit_writer(&b, sig, "w", true); /* lib/library.js calls it with Reflect.apply */
+  emit_writer(&b, sig, "w", true, 0); /* lib/library.js calls it with Reflect.apply */
   sb_puts(&b, "function read() { return ");
-  emit_result(&b, sig->ret);
+  emit_result(&b, sig, 0);
   sb_puts(&b, "; }\nreturn { write: w, read };\n");
   return sb_finish(&b);
 }
@@ -326,15 +358,25 @@ char *cffi_jsgen_callback(const cffi_sig_t *sig) {
   sb_puts(&b, prelude);
   sb_puts(&b, "return function make(userFn) {\nreturn function (");
   emit_params(&b, NULL, n);
-  sb_puts(&b, ") {\nlet r = userFn(");
+  sb_puts(&b, ") {\n");
+  /* layout arguments: decoded from the frame C wrote at the area's top */
+  if (sig->x) sb_puts(&b, "const f = AT[0];\n");
+  sb_puts(&b, "let r = userFn(");
+  int z = sig->ret == CFFI_T_LAYOUT;
   for (int k = 0; k < n; k++) {
     if (k) sb_puts(&b, ", ");
     if (sig->args[k] == CFFI_T_CSTRING) sb_printf(&b, "a%d", k); /* passed as a JS string */
+    else if (sig->args[k] == CFFI_T_LAYOUT) sb_printf(&b, "Z[%d].dec(DV, f + %u)", z++, (unsigned)sig->x->off[1 + k]);
     else emit_read(&b, sig->args[k], k + 1);
   }
   sb_puts(&b, ");\n");
   uint8_t t = sig->ret;
-  if (t != CFFI_T_VOID) {
+  if (t == CFFI_T_LAYOUT) {
+    /* encoded at the frame's start, which C copies from once this returns; getters in r
+     * that make FFI calls use the bytes above */
+    sb_printf(&b, "const b = reserve(%u);\ntry { Z[0].enc(DV, b, r, \"Return value\"); } finally { AT[0] = b; }\n",
+              (unsigned)sig->x->frame);
+  } else if (t != CFFI_T_VOID) {
     if (t == CFFI_T_FUNCTION) emit_object_address(&b, "r");
     else if (is_ptrlike(t))
       sb_puts(&b, "if (r !== null && typeof r === \"object\" && (isView(r) || isArrayBuffer(r))) "

@@ -140,6 +140,7 @@ static void fn_free(cffi_fn_t *fn) {
   if (!fn) return;
   if (fn->code) cffi_code_release(fn->code);
   cffi_ffi_release(fn);
+  cffi_sig_free(&fn->sig);
   free(fn);
 }
 
@@ -370,6 +371,7 @@ static napi_value lib_source(napi_env env, napi_callback_info info) {
   bool cb = false;
   napi_get_value_bool(env, argv[2], &cb);
   char *src = cb ? cffi_codegen_callback_source(&sig) : cffi_codegen_call_source(&sig, "call");
+  cffi_sig_free(&sig);
   if (!src) {
     CFFI_CALL(env, napi_get_null(env, &out));
     return out;
@@ -385,7 +387,9 @@ static napi_value js_source(napi_env env, napi_callback_info info, char *(*gen)(
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   cffi_sig_t sig;
   if (cffi_sig_from_js(env, argv[0], argv[1], &sig) != 0) return NULL;
-  return source_string(env, gen(&sig));
+  char *src = gen(&sig);
+  cffi_sig_free(&sig);
+  return source_string(env, src);
 }
 
 static napi_value lib_js_callback(napi_env env, napi_callback_info info) {

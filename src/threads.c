@@ -72,6 +72,7 @@ typedef struct {
   bool done;
   void *job; /* async job running on the calling thread (async.c), or NULL */
   cffi_slot_t ret;
+  void *lret; /* a layout result: the caller's return storage, written on the JS thread */
 } blocking_t;
 
 struct relay_s {
@@ -129,6 +130,7 @@ static void deliver(napi_env env, item_t *it) {
   }
   cffi_slot_t r = {0};
   napi_value exc = NULL;
+  if (it->kind == ITEM_BLOCKING) r.ptr = ((blocking_t *)it)->lret;
   if (env && cb->fn) {
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) == napi_ok) {
@@ -246,15 +248,21 @@ void cffi_threads_queue(cffi_cb_t *cb, void **args) {
   node_t *n = cb->relay;
   if (!n) return;
   int nargs = cb->sig.nargs;
-  item_t *it = malloc(sizeof(*it) + (size_t)nargs * sizeof(cffi_slot_t));
+  size_t frame = cb->sig.x ? cb->sig.x->frame : 0;
+  item_t *it = malloc(sizeof(*it) + (size_t)nargs * sizeof(cffi_slot_t) + frame);
   if (!it) return; /* out of memory: the invocation is lost rather than crashing C */
   it->node = n;
   it->kind = ITEM_QUEUED;
   it->args = (cffi_slot_t *)(it + 1);
   cffi_cb_capture_args(cb, args, it->args);
   for (int i = 0; i < nargs; i++) {
-    /* the caller's string may be gone by delivery: copy its bytes now */
+    /* the caller's string and by-value layouts may be gone by delivery: copy their bytes now */
     if (cb->sig.args[i] == CFFI_T_CSTRING && it->args[i].ptr) it->args[i].ptr = strdup(it->args[i].ptr);
+    if (cb->sig.args[i] == CFFI_T_LAYOUT) {
+      uint8_t *copy = (uint8_t *)(it->args + nargs) + cb->sig.x->off[1 + i];
+      memcpy(copy, it->args[i].ptr, cb->sig.x->layout[1 + i]->size);
+      it->args[i].ptr = copy;
+    }
   }
   if (!relay_push(n->re, it)) {
     item_release(it);
@@ -325,6 +333,7 @@ void cffi_threads_call_blocking(cffi_cb_t *cb, void **args, void *ret) {
    * itself while it runs, and its free is queued right behind this call) */
   const uint8_t ret_type = cb->sig.ret;
   memset(&b.ret, 0, sizeof b.ret);
+  b.lret = ret_type == CFFI_T_LAYOUT ? ret : NULL;
   if (n) {
     b.h.node = n;
     b.h.kind = ITEM_BLOCKING;
@@ -340,7 +349,8 @@ void cffi_threads_call_blocking(cffi_cb_t *cb, void **args, void *ret) {
       pthread_mutex_unlock(&b.w->mu);
     }
   }
-  cffi_write_ret(ret_type, &b.ret, ret);
+  if (ret_type != CFFI_T_LAYOUT) cffi_write_ret(ret_type, &b.ret, ret);
+  else if (!n) memset(ret, 0, cb->sig.x->layout[0]->size);
 }
 
 int cffi_threads_cb_init(cffi_cb_t *cb) {

@@ -1,0 +1,303 @@
+/* layout.c: structs, unions and arrays by value (SPEC §17) on the native side. lib/layout.js
+ * describes a layout type once, as its size, alignment and scalar leaves (offset, FFIType,
+ * count; nested layouts flattened, union members overlapping); this file reads that
+ * description into a cffi_layout_t and derives from it everything the call paths need:
+ *  - where each by-value value of a signature sits in its call's frame of the layout area
+ *    (cffi.h, "the shared-buffer calling convention"): the generated JS wrapper encodes there,
+ *    the libffi and async paths and the callbacks read and write there;
+ *  - the ffi_type libffi is given. On x86-64 it is not a copy of the fields: cffi classifies
+ *    the layout by the SysV rules itself (what gcc does: a misaligned field or more than 16
+ *    bytes → memory; per eightbyte, INTEGER wins over SSE) and gives libffi a stand-in whose
+ *    eightbytes libffi classifies the same way. libffi has no union type and its own walk of
+ *    packed fields disagrees with gcc; the stand-in needs neither. Elsewhere (AAPCS64) the
+ *    fields themselves, which libffi classifies (HFAs), or bytes when they overlap.
+ * Signatures with layouts or "..." also own a cffi_sigx_t (cffi_sig_free releases it). */
+#include <ffi.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cffi.h"
+
+enum { CLS_NONE, CLS_SSE, CLS_INT, CLS_MEMORY };
+
+/* A stand-in that libffi's x86-64 classifier sends to memory: larger than 32 bytes. Only its
+ * size and type are read (the outer type's size is preset, so it is never laid out). */
+static ffi_type memory_marker = {64, 1, FFI_TYPE_STRUCT, NULL};
+
+static ffi_type *scalar_type(uint8_t type) {
+  static ffi_type *const tab[CFFI_T_COUNT] = {
+#define CFFI_TYPE(id, NAME, ctype, ffitype, size, kind) [id] = &ffitype,
+#include "types.inc"
+  };
+  return tab[type];
+}
+
+static bool is_float(uint8_t t) { return t == CFFI_T_F32 || t == CFFI_T_F64; }
+
+/* The x86-64 SysV classes of the (at most two) eightbytes of L, or CLS_MEMORY in cls[0]. */
+static void classify(const cffi_layout_t *L, uint8_t cls[2]) {
+  cls[0] = cls[1] = CLS_NONE;
+  if (L->size > 16) {
+    cls[0] = CLS_MEMORY;
+    return;
+  }
+  for (uint32_t i = 0; i < L->nleaves; i++) {
+    const cffi_leaf_t *f = &L->leaves[i];
+    uint32_t sz = cffi_types[f->type].size;
+    for (uint32_t j = 0; j < f->count; j++) {
+      uint32_t off = f->offset + j * sz;
+      if (off % sz) { /* a misaligned field: gcc passes the whole value in memory */
+        cls[0] = CLS_MEMORY;
+        return;
+      }
+      uint8_t c = is_float(f->type) ? CLS_SSE : CLS_INT;
+      uint8_t *e = &cls[off / 8];
+      if (c > *e) *e = c;
+    }
+  }
+}
+
+/* The ffi_type stand-in (x86-64) or the faithful type (elsewhere) of L, in L->ffi. */
+static int build_ffi_type(cffi_layout_t *L) {
+  ffi_type *t = calloc(1, sizeof(ffi_type) + (L->size + 2) * sizeof(ffi_type *));
+  if (!t) return -1;
+  ffi_type **el = (ffi_type **)(t + 1);
+  size_t n = 0;
+  t->size = L->size;
+  t->alignment = (unsigned short)L->align;
+  t->type = FFI_TYPE_STRUCT;
+  t->elements = el;
+#if defined(__x86_64__)
+  uint8_t cls[2];
+  classify(L, cls);
+  if (cls[0] == CLS_MEMORY) {
+    el[n++] = &memory_marker;
+  } else {
+    /* one element per eightbyte (the last one may be partial): the same classes, and libffi
+     * copies each eightbyte's bytes as they are */
+    for (uint32_t e = 0; e < 2 && 8 * e < L->size; e++) {
+      uint32_t bytes = L->size - 8 * e < 8 ? L->size - 8 * e : 8;
+      if (cls[e] == CLS_NONE) break; /* only padding (an over-aligned tail): nothing passed */
+      if (cls[e] == CLS_SSE) {
+        el[n++] = bytes == 8 ? &ffi_type_double : &ffi_type_float;
+      } else if (bytes == 8) {
+        el[n++] = &ffi_type_uint64;
+      } else if (bytes == 4) {
+        el[n++] = &ffi_type_uint32;
+      } else if (bytes == 2) {
+        el[n++] = &ffi_type_uint16;
+      } else {
+        for (uint32_t k = 0; k < bytes; k++) el[n++] = &ffi_type_uint8;
+      }
+    }
+  }
+#else
+  /* libffi classifies the fields (AAPCS64: homogeneous floating-point aggregates go in FP
+   * registers). Overlapping or misaligned fields (unions, packed) cannot be listed: bytes,
+   * which make an integer-class aggregate of the same size. */
+  bool plain = true;
+  uint32_t end = 0;
+  for (uint32_t i = 0; i < L->nleaves && plain; i++) {
+    const cffi_leaf_t *f = &L->leaves[i];
+    uint32_t sz = cffi_types[f->type].size;
+    if (f->offset < end || f->offset % sz) plain = false;
+    end = f->offset + f->count * sz;
+  }
+  uint32_t count = 0;
+  for (uint32_t i = 0; i < L->nleaves; i++) count += L->leaves[i].count;
+  if (plain && count <= L->size) {
+    for (uint32_t i = 0; i < L->nleaves; i++)
+      for (uint32_t j = 0; j < L->leaves[i].count; j++) el[n++] = scalar_type(L->leaves[i].type);
+  } else {
+    for (uint32_t k = 0; k < L->size; k++) el[n++] = &ffi_type_uint8;
+  }
+#endif
+  el[n] = NULL;
+  L->ffi = t;
+  return 0;
+}
+
+void *cffi_sig_ffi_type(const cffi_sig_t *sig, int pos) {
+  uint8_t t = pos == 0 ? sig->ret : sig->args[pos - 1];
+  if (t == CFFI_T_LAYOUT) return sig->x->layout[pos]->ffi;
+  /* after "...", C's default argument promotions: small integers pass as int */
+  if (pos > sig->nfixed && cffi_types[t].kind == CFFI_K_INT32) return t == CFFI_T_U32 ? &ffi_type_uint32 : &ffi_type_sint32;
+  return scalar_type(t);
+}
+
+static void layout_free(cffi_layout_t *L) {
+  if (!L) return;
+  free(L->ffi);
+  free(L);
+}
+
+/* Reads lib/layout.js's description (an Int32Array [size, align, kind, n, (offset, type,
+ * count) × n]); NULL with a TypeError pending when it is malformed. */
+static cffi_layout_t *layout_from_js(napi_env env, napi_value desc) {
+  napi_typedarray_type tt;
+  size_t len = 0;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, desc, &tt, &len, &data, NULL, NULL) != napi_ok || tt != napi_int32_array || len < 7) {
+    cffi_throw_type(env, "ERR_INVALID_ARG_VALUE", "invalid ABI type");
+    return NULL;
+  }
+  const int32_t *d = data;
+  int32_t size = d[0], align = d[1], kind = d[2], n = d[3];
+  if (size <= 0 || size > CFFI_LAYOUT_MAX || align <= 0 || (align & (align - 1)) || n <= 0 || (size_t)n * 3 + 4 != len || kind < 0 || kind > 1) {
+    cffi_throw_type(env, "ERR_INVALID_ARG_VALUE", "invalid ABI type");
+    return NULL;
+  }
+  cffi_layout_t *L = calloc(1, sizeof(*L) + n * sizeof(cffi_leaf_t));
+  if (!L) {
+    cffi_throw_error(env, "ERR_CFFI_OUT_OF_MEMORY", "cffi: out of memory");
+    return NULL;
+  }
+  L->size = (uint32_t)size;
+  L->align = (uint32_t)align;
+  L->kind = (uint8_t)kind;
+  L->nleaves = (uint32_t)n;
+  for (int32_t i = 0; i < n; i++) {
+    int32_t off = d[4 + 3 * i], type = d[5 + 3 * i], count = d[6 + 3 * i];
+    bool ok = type >= 0 && type < CFFI_T_COUNT && count > 0 && off >= 0;
+    if (ok) {
+      uint8_t k = cffi_types[type].kind;
+      ok = k != CFFI_K_VOID && k != CFFI_K_NAPI && type != CFFI_T_CSTRING && type != CFFI_T_BUFFER &&
+           type != CFFI_T_BUFFER_LENGTH && (int64_t)off + (int64_t)count * cffi_types[type].size <= size;
+    }
+    if (!ok) {
+      free(L);
+      cffi_throw_type(env, "ERR_INVALID_ARG_VALUE", "invalid ABI type");
+      return NULL;
+    }
+    L->leaves[i] = (cffi_leaf_t){(uint32_t)off, (uint32_t)count, (uint8_t)type};
+  }
+  if (build_ffi_type(L) != 0) {
+    free(L);
+    cffi_throw_error(env, "ERR_CFFI_OUT_OF_MEMORY", "cffi: out of memory");
+    return NULL;
+  }
+  return L;
+}
+
+static uint32_t round8(uint32_t n) { return (n + 7) & ~7u; }
+
+/* The layout at position i of a signature being read (0: the return value, 1 + k: argument
+ * k): records it and its place in the call's frame. */
+static int sig_add_layout(napi_env env, cffi_sig_t *sig, int i, napi_value desc) {
+  if (!sig->x) {
+    sig->x = calloc(1, sizeof(cffi_sigx_t));
+    if (!sig->x) {
+      cffi_throw_error(env, "ERR_CFFI_OUT_OF_MEMORY", "cffi: out of memory");
+      return -1;
+    }
+  }
+  napi_value d; /* the layout's info object (lib/layout.js layoutInfo): its `desc` */
+  if (napi_get_named_property(env, desc, "desc", &d) != napi_ok) {
+    cffi_throw_last(env);
+    return -1;
+  }
+  cffi_layout_t *L = layout_from_js(env, d);
+  if (!L) return -1;
+  sig->x->layout[i] = L;
+  return 0;
+}
+
+/* Frame offsets: the return value first (with room for what libffi may store of registers
+ * beyond a small struct's size), then each argument, 8-byte aligned. */
+static int sig_frame(napi_env env, cffi_sig_t *sig) {
+  cffi_sigx_t *x = sig->x;
+  uint32_t off = 0;
+  for (int i = 0; i <= sig->nargs; i++) {
+    const cffi_layout_t *L = x->layout[i];
+    if (!L) continue;
+    x->off[i] = off;
+    off += round8(L->size) + (i == 0 ? 32 : 0);
+  }
+  if (off > CFFI_LAYOUT_MAX) {
+    cffi_throw_type(env, "ERR_INVALID_ARG_VALUE", "Structs passed by value take more than 16384 bytes in one call");
+    return -1;
+  }
+  x->frame = off;
+  return 0;
+}
+
+int cffi_sig_from_js(napi_env env, napi_value ret, napi_value args, cffi_sig_t *out) {
+  uint32_t n;
+  napi_valuetype vt;
+  memset(out, 0, sizeof(*out));
+  CFFI_CALL_INT(env, napi_get_array_length(env, args, &n));
+  CFFI_CALL_INT(env, napi_typeof(env, ret, &vt));
+  if (vt == napi_object) {
+    out->ret = CFFI_T_LAYOUT;
+    if (sig_add_layout(env, out, 0, ret) != 0) goto fail;
+  } else {
+    uint32_t r;
+    CFFI_CALL_INT(env, napi_get_value_uint32(env, ret, &r));
+    if (r >= CFFI_T_COUNT || r == CFFI_T_LAYOUT) {
+      cffi_throw_type(env, "ERR_INVALID_ARG_VALUE", "invalid ABI type");
+      return -1;
+    }
+    out->ret = (uint8_t)r;
+  }
+  int k = 0, nfixed = -1;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    if (napi_get_element(env, args, i, &e) != napi_ok || napi_typeof(env, e, &vt) != napi_ok) {
+      cffi_throw_last(env);
+      goto fail;
+    }
+    if (k >= CFFI_MAX_ARGS) {
+      cffi_throw_type(env, "ERR_INVALID_ARG_VALUE", "Too many arguments (at most 64)");
+      goto fail;
+    }
+    if (vt == napi_object) {
+      out->args[k] = CFFI_T_LAYOUT;
+      out->nargs = (uint8_t)(k + 1);
+      if (sig_add_layout(env, out, 1 + k, e) != 0) goto fail;
+      k++;
+      continue;
+    }
+    uint32_t t;
+    if (napi_get_value_uint32(env, e, &t) != napi_ok) {
+      cffi_throw_last(env);
+      goto fail;
+    }
+    if (t == CFFI_T_VARIADIC && nfixed < 0) {
+      nfixed = k;
+      continue;
+    }
+    if (t >= CFFI_T_COUNT || t == CFFI_T_LAYOUT) {
+      cffi_throw_type(env, "ERR_INVALID_ARG_VALUE", "invalid ABI type");
+      goto fail;
+    }
+    out->args[k] = (uint8_t)t;
+    if (cffi_types[t].kind == CFFI_K_PTR || t == CFFI_T_NAPI_VALUE) out->has_objects = true;
+    out->nargs = (uint8_t)++k;
+  }
+  out->nargs = (uint8_t)k;
+  out->nfixed = (uint8_t)(nfixed < 0 ? k : nfixed);
+  out->variadic = nfixed >= 0;
+  if (out->x && sig_frame(env, out) != 0) goto fail;
+  return 0;
+fail:
+  cffi_sig_free(out);
+  return -1;
+}
+
+void cffi_sig_free(cffi_sig_t *sig) {
+  if (!sig->x) return;
+  for (int i = 0; i <= CFFI_MAX_ARGS; i++) layout_free(sig->x->layout[i]);
+  free(sig->x);
+  sig->x = NULL;
+}
+
+uint8_t *cffi_area_base(const cffi_env_t *st) {
+  int32_t top;
+  memcpy(&top, (const uint8_t *)st->slots + CFFI_AREA_TOP_OFFSET, sizeof top);
+  if (top < CFFI_AREA_OFFSET || top > CFFI_BUF_SIZE) top = CFFI_AREA_OFFSET; /* never trusted blindly */
+  return (uint8_t *)st->slots + top;
+}
+
+bool cffi_area_fits(const cffi_env_t *st, const cffi_sig_t *sig) {
+  return !sig->x || cffi_area_base(st) + sig->x->frame <= (uint8_t *)st->slots + CFFI_BUF_SIZE;
+}
