@@ -286,7 +286,7 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
   }
   /* Without the JIT (or a stub) the closure's own address is handed out, as before. */
   x->tier = TIER_NONE;
-  if (cb->st->jit_enabled && cffi_jit_supports(&cb->sig)) {
+  if (cb->st->jit_enabled && !cb->sig.x && cffi_jit_supports(&cb->sig)) {
     x->stub = cffi_stub_alloc(x->closure_code);
     if (x->stub) x->tier = TIER_COUNTING;
   }

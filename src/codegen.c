@@ -19,9 +19,60 @@
 
 /* ---- which signatures the JIT takes ------------------------------------------------------ */
 
+/* How the JIT passes a by-value layout (x86-64 only; elsewhere libffi does): in registers as
+ * its eightbytes, each a uint64_t or a double read from the frame (the same registers the
+ * struct itself takes, when all of them are free: then nothing of it goes on the stack), or,
+ * when it is passed in memory and at most 8-aligned, as a struct of its bytes, which TinyCC
+ * copies onto the stack as gcc does. A result comes back as a struct of one uint64_t or
+ * double per eightbyte, or of its bytes (memory). This TinyCC returns structs that mix
+ * integer and floating-point eightbytes wrongly (DESIGN.md), and the JIT leaves those, packed
+ * results in memory and over-aligned memory arguments to libffi. */
+enum { LJ_NO, LJ_REGS, LJ_MEMORY };
+
+static int layout_jit(const cffi_layout_t *L, bool is_ret, int *gpr, int *sse) {
+#if defined(__x86_64__)
+  uint8_t cls[2];
+  cffi_layout_classify(L, cls);
+  if (cls[0] == CFFI_CLS_MEMORY) {
+    if (L->align > 8 || (is_ret && L->size <= 16)) return LJ_NO;
+    return LJ_MEMORY;
+  }
+  int ni = (cls[0] == CFFI_CLS_INT) + (cls[1] == CFFI_CLS_INT);
+  int ns = (cls[0] == CFFI_CLS_SSE) + (cls[1] == CFFI_CLS_SSE);
+  if (is_ret) return ni && ns ? LJ_NO : LJ_REGS;
+  if (*gpr + ni > 6 || *sse + ns > 8) return LJ_NO;
+  *gpr += ni;
+  *sse += ns;
+  return LJ_REGS;
+#else
+  return LJ_NO;
+#endif
+}
+
+/* Can the JIT pass sig's layouts (see layout_jit)? Simulates the argument registers. */
+static bool layouts_jit_ok(const cffi_sig_t *sig) {
+  int gpr = 0, sse = 0;
+  if (sig->ret == CFFI_T_LAYOUT) {
+    int how = layout_jit(sig->x->layout[0], true, &gpr, &sse);
+    if (how == LJ_NO) return false;
+    if (how == LJ_MEMORY) gpr = 1; /* the hidden result pointer */
+  }
+  for (int k = 0; k < sig->nargs; k++) {
+    uint8_t t = sig->args[k];
+    if (t == CFFI_T_LAYOUT) {
+      if (layout_jit(sig->x->layout[1 + k], false, &gpr, &sse) == LJ_NO) return false;
+    } else if (cffi_types[t].kind == CFFI_K_F64 || cffi_types[t].kind == CFFI_K_F32) {
+      sse++;
+    } else {
+      gpr++;
+    }
+  }
+  return true;
+}
+
 bool cffi_jit_supports(const cffi_sig_t *sig) {
   if (sig->nargs > CFFI_MAX_ARGS || sig->ret >= CFFI_T_COUNT) return false;
-  if (sig->x || sig->variadic) return false; /* layouts by value and "..." run on libffi */
+  if (sig->x && !layouts_jit_ok(sig)) return false;
   uint8_t rk = cffi_types[sig->ret].kind;
   if (rk == CFFI_K_NAPI || sig->ret == CFFI_T_BUFFER || sig->ret == CFFI_T_BUFFER_LENGTH) return false;
   for (int i = 0; i < sig->nargs; i++) {
@@ -70,6 +121,57 @@ static bool sig_has_object_args(const cffi_sig_t *sig) {
   for (int i = 0; i < sig->nargs; i++)
     if (cffi_types[sig->args[i]].kind == CFFI_K_PTR) return true;
   return false;
+}
+
+/* A by-value layout at position pos (0: result, 1 + k: argument k) of trampoline idx: the
+ * struct type the target's prototype uses (registers: one member per eightbyte; memory: the
+ * bytes) is `struct cffi_l<idx>_<pos>`, declared before the trampoline. */
+static void emit_layout_types(sbuf_t *b, const cffi_sig_t *sig, size_t idx) {
+  if (!sig->x) return;
+  for (int pos = 0; pos <= sig->nargs; pos++) {
+    const cffi_layout_t *L = sig->x->layout[pos];
+    if (!L) continue;
+    uint8_t cls[2];
+    cffi_layout_classify(L, cls);
+    sb_printf(b, "struct cffi_l%zu_%d { ", idx, pos);
+    if (cls[0] == CFFI_CLS_MEMORY) {
+      sb_printf(b, "uint8_t b[%u]; };\n", (unsigned)L->size);
+      continue;
+    }
+    for (int e = 0; e < 2 && cls[e] != CFFI_CLS_NONE; e++)
+      sb_printf(b, "%s e%d; ", cls[e] == CFFI_CLS_SSE ? "double" : "uint64_t", e);
+    sb_puts(b, "};\n");
+  }
+}
+
+/* The parameter types of argument k in the target's prototype. */
+static void emit_param_type(sbuf_t *b, const cffi_sig_t *sig, size_t idx, int k) {
+  uint8_t t = sig->args[k];
+  if (t != CFFI_T_LAYOUT) {
+    sb_puts(b, c_type(t, false));
+    return;
+  }
+  uint8_t cls[2];
+  cffi_layout_classify(sig->x->layout[1 + k], cls);
+  if (cls[0] == CFFI_CLS_MEMORY) {
+    sb_printf(b, "struct cffi_l%zu_%d", idx, 1 + k);
+    return;
+  }
+  for (int e = 0; e < 2 && cls[e] != CFFI_CLS_NONE; e++)
+    sb_printf(b, "%s%s", e ? ", " : "", cls[e] == CFFI_CLS_SSE ? "double" : "uint64_t");
+}
+
+/* A layout argument's value(s), read from the call's frame F (see cffi.h). */
+static void emit_layout_arg(sbuf_t *b, const cffi_sig_t *sig, size_t idx, int k) {
+  uint32_t off = sig->x->off[1 + k];
+  uint8_t cls[2];
+  cffi_layout_classify(sig->x->layout[1 + k], cls);
+  if (cls[0] == CFFI_CLS_MEMORY) {
+    sb_printf(b, "*(struct cffi_l%zu_%d *)(F + %u)", idx, 1 + k, (unsigned)off);
+    return;
+  }
+  for (int e = 0; e < 2 && cls[e] != CFFI_CLS_NONE; e++)
+    sb_printf(b, "%s*(%s *)(F + %u)", e ? ", " : "", cls[e] == CFFI_CLS_SSE ? "double" : "uint64_t", (unsigned)(off + 8 * e));
 }
 
 /* The expression for argument k as passed to the target. Scalars are read from the buffer
@@ -147,6 +249,7 @@ static void emit_call_and_store(sbuf_t *b, uint8_t t, const char *call) {
     case CFFI_T_CSTRING:
       sb_printf(b, "  char *r = %s;\n%s", call, after);
       return;
+
     default: /* the other INT32 kinds: extended from the declared width */
       sb_printf(b, "  S[0].i32 = %s;\n%s", call, after);
       return;
@@ -180,7 +283,10 @@ static void emit_trampoline(sbuf_t *b, const cffi_sig_t *sig, const void *addr, 
   emit_sig_text(b, sig);
   sb_puts(b, "\"\n");
 
+  emit_layout_types(b, sig, idx);
   sb_printf(b, "napi_value cffi_call_%zu(napi_env env, napi_callback_info info) {\n", idx);
+  if (sig->x) /* the frame of this call's layouts: at the layout area's top */
+    sb_printf(b, "  uint8_t *F = (uint8_t *)S + *(int32_t *)((uint8_t *)S + %d);\n", CFFI_AREA_TOP_OFFSET);
   if (objects) {
     /* Addresses first: raw bits, a number below 2^63, else (a JS object or string, or a
      * larger number) cffi_load_arg through cffi_jit_ptr_arg. */
@@ -203,12 +309,20 @@ static void emit_trampoline(sbuf_t *b, const cffi_sig_t *sig, const void *addr, 
 
   /* the call expression: a cast of the target's address, arguments read in place */
   sbuf_t call = {0};
-  sb_printf(&call, "((%s (*)(", c_type(rt, true));
-  for (int k = 0; k < n; k++) sb_printf(&call, "%s%s", k ? ", " : "", c_type(sig->args[k], false));
+  if (rt == CFFI_T_LAYOUT) sb_printf(&call, "((struct cffi_l%zu_0 (*)(", idx);
+  else sb_printf(&call, "((%s (*)(", c_type(rt, true));
+  /* a variadic target's prototype ends in "...": C promotes the arguments after it */
+  int nproto = sig->variadic ? sig->nfixed : n;
+  for (int k = 0; k < nproto; k++) {
+    if (k) sb_puts(&call, ", ");
+    emit_param_type(&call, sig, idx, k);
+  }
+  if (sig->variadic) sb_puts(&call, ", ...");
   sb_printf(&call, "%s))%#lxUL)(", n ? "" : "void", (unsigned long)addr);
   for (int k = 0; k < n; k++) {
     if (k) sb_puts(&call, ",\n      ");
-    emit_arg_expr(&call, sig, k);
+    if (sig->args[k] == CFFI_T_LAYOUT) emit_layout_arg(&call, sig, idx, k);
+    else emit_arg_expr(&call, sig, k);
   }
   sb_puts(&call, ")");
   if (call.error) {
@@ -218,7 +332,11 @@ static void emit_trampoline(sbuf_t *b, const cffi_sig_t *sig, const void *addr, 
   }
 
   sb_puts(b, "  ++*cffi_depth;\n");
-  emit_call_and_store(b, rt, call.p);
+  if (rt == CFFI_T_LAYOUT) { /* into the frame's start, where the JS wrapper decodes it */
+    sb_printf(b, "  *(struct cffi_l%zu_0 *)F = %s;\n  *cffi_errno = *cffi_errno_loc;\n  --*cffi_depth;\n", idx, call.p);
+  } else {
+    emit_call_and_store(b, rt, call.p);
+  }
   free(call.p);
   if (objects && rt == CFFI_T_CSTRING) {
     /* the result may point into a temporary string copy: read it before freeing those */
@@ -288,7 +406,7 @@ static void cb_ret_parts(uint8_t t, const char **type, const char **expr) {
 }
 
 char *cffi_codegen_cb_trampoline(const cffi_sig_t *sig, const void *cb, const void *dispatch) {
-  if (!cffi_jit_supports(sig)) return NULL;
+  if (sig->x || !cffi_jit_supports(sig)) return NULL; /* layouts: callbacks stay on libffi */
   sbuf_t b = {0};
   const char *rtype, *rexpr;
   cb_ret_parts(sig->ret, &rtype, &rexpr);

@@ -18,7 +18,6 @@
 
 #include "cffi.h"
 
-enum { CLS_NONE, CLS_SSE, CLS_INT, CLS_MEMORY };
 
 /* A stand-in that libffi's x86-64 classifier sends to memory: larger than 32 bytes. Only its
  * size and type are read (the outer type's size is preset, so it is never laid out). */
@@ -34,11 +33,11 @@ static ffi_type *scalar_type(uint8_t type) {
 
 static bool is_float(uint8_t t) { return t == CFFI_T_F32 || t == CFFI_T_F64; }
 
-/* The x86-64 SysV classes of the (at most two) eightbytes of L, or CLS_MEMORY in cls[0]. */
-static void classify(const cffi_layout_t *L, uint8_t cls[2]) {
-  cls[0] = cls[1] = CLS_NONE;
+/* The x86-64 SysV classes of the (at most two) eightbytes of L, or CFFI_CLS_MEMORY in cls[0]. */
+void cffi_layout_classify(const cffi_layout_t *L, uint8_t cls[2]) {
+  cls[0] = cls[1] = CFFI_CLS_NONE;
   if (L->size > 16) {
-    cls[0] = CLS_MEMORY;
+    cls[0] = CFFI_CLS_MEMORY;
     return;
   }
   for (uint32_t i = 0; i < L->nleaves; i++) {
@@ -47,10 +46,10 @@ static void classify(const cffi_layout_t *L, uint8_t cls[2]) {
     for (uint32_t j = 0; j < f->count; j++) {
       uint32_t off = f->offset + j * sz;
       if (off % sz) { /* a misaligned field: gcc passes the whole value in memory */
-        cls[0] = CLS_MEMORY;
+        cls[0] = CFFI_CLS_MEMORY;
         return;
       }
-      uint8_t c = is_float(f->type) ? CLS_SSE : CLS_INT;
+      uint8_t c = is_float(f->type) ? CFFI_CLS_SSE : CFFI_CLS_INT;
       uint8_t *e = &cls[off / 8];
       if (c > *e) *e = c;
     }
@@ -69,16 +68,16 @@ static int build_ffi_type(cffi_layout_t *L) {
   t->elements = el;
 #if defined(__x86_64__)
   uint8_t cls[2];
-  classify(L, cls);
-  if (cls[0] == CLS_MEMORY) {
+  cffi_layout_classify(L, cls);
+  if (cls[0] == CFFI_CLS_MEMORY) {
     el[n++] = &memory_marker;
   } else {
     /* one element per eightbyte (the last one may be partial): the same classes, and libffi
      * copies each eightbyte's bytes as they are */
     for (uint32_t e = 0; e < 2 && 8 * e < L->size; e++) {
       uint32_t bytes = L->size - 8 * e < 8 ? L->size - 8 * e : 8;
-      if (cls[e] == CLS_NONE) break; /* only padding (an over-aligned tail): nothing passed */
-      if (cls[e] == CLS_SSE) {
+      if (cls[e] == CFFI_CLS_NONE) break; /* only padding (an over-aligned tail): nothing passed */
+      if (cls[e] == CFFI_CLS_SSE) {
         el[n++] = bytes == 8 ? &ffi_type_double : &ffi_type_float;
       } else if (bytes == 8) {
         el[n++] = &ffi_type_uint64;
