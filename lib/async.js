@@ -7,7 +7,7 @@
 // (lib/abi.js), and settling uses no Promise method either: the native side calls `settle`.
 "use strict";
 const { binding, compiledFor, rejected } = require("./abi.js");
-const { T } = require("./types.js");
+const { T, VARIADIC } = require("./types.js");
 const { pin, unpin } = require("./callback.js");
 
 // A signature's `.async` parts, { write(a0, …), read() }, compiled on its first `.async` call.
@@ -17,10 +17,12 @@ const asyncParts = (sig) => compiledFor(binding.jsAsync, sig);
 // caller closes them meanwhile (lib/callback.js): the C function may still call them.
 function pinCallbacks(sig, args) {
   let pinned = null;
-  for (let i = 0; i < args.length && i < sig.args.length; i++) {
+  // (k: the declared type of args[i]; a variadic declaration's "..." is no argument)
+  for (let i = 0, k = 0; i < args.length && k < sig.args.length; i++, k++) {
+    if (sig.args[k] === VARIADIC) k++;
     const a = args[i];
     // pin() tells a JSCallback by its private field: no instanceof, no Symbol.hasInstance
-    if (sig.args[i] === T.function && a !== null && typeof a === "object" && pin(a)) {
+    if (sig.args[k] === T.function && a !== null && typeof a === "object" && pin(a)) {
       if (pinned === null) pinned = [a];
       else pinned[pinned.length] = a;
     }
