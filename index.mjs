@@ -6,5 +6,5 @@ const cffi = createRequire(import.meta.url)("./lib/index.js");
 export default cffi;
 export const {
   FFIType, dlopen, linkSymbols, CFunction, JSCallback, ptr, read, toArrayBuffer, toBuffer,
-  CString, viewSource, suffix, native, cc, errno,
+  CString, viewSource, suffix, native, cc, errno, struct, union, array,
 } = cffi;

@@ -1,6 +1,6 @@
 // index.js: the cffi package: the bun:ffi API for Node.js (SPEC). Gathers the exports of the
-// other modules; `index.mjs` re-exports this object for ESM. JSCallback and the memory
-// helpers are loaded on first use, cc() on its first call (each module costs a few hundred µs at
+// other modules; `index.mjs` re-exports this object for ESM. JSCallback, the memory helpers and
+// the layout types (struct, union, array) are loaded on first use, cc() on its first call (each module costs a few hundred µs at
 // require time).
 "use strict";
 const { binding } = require("./abi.js");
@@ -47,3 +47,4 @@ function lazy(names, file) {
 }
 lazy(["JSCallback"], "./callback.js");
 lazy(["ptr", "read", "toArrayBuffer", "toBuffer", "CString"], "./memory.js");
+lazy(["struct", "union", "array"], "./layout.js");

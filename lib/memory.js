@@ -1,6 +1,7 @@
 // memory.js: ptr(), read.*, toArrayBuffer(), toBuffer() and CString (SPEC §9–12), plus
-// toAddress(), the one address validator other modules reuse. JS validates and throws;
-// src/memory.c does the raw loads, address lookups and external buffers.
+// toAddress() and readOffset(), the address validation other modules reuse (lib/layout.js).
+// JS validates and throws; src/memory.c does the raw loads, address lookups and external
+// buffers.
 //
 // Hot paths use the per-environment scratch buffer of src/memory.c (keep in sync): JS
 // writes the address as a uint64 into word 0, calls a zero-argument native function, and
@@ -315,4 +316,4 @@ function cstringArrayBuffer(p, byteOffset, byteLength) {
 
 setPtrOf(ptr); // a JSCallback's pointer result given as a view (abi.helpers.addressOf)
 
-module.exports = { ptr, read, toArrayBuffer, toBuffer, CString, toAddress };
+module.exports = { ptr, read, toArrayBuffer, toBuffer, CString, toAddress, readOffset };

@@ -1,4 +1,5 @@
-/* memory.c: the raw work behind ptr(), read.*, toArrayBuffer/toBuffer and CString
+/* memory.c: the raw work behind ptr(), read.*, toArrayBuffer/toBuffer, CString and the
+ * layout types' read/write (copyIn/copyOut)
  * (lib/memory.js validates every argument and produces the error messages; C trusts it).
  *
  * Hot paths (ptr, read.*) avoid Node-API argument and result conversions: each environment
@@ -20,7 +21,7 @@
 
 #include "cffi.h"
 
-#define SCRATCH_WORDS 4 /* [0] address in, [1] result out, [2..3] spare */
+#define SCRATCH_WORDS 4 /* [0] address in, [1] result out, [2..3] more arguments (memCopyIn/Out) */
 
 typedef struct mem_state_s {
   uint64_t *scratch;          /* data of the scratch ArrayBuffer (kept alive by scratch_ref) */
@@ -100,6 +101,53 @@ static int get_addr(napi_env env, napi_value v, void **out) {
   CFFI_CALL_INT(env, napi_get_value_bigint_uint64(env, v, &u, &lossless));
   *out = (void *)(uintptr_t)u;
   return 0;
+}
+
+/* ---- Layouts: copies between C memory and the shared buffer's layout area ------------- */
+
+/* copyIn(address, bufferOffset, size): C memory -> shared buffer; copyOut(...): the reverse.
+ * lib/layout.js's L.read / L.write (SPEC §17.4) validate the address as read.* does; the
+ * bytes [bufferOffset, bufferOffset + size) must lie in the layout area, checked here.
+ * memCopyIn() / memCopyOut() do the same with the arguments in the scratch words
+ * (scratch[0] address, scratch[2] bufferOffset, scratch[3] size): no Node-API conversions,
+ * a third of the cost (L.read in a loop over a C array of structs). */
+static napi_value copy_area(napi_env env, void *addr, uint64_t off, uint64_t size, bool in) {
+  if (off < CFFI_AREA_OFFSET || off > CFFI_BUF_SIZE || size > CFFI_BUF_SIZE - off)
+    return cffi_throw_range(env, NULL, "copyIn/copyOut: bytes outside the layout area");
+  if ((uintptr_t)addr < 4096) return cffi_throw_type(env, NULL, "copyIn/copyOut: invalid address");
+  uint8_t *area = (uint8_t *)cffi_env_get(env)->slots + off;
+  if (in)
+    memcpy(area, addr, (size_t)size);
+  else
+    memcpy(addr, area, (size_t)size);
+  return NULL;
+}
+
+static napi_value copy_args(napi_env env, napi_callback_info info, bool in) {
+  size_t argc = 3;
+  napi_value argv[3];
+  void *addr;
+  int64_t off, size;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) return cffi_throw_type(env, NULL, "copyIn/copyOut: expected (address, bufferOffset, size)");
+  if (get_addr(env, argv[0], &addr) < 0) return NULL;
+  CFFI_CALL(env, napi_get_value_int64(env, argv[1], &off));
+  CFFI_CALL(env, napi_get_value_int64(env, argv[2], &size));
+  if (off < 0 || size < 0) return cffi_throw_range(env, NULL, "copyIn/copyOut: bytes outside the layout area");
+  return copy_area(env, addr, (uint64_t)off, (uint64_t)size, in);
+}
+
+static napi_value copy_in(napi_env env, napi_callback_info info) { return copy_args(env, info, true); }
+static napi_value copy_out(napi_env env, napi_callback_info info) { return copy_args(env, info, false); }
+
+static napi_value scratch_copy_in(napi_env env, napi_callback_info info) {
+  uint64_t *s = state(env)->scratch;
+  return copy_area(env, (void *)(uintptr_t)s[0], s[2], s[3], true);
+}
+
+static napi_value scratch_copy_out(napi_env env, napi_callback_info info) {
+  uint64_t *s = state(env)->scratch;
+  return copy_area(env, (void *)(uintptr_t)s[0], s[2], s[3], false);
 }
 
 /* ---- toArrayBuffer / toBuffer ---------------------------------------------------------- */
@@ -253,6 +301,10 @@ napi_status cffi_init_memory(napi_env env, napi_value exports) {
   CFFI_EXPORT_FN(env, exports, "memMakeExternal", make_external);
   CFFI_EXPORT_FN(env, exports, "memStrlen", str_len);
   CFFI_EXPORT_FN(env, exports, "memDecodeUtf8", decode_utf8);
+  CFFI_EXPORT_FN(env, exports, "copyIn", copy_in);
+  CFFI_EXPORT_FN(env, exports, "copyOut", copy_out);
+  CFFI_EXPORT_FN(env, exports, "memCopyIn", scratch_copy_in);
+  CFFI_EXPORT_FN(env, exports, "memCopyOut", scratch_copy_out);
   return napi_ok;
 }
 
