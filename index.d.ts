@@ -1,7 +1,8 @@
 // index.d.ts: TypeScript declarations for cffi, the bun:ffi API for Node.js.
 // Hand-written from the API contract (SPEC.md). Sync obligation: the type names
-// and numbers in `TypeCodes` must match lib/types.js and src/types.inc, and the
-// conversions in `ArgValues`/`ReturnValues` must match SPEC §2.
+// and numbers in `TypeCodes` must match lib/types.js and src/types.inc, the
+// conversions in `ArgValues`/`ReturnValues` must match SPEC §2, and the layout types
+// (`struct`/`union`/`array`, `LayoutValue`/`LayoutInput`, `"..."`) SPEC §17.
 // Needs TypeScript >= 5.0 (`const` type parameters infer declarations literally,
 // so users need not write `as const`). Type-checked by `npm run test:types`.
 
@@ -147,8 +148,11 @@ interface ReturnValues {
   21: never;
 }
 
-type ArgValue<T> = CodeOf<T> extends infer C extends keyof ArgValues ? ArgValues[C] : never;
-type ReturnValue<T> = CodeOf<T> extends infer C extends keyof ReturnValues ? ReturnValues[C] : never;
+// A layout type (SPEC §17) maps to its JS values; a scalar to the tables above.
+type ArgValue<T> = T extends LayoutType ? LayoutInput<T>
+  : CodeOf<T> extends infer C extends keyof ArgValues ? ArgValues[C] : never;
+type ReturnValue<T> = T extends LayoutType ? LayoutValue<T>
+  : CodeOf<T> extends infer C extends keyof ReturnValues ? ReturnValues[C] : never;
 
 /** Maps a tuple of types to the JS values they accept. */
 type ArgValuesOf<A extends readonly unknown[]> = AsList<{ -readonly [K in keyof A]: ArgValue<A[K]> }>;
@@ -163,21 +167,36 @@ type ReturnsField<D> = D extends { readonly returns?: infer R }
   ? unknown extends R ? 13 : Exclude<R, undefined> | (undefined extends R ? 13 : never)
   : 13;
 
+/**
+ * `args` without the variadic marker `"..."` (SPEC §17.5): the arguments after it are
+ * passed like the others. A non-tuple array of types loses `"..."` from its element type.
+ */
+type WithoutVariadic<A extends readonly unknown[]> = "..." extends A[number] ? DropVariadic<A> : A;
+type DropVariadic<A extends readonly unknown[]> =
+  A extends readonly [infer H, ...infer R] ? H extends "..." ? DropVariadic<R> : [H, ...DropVariadic<R>]
+  : A extends readonly [] ? []
+  : Exclude<A[number], "...">[];
+
 /** The JS parameter list of a declaration. */
-export type FFIArgs<D> = ArgValuesOf<ArgsField<D>>;
+export type FFIArgs<D> = ArgValuesOf<WithoutVariadic<ArgsField<D>>>;
 /** The JS result of a declaration (`undefined` when `returns` is missing or `void`). */
 export type FFIReturn<D> = ReturnValue<ReturnsField<D>>;
-type CcArgs<D> = ArgValuesOf<ArgsField<D>>;
+type CcArgs<D> = ArgValuesOf<WithoutVariadic<ArgsField<D>>>;
 
 // ---------------------------------------------------------------------------
 // Declarations
 
-/** One C function declared for `dlopen`: `args` default `[]`, `returns` default `"void"`. */
+/**
+ * One C function declared with bun:ffi's types only: `args` default `[]`, `returns`
+ * default `"void"`. `dlopen` and the others accept the wider `FFIDeclaration`.
+ */
 export interface FFIFunction {
   readonly args?: readonly FFIArgType[];
   readonly returns?: FFIReturnType;
   /** The function's address: skips the symbol lookup. */
   readonly ptr?: Address;
+  /** The C symbol to look up when it differs from the declaration's key (SPEC §17.5). */
+  readonly name?: string;
 }
 
 /** A declaration with the required `ptr`, for `linkSymbols` and `CFunction`. */
@@ -186,16 +205,47 @@ export interface FFIFunctionWithPtr extends FFIFunction {
   readonly ptr: Address;
 }
 
-/** One C function declared for `cc()`; `napi_env`/`napi_value` are allowed. */
-export interface CcFunction {
-  readonly args?: readonly CcArgType[];
-  readonly returns?: CcReturnType;
+/**
+ * The variadic marker in `args` (SPEC §17.5): the types after it are this declaration's
+ * variable arguments (`["cstring", "...", "i32", "f64"]` is `printf(const char *, ...)`
+ * called with an `int` and a `double`). Not allowed in a `JSCallback` definition.
+ */
+export type Variadic = "...";
+
+/**
+ * One C function declared for `dlopen`, `linkSymbols`, `CFunction`: bun:ffi's types,
+ * plus struct/union layout types by value (SPEC §17.3) and `"..."` (SPEC §17.5).
+ */
+export interface FFIDeclaration {
+  readonly args?: readonly (FFIArgType | ByValueType | Variadic)[];
+  readonly returns?: FFIReturnType | ByValueType;
+  /** The function's address: skips the symbol lookup. */
+  readonly ptr?: Address;
+  /** The C symbol to look up when it differs from the declaration's key (SPEC §17.5). */
+  readonly name?: string;
 }
 
-/** The signature of a `JSCallback`, also the argument of `viewSource(def, true)`. */
+/** An `FFIDeclaration` with the required `ptr`, for `linkSymbols` and `CFunction`. */
+export interface FFIDeclarationWithPtr extends FFIDeclaration {
+  /** The function's address (non-zero). */
+  readonly ptr: Address;
+}
+
+/** One C function declared for `cc()`; `napi_env`/`napi_value` are allowed. */
+export interface CcFunction {
+  readonly args?: readonly (CcArgType | ByValueType | Variadic)[];
+  readonly returns?: CcReturnType | ByValueType;
+  /** The C symbol to look up when it differs from the declaration's key (SPEC §17.5). */
+  readonly name?: string;
+}
+
+/**
+ * The signature of a `JSCallback`, also the argument of `viewSource(def, true)`.
+ * Struct/union layout types are passed by value; `"..."` is not allowed.
+ */
 export interface JSCallbackDefinition {
-  readonly args?: readonly JSCallbackArgType[];
-  readonly returns?: JSCallbackReturnType;
+  readonly args?: readonly (JSCallbackArgType | ByValueType)[];
+  readonly returns?: JSCallbackReturnType | ByValueType;
   /**
    * Default `false`. With `true` and a `void` return, calls from any thread are
    * queued to the JS thread and the C caller returns at once.
@@ -237,7 +287,39 @@ export interface CFunctionResult<A extends unknown[] = any[], R = unknown> exten
  * the bound for the whole map and every symbol lost its types (any arguments, any name).
  */
 type Declarations = Record<string, object>;
-type Checked<Fns, F> = { readonly [K in keyof Fns]: Fns[K] & F };
+type Checked<Fns, F> = { readonly [K in keyof Fns]: Fns[K] & DeclarationRules<Fns[K]> & ArraysLetThrough<F> };
+
+/**
+ * `F` with array layout types also allowed in `args`/`returns`, so that `DeclarationRules`
+ * rejects them with SPEC §17.3's message rather than a list of every allowed type.
+ */
+type ArraysLetThrough<F> = Omit<F, "args" | "returns"> & {
+  readonly args?: readonly (ArgsElement<F> | ArrayType<any, number>)[];
+  readonly returns?: ReturnsElement<F> | ArrayType<any, number>;
+};
+type ArgsElement<F> = F extends { readonly args?: readonly (infer E)[] } ? E : never;
+type ReturnsElement<F> = F extends { readonly returns?: infer R } ? Exclude<R, undefined> : never;
+
+/**
+ * SPEC §17.3's and §17.5's rules that the element types alone cannot express: no C array
+ * by value; `"..."` after at least one fixed argument, at most once, with no `f32` after it
+ * (checked where `args` is a tuple). A broken rule requires a property named after it, so
+ * the error message states the rule.
+ */
+type DeclarationRules<D> = [RuleBroken<D>] extends [never] ? unknown
+  : { readonly [P in RuleBroken<D>]: never };
+type RuleBroken<D> =
+  | ([Extract<ArgsField<D>[number] | ReturnsField<D>, { readonly kind: "array" }>] extends [never] ? never
+    : "C arrays cannot be passed by value; use ptr or wrap the array in a struct")
+  | VariadicError<ArgsField<D>>;
+type VariadicError<A extends readonly unknown[]> =
+  A extends readonly [Variadic, ...unknown[]] ? 'at least one fixed argument before "..."'
+  : Variadic extends AfterVariadic<A>[number] ? '"..." at most once'
+  : 10 extends CodeOf<AfterVariadic<A>[number]> ? "float is promoted to double in variadic arguments; declare f64"
+  : never;
+/** The types after the first `"..."` of a tuple (`[]` without one, or for a non-tuple). */
+type AfterVariadic<A extends readonly unknown[]> =
+  A extends readonly [infer H, ...infer R] ? H extends Variadic ? R : AfterVariadic<R> : [];
 
 /** The JS functions for a map of declarations. */
 export type ConvertFns<Fns> = {
@@ -272,7 +354,7 @@ export interface Library<Symbols> {
  */
 export declare function dlopen<const Fns extends Declarations>(
   path: string | URL | null,
-  symbols: Fns & Checked<Fns, FFIFunction>,
+  symbols: Fns & Checked<Fns, FFIDeclaration>,
 ): Library<ConvertFns<Fns>>;
 
 /**
@@ -280,13 +362,17 @@ export declare function dlopen<const Fns extends Declarations>(
  * needs a non-zero `ptr`. Freed when garbage-collected unless closed first.
  */
 export declare function linkSymbols<const Fns extends Declarations>(
-  symbols: Fns & Checked<Fns, FFIFunctionWithPtr>,
+  symbols: Fns & Checked<Fns, FFIDeclarationWithPtr>,
 ): Library<ConvertFns<Fns>>;
 
 /** The callable and constructible type of `CFunction`. */
 export interface CFunctionConstructor {
-  <const D extends FFIFunctionWithPtr>(definition: D): CFunctionResult<FFIArgs<D>, FFIReturn<D>>;
-  new <const D extends FFIFunctionWithPtr>(definition: D): CFunctionResult<FFIArgs<D>, FFIReturn<D>>;
+  <const D extends ArraysLetThrough<FFIDeclarationWithPtr>>(
+    definition: D & DeclarationRules<D>,
+  ): CFunctionResult<FFIArgs<D>, FFIReturn<D>>;
+  new <const D extends ArraysLetThrough<FFIDeclarationWithPtr>>(
+    definition: D & DeclarationRules<D>,
+  ): CFunctionResult<FFIArgs<D>, FFIReturn<D>>;
 }
 
 /**
@@ -296,12 +382,24 @@ export interface CFunctionConstructor {
 export declare const CFunction: CFunctionConstructor;
 
 /** The value the callback must return for `returns` (`void` when missing or `"void"`). */
-type CallbackReturn<D> = CallbackResult<CodeOf<ReturnsField<D>>>;
+type CallbackReturn<D> = CallbackResultOf<ReturnsField<D>>;
+type CallbackResultOf<R> = R extends LayoutType ? LayoutInput<R> : CallbackResult<CodeOf<R>>;
 // A `cstring` result is an address like `ptr` (a JS string has no memory C could keep).
 type CallbackResult<C> = C extends 13 ? void : C extends 14 ? ArgValue<12> : ArgValue<C>;
 /** The values the callback receives for `args`. */
 type CallbackArgs<D> = ReturnValuesOf<ArgsField<D>>;
 type ReturnValuesOf<A extends readonly unknown[]> = AsList<{ -readonly [K in keyof A]: ReturnValue<A[K]> }>;
+/** What the `JSCallback` constructor lets through to `CallbackRules`, which names what is wrong. */
+type CallbackShape = Omit<JSCallbackDefinition, "args" | "returns"> & {
+  readonly args?: readonly (JSCallbackArgType | LayoutType | Variadic)[];
+  readonly returns?: JSCallbackReturnType | LayoutType;
+};
+/** SPEC §17.3 and §17.5 for callbacks: no C array by value, no `"..."`. */
+type CallbackRules<D> = [CallbackRuleBroken<D>] extends [never] ? unknown
+  : { readonly [P in CallbackRuleBroken<D>]: never };
+type CallbackRuleBroken<D> =
+  | Extract<RuleBroken<D>, "C arrays cannot be passed by value; use ptr or wrap the array in a struct">
+  | (Variadic extends ArgsField<D>[number] ? '"..." is not allowed in a JSCallback definition' : never);
 
 /**
  * A JS function with a C function pointer (`.ptr`), to pass to C. Its
@@ -310,8 +408,8 @@ type ReturnValuesOf<A extends readonly unknown[]> = AsList<{ -readonly [K in key
  * @example
  * const cb = new JSCallback((a, b) => a - b, { args: ["i32", "i32"], returns: "i32" });
  */
-export declare class JSCallback<const D extends JSCallbackDefinition = JSCallbackDefinition> {
-  constructor(callback: (...args: CallbackArgs<D>) => CallbackReturn<D>, definition: D);
+export declare class JSCallback<const D extends CallbackShape = JSCallbackDefinition> {
+  constructor(callback: (...args: CallbackArgs<D>) => CallbackReturn<D>, definition: D & CallbackRules<D>);
   /** The C function pointer; `null` after `close()`. */
   readonly ptr: number | null;
   /** Whether the callback was created with `threadsafe: true`. */
@@ -434,7 +532,7 @@ export declare const CString: CStringConstructor;
  * The C source cffi generates for the trampolines of `symbols` (one string per
  * symbol); nothing is loaded. Signatures on the libffi path say so instead.
  */
-export declare function viewSource<const Fns extends Record<string, FFIFunction>>(
+export declare function viewSource<const Fns extends Record<string, FFIDeclaration>>(
   symbols: Fns, isCallback?: false,
 ): string[];
 /** The C source cffi generates for one `JSCallback` signature. */
@@ -450,7 +548,7 @@ export declare const native: {
   /** `dlopen` that returns its Error instead of throwing it. */
   dlopen<const Fns extends Declarations>(
     path: string | URL | null,
-    symbols: Fns & Checked<Fns, FFIFunction>,
+    symbols: Fns & Checked<Fns, FFIDeclaration>,
   ): Library<ConvertFns<Fns>> | Error;
   /** Deprecated: always throws. Use `new JSCallback(fn, definition)`. */
   callback(...args: unknown[]): never;
@@ -488,6 +586,204 @@ export interface CcOptions<Fns> {
 export declare function cc<const Fns extends Declarations>(
   options: CcOptions<Fns & Checked<Fns, CcFunction>>,
 ): Library<ConvertCcFns<Fns>>;
+
+// ---------------------------------------------------------------------------
+// Layout types: structs, unions, fixed arrays (SPEC §17)
+
+/**
+ * Type-level only (no such property at run time): what a layout type was made from,
+ * its fields (struct/union) or its element type (array).
+ */
+declare const madeOf: unique symbol;
+
+type FieldCode = Exclude<FFIType, 13 | 14 | 18 | 19 | 20 | 21>;
+/**
+ * A scalar type allowed as a field or array element: every type but `void`, `cstring`,
+ * `buffer`, `buffer_length`, `napi_env`, `napi_value`.
+ */
+export type FieldScalarType = FieldCode | NamesOf<FieldCode>;
+/** A field or element type: a scalar type or another layout type (nesting to any depth). */
+export type FieldType = FieldScalarType | LayoutType;
+/** The `fields` of `struct`/`union`: field name → type; the order is the key order. */
+export type LayoutFields = { readonly [name: string]: FieldType };
+/** Any layout type made by `struct`, `union` or `array`. */
+export type LayoutType = StructType<any> | UnionType<any> | ArrayType<any, number>;
+/** A layout type that can be passed and returned by value: a struct or a union (not an array). */
+export type ByValueType = StructType<any> | UnionType<any>;
+
+/** Options of `struct`/`union`. */
+export interface LayoutOptions {
+  /** `true`: alignment 1 and no padding, as `__attribute__((packed))`. */
+  readonly packed?: boolean;
+  /** Raises the alignment to this power of two; the size rounds up to it. */
+  readonly align?: number;
+}
+
+/** One entry of a struct's or union's `.fields`. */
+export interface LayoutField<N extends string = string, T = FieldType> {
+  readonly name: N;
+  readonly type: T;
+  /** Byte offset in the struct (0 for every union field). */
+  readonly offset: number;
+}
+type FieldList<F> = readonly { [K in keyof F & string]: LayoutField<K, F[K]> }[keyof F & string][];
+/** Rejects `{}`: a struct or union needs at least one field. */
+type NonEmpty<F> = [keyof F] extends [never] ? { "at least one field": FieldType } : unknown;
+
+/**
+ * The JS value a layout produces: in results, from `read`, as a `JSCallback`'s argument
+ * (SPEC §17.2). Struct: one property per field; union: every field, each decoded from the
+ * same bytes; array: a TypedArray copy (`boolean[]` for `bool`, `(number | null)[]` for
+ * `ptr`/`function`, an Array of values for layout elements).
+ */
+export type LayoutValue<L> =
+  L extends { readonly kind: "array"; readonly [madeOf]: infer E } ? ArrayValue<E>
+  : L extends { readonly [madeOf]: infer F } ? { -readonly [K in keyof F]: ReturnValue<F[K]> }
+  : never;
+/** The TypedArray (or Array) an array of each scalar type produces. */
+interface ArrayValues {
+  0: Int8Array; 1: Int8Array; 2: Uint8Array;
+  3: Int16Array; 4: Uint16Array;
+  5: Int32Array; 6: Uint32Array;
+  7: BigInt64Array; 8: BigUint64Array;
+  9: Float64Array; 10: Float32Array;
+  11: boolean[];
+  12: (number | null)[];
+  15: BigInt64Array; 16: BigUint64Array;
+  17: (number | null)[];
+}
+type ArrayValue<E> = E extends LayoutType ? LayoutValue<E>[]
+  : CodeOf<E> extends infer C extends keyof ArrayValues ? ArrayValues[C] : never;
+
+/** The raw bytes accepted for a struct or union: at least `.size` bytes, copied. */
+export type LayoutBytes = ArrayBufferView | ArrayBuffer;
+/**
+ * The JS values a layout accepts: as an argument, in `write` and `alloc`, as a
+ * `JSCallback`'s result (SPEC §17.2). Struct: an object whose fields are all optional
+ * (missing → 0/NULL/false; unknown keys are errors), or its raw bytes; union: the same
+ * with at most one field set; array: an array-like (or, of scalars, an iterable or an
+ * ArrayBuffer of the exact size) of at most `length` elements.
+ */
+export type LayoutInput<L> =
+  L extends { readonly kind: "array"; readonly [madeOf]: infer E } ? ArrayInput<E>
+  : L extends { readonly kind: "union"; readonly [madeOf]: infer F } ? UnionInput<F> | LayoutBytes
+  : L extends { readonly [madeOf]: infer F } ? { -readonly [K in keyof F]?: ArgValue<F[K]> } | LayoutBytes
+  : never;
+/** One object type per field, each allowing only that field: at most one is set. */
+type UnionInput<F> = {
+  [K in keyof F]: { -readonly [P in keyof F]?: P extends K ? ArgValue<F[P]> : never };
+}[keyof F];
+type ArrayInput<E> = E extends LayoutType ? ArrayLike<ArgValue<E>>
+  : ArrayLike<ArgValue<E>> | Iterable<ArgValue<E>> | ArrayBuffer;
+
+/**
+ * The live object `view()` returns: each field a getter/setter on the memory itself;
+ * struct/union fields are nested live views.
+ */
+export type LayoutView<L> = L extends { readonly kind: "struct" | "union"; readonly [madeOf]: infer F }
+  ? { -readonly [K in keyof F]: F[K] extends ByValueType ? LayoutView<F[K]> : ReturnValue<F[K]> }
+  : never;
+
+/** A struct layout type, made by `struct(fields, options?)`. */
+export interface StructType<F extends LayoutFields = LayoutFields> {
+  readonly kind: "struct";
+  /** Size in bytes, including the padding (as C's `sizeof`). */
+  readonly size: number;
+  /** Alignment in bytes (as C's `_Alignof`). */
+  readonly align: number;
+  /** The fields in order, with their byte offsets. */
+  readonly fields: FieldList<F>;
+  /** The byte offset of a field (an unknown name throws a TypeError). */
+  offsetOf(name: keyof F & string): number;
+  /** Reads a struct at `ptr + byteOffset` (the address rules of `read.*`). */
+  read(ptr: Address, byteOffset?: number | bigint): LayoutValue<StructType<F>>;
+  /**
+   * Writes `value`'s bytes at `target + byteOffset`: an address, or a view (a RangeError
+   * when the view is too small).
+   */
+  write(target: Address | MemoryView, value: LayoutInput<StructType<F>>, byteOffset?: number): void;
+  /** A new `Uint8Array` of `.size` bytes aligned to `.align`, filled from `value` (else zero). */
+  alloc(value?: LayoutInput<StructType<F>>): Uint8Array;
+  /** A live object over the memory (keep the view or C memory alive while it is used). */
+  view(viewOrPtr: Address | MemoryView): LayoutView<StructType<F>>;
+  readonly [madeOf]: F;
+}
+
+/** A union layout type, made by `union(fields, options?)`: every field at offset 0. */
+export interface UnionType<F extends LayoutFields = LayoutFields> {
+  readonly kind: "union";
+  /** Size in bytes: the largest field's, rounded up to the alignment. */
+  readonly size: number;
+  /** Alignment in bytes: the largest field's. */
+  readonly align: number;
+  /** The fields in order (each at offset 0). */
+  readonly fields: FieldList<F>;
+  /** The byte offset of a field: 0 (an unknown name throws a TypeError). */
+  offsetOf(name: keyof F & string): number;
+  /** Reads a union at `ptr + byteOffset`: every field, each from the same bytes. */
+  read(ptr: Address, byteOffset?: number | bigint): LayoutValue<UnionType<F>>;
+  /**
+   * Writes `value`'s bytes (at most one field set) at `target + byteOffset`: an address, or
+   * a view (a RangeError when the view is too small).
+   */
+  write(target: Address | MemoryView, value: LayoutInput<UnionType<F>>, byteOffset?: number): void;
+  /** A new `Uint8Array` of `.size` bytes aligned to `.align`, filled from `value` (else zero). */
+  alloc(value?: LayoutInput<UnionType<F>>): Uint8Array;
+  /** A live object over the memory (keep the view or C memory alive while it is used). */
+  view(viewOrPtr: Address | MemoryView): LayoutView<UnionType<F>>;
+  readonly [madeOf]: F;
+}
+
+/**
+ * A fixed-length C array type, made by `array(type, length)`: a field or element type,
+ * never passed by value itself (wrap it in a struct, or pass a `ptr`).
+ */
+export interface ArrayType<T extends FieldType = FieldType, N extends number = number> {
+  readonly kind: "array";
+  /** `length` × the element's size. */
+  readonly size: number;
+  /** The element's alignment. */
+  readonly align: number;
+  /** The number of elements. */
+  readonly length: N;
+  /** The element type. */
+  readonly type: T;
+  /** Reads the array at `ptr + byteOffset` (the address rules of `read.*`). */
+  read(ptr: Address, byteOffset?: number | bigint): LayoutValue<ArrayType<T, N>>;
+  /**
+   * Writes `value`'s elements at `target + byteOffset` (the rest zero): an address, or a
+   * view (a RangeError when the view is too small).
+   */
+  write(target: Address | MemoryView, value: LayoutInput<ArrayType<T, N>>, byteOffset?: number): void;
+  /** A new `Uint8Array` of `.size` bytes aligned to `.align`, filled from `value` (else zero). */
+  alloc(value?: LayoutInput<ArrayType<T, N>>): Uint8Array;
+  readonly [madeOf]: T;
+}
+
+/**
+ * A C struct type (SPEC §17.1): usable in `args`/`returns` (by value), in `JSCallback`
+ * definitions, and as a field or element type. Values are typed from `fields`.
+ * @example
+ * const Point = struct({ x: "f64", y: "f64" });
+ * const { symbols } = dlopen(lib, { norm: { args: [Point], returns: "f64" } });
+ * symbols.norm({ x: 3, y: 4 }); // 5
+ */
+export declare function struct<const F extends LayoutFields>(
+  fields: F & NonEmpty<F>, options?: LayoutOptions,
+): StructType<F>;
+
+/** A C union type (SPEC §17.1): as `struct`, every field at offset 0. */
+export declare function union<const F extends LayoutFields>(
+  fields: F & NonEmpty<F>, options?: LayoutOptions,
+): UnionType<F>;
+
+/**
+ * A fixed-length C array type (SPEC §17.1) of `length` (a positive integer) elements:
+ * a field or element type, or read and written through pointers. Not by value.
+ */
+export declare function array<const T extends FieldType, const N extends number>(
+  type: T, length: N,
+): ArrayType<T, N>;
 
 // The default export. `import cffi from "cffi"` is the module object itself:
 // index.mjs exports it as default, and for CommonJS TypeScript synthesizes it

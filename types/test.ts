@@ -428,3 +428,269 @@ new JSCallback(() => null, { returns: "cstring" });
 new JSCallback(() => new Uint8Array(4), { returns: "cstring" });
 // @ts-expect-error a JS string has no memory C could keep
 new JSCallback(() => "abc", { returns: "cstring" });
+
+// --- struct / union / array layout types (SPEC §17) ------------------------------
+import { struct, union, array } from "cffi";
+import type {
+  StructType, UnionType, ArrayType, LayoutType, LayoutValue, LayoutInput, LayoutView,
+  LayoutBytes, FFIDeclaration,
+} from "cffi";
+type NL = number | bigint;
+const Tagged = struct({ x: "f64", tag: array("u8", 4) });
+// SPEC §17.6's example: the value in results, and what arguments accept
+check<Equal<LayoutValue<typeof Tagged>, { x: number; tag: Uint8Array }>>();
+const taggedOut: { x: number; tag: Uint8Array } = Tagged.read(p1);
+check<Equal<LayoutInput<typeof Tagged>,
+  { x?: NL; tag?: ArrayLike<NL> | Iterable<NL> | ArrayBuffer } | ArrayBufferView | ArrayBuffer>>();
+check<Equal<LayoutBytes, ArrayBufferView | ArrayBuffer>>();
+// the layout type itself: kind literal, numbers, fields, offsetOf restricted to field names
+check<Equal<typeof Tagged, StructType<{ readonly x: "f64"; readonly tag: ArrayType<"u8", 4> }>>>();
+check<Equal<typeof Tagged.kind, "struct">>();
+check<Equal<typeof Tagged.size, number>>();
+check<Equal<typeof Tagged.align, number>>();
+check<Equal<typeof Tagged.fields[number]["name"], "x" | "tag">>();
+check<Equal<typeof Tagged.fields[number]["offset"], number>>();
+check<Equal<ReturnType<typeof Tagged.offsetOf>, number>>();
+Tagged.offsetOf("tag");
+// @ts-expect-error offsetOf takes a field name
+Tagged.offsetOf("y");
+// @ts-expect-error layout types are frozen
+Tagged.size = 8;
+const Tag = array("u8", 4);
+check<Equal<typeof Tag.kind, "array">>();
+check<Equal<typeof Tag.length, 4>>();
+check<Equal<typeof Tag.type, "u8">>();
+check<Equal<typeof Tag.size, number>>();
+// @ts-expect-error arrays have no view()
+Tag.view(p1);
+// @ts-expect-error arrays have no fields
+Tag.fields;
+// every scalar type inside a layout: §2.2 in results, §2.1 in arguments
+const AllScalars = struct({
+  c: "char", i8: "i8", u8: "uint8_t", i16: "i16", u16: "u16", i32: "int", u32: "c_uint",
+  i64: "i64", u64: "size_t", f64: "double", f32: FFIType.f32, b: "bool", p: "ptr", fp: "function",
+  i64f: "i64_fast", u64f: "u64_fast",
+});
+check<Equal<LayoutValue<typeof AllScalars>, {
+  c: number; i8: number; u8: number; i16: number; u16: number; i32: number; u32: number;
+  i64: bigint; u64: bigint; f64: number; f32: number; b: boolean; p: Address | null;
+  fp: Address | null; i64f: number | bigint; u64f: number | bigint;
+}>>();
+check<Equal<LayoutInput<typeof AllScalars>, {
+  c?: NL; i8?: NL; u8?: NL; i16?: NL; u16?: NL; i32?: NL; u32?: NL; i64?: NL; u64?: NL;
+  f64?: NL; f32?: NL; b?: boolean; p?: Pointer; fp?: import("cffi").FunctionPointer;
+  i64f?: NL; u64f?: NL;
+} | LayoutBytes>>();
+// every scalar array type: the matching TypedArray, boolean[], (number | null)[]
+const AllArrays = struct({
+  c: array("char", 2), i8: array("i8", 2), u8: array("u8", 2), i16: array("i16", 2),
+  u16: array("u16", 2), i32: array("i32", 2), u32: array("u32", 2), i64: array("i64", 2),
+  u64: array("u64", 2), f64: array("f64", 2), f32: array("f32", 2), b: array("bool", 2),
+  p: array("ptr", 2), fp: array("function", 2),
+});
+check<Equal<LayoutValue<typeof AllArrays>, {
+  c: Int8Array; i8: Int8Array; u8: Uint8Array;
+  i16: Int16Array; u16: Uint16Array;
+  i32: Int32Array; u32: Uint32Array;
+  i64: BigInt64Array; u64: BigUint64Array;
+  f64: Float64Array; f32: Float32Array;
+  b: boolean[]; p: (number | null)[]; fp: (number | null)[];
+}>>();
+type ArraysIn = Exclude<LayoutInput<typeof AllArrays>, LayoutBytes>;
+check<Equal<ArraysIn["b"], ArrayLike<boolean> | Iterable<boolean> | ArrayBuffer | undefined>>();
+check<Equal<ArraysIn["u64"], ArrayLike<NL> | Iterable<NL> | ArrayBuffer | undefined>>();
+check<Equal<ArraysIn["p"], ArrayLike<Pointer> | Iterable<Pointer> | ArrayBuffer | undefined>>();
+AllArrays.write(u8, { i8: [1, 2], u64: new BigUint64Array(2), f64: new Set([1, 2]), b: [true], p: [null, u8] });
+// @ts-expect-error a string in a numeric array
+AllArrays.write(u8, { i32: ["1"] });
+// nesting: structs in structs, arrays of structs, unions
+const Vec2 = struct({ x: "f32", y: "f32" });
+const Num = union({ i: "i64", d: "f64", bytes: array("u8", 8) });
+const Body = struct({ pos: Vec2, path: array(Vec2, 3), n: Num }, { align: 16 });
+check<Equal<LayoutValue<typeof Body>, {
+  pos: { x: number; y: number };
+  path: { x: number; y: number }[];
+  n: { i: bigint; d: number; bytes: Uint8Array };
+}>>();
+Body.write(p1, { pos: { x: 1 }, path: [{ x: 1, y: 2 }, { y: 3 }], n: { d: 1.5 } });
+Body.write(u8, { pos: new Float32Array(2), n: new ArrayBuffer(8) }, 16);
+// @ts-expect-error wrong field name
+Body.write(u8, { position: { x: 1 } });
+// @ts-expect-error wrong field name in a nested struct
+Body.write(u8, { pos: { z: 1 } });
+// @ts-expect-error wrong field value type
+Body.write(u8, { pos: { x: "1" } });
+// @ts-expect-error a struct where an array of structs is expected
+Body.write(u8, { path: { x: 1 } });
+// unions: results have every field, arguments at most one
+check<Equal<UnionType<{ readonly i: "i64"; readonly d: "f64"; readonly bytes: ArrayType<"u8", 8> }>, typeof Num>>();
+check<Equal<typeof Num.kind, "union">>();
+Num.write(u8, { i: 1n });
+Num.write(u8, { bytes: [1, 2, 3] });
+Num.write(u8, {});
+// @ts-expect-error a union takes at most one field
+Num.write(u8, { i: 1n, d: 2 });
+// @ts-expect-error wrong union field name
+Num.write(u8, { f: 1 });
+struct({ a: "u8" }, { packed: true });
+union({ a: "u8" }, { align: 8 });
+// @ts-expect-error a struct needs at least one field
+struct({});
+// @ts-expect-error cstring is not a field type
+struct({ s: "cstring" });
+// @ts-expect-error void is not a field type
+union({ v: "void" });
+// @ts-expect-error unknown field type
+struct({ x: "f65" });
+// @ts-expect-error buffer is not an element type
+array("buffer", 2);
+// @ts-expect-error packed is a boolean
+struct({ a: "u8" }, { packed: 1 });
+// read / write / alloc / view (SPEC §17.4)
+check<Equal<ReturnType<typeof Body.read>, LayoutValue<typeof Body>>>();
+Body.read(p1, 8);
+Body.read(BigInt(p1), 8n);
+// @ts-expect-error read takes an address; view() takes a view
+Body.read(u8);
+check<Equal<ReturnType<typeof Body.write>, void>>();
+Body.write(1n << 40n, {});
+Body.write(ab, new Uint8Array(64));
+check<Equal<ReturnType<typeof Body.alloc>, Uint8Array>>();
+const bodyBytes = Body.alloc({ pos: { x: 1, y: 2 } });
+Body.alloc();
+check<Equal<ReturnType<typeof Tag.read>, Uint8Array>>();
+Tag.write(u8, [1, 2, 3, 4]);
+Tag.alloc(new Uint8Array(4));
+const live = Body.view(bodyBytes);
+check<Equal<typeof live, LayoutView<typeof Body>>>();
+check<Equal<typeof live.pos.x, number>>();
+live.pos.x += 1;
+const liveN = Num.view(p1);
+check<Equal<typeof liveN.i, bigint>>();
+liveN.i = 5n;
+// @ts-expect-error no such field in the view
+live.pos.z;
+// @ts-expect-error view fields are typed
+live.pos.x = "1";
+// layout types by value in args/returns: dlopen, linkSymbols, CFunction, .async, cc
+const Div = struct({ quot: "int", rem: "int" });
+const structs = dlopen(null, {
+  div: { args: ["int", "int"], returns: Div },
+  norm: { args: [Vec2, "f64"], returns: "f64" },
+  echo: { args: [Tagged], returns: Tagged },
+  num: { args: [Num], returns: Num },
+  body: { args: [Body], returns: Body, name: "body_echo" },
+});
+check<Equal<ReturnType<typeof structs.symbols.div>, { quot: number; rem: number }>>();
+check<Equal<ReturnType<typeof structs.symbols.div.async>, Promise<{ quot: number; rem: number }>>>();
+check<Equal<Parameters<typeof structs.symbols.norm>,
+  [{ x?: NL; y?: NL } | ArrayBufferView | ArrayBuffer, NL]>>();
+check<Equal<ReturnType<typeof structs.symbols.echo>, { x: number; tag: Uint8Array }>>();
+check<Equal<Parameters<typeof structs.symbols.echo>, [LayoutInput<typeof Tagged>]>>();
+check<Equal<ReturnType<typeof structs.symbols.num>, { i: bigint; d: number; bytes: Uint8Array }>>();
+structs.symbols.norm({ x: 3, y: 4 }, 1);
+structs.symbols.norm(new Float32Array(2), 1);
+structs.symbols.echo({ x: 1, tag: [1, 2, 3, 4] });
+structs.symbols.echo({ tag: new Uint8Array(4) });
+structs.symbols.num({ d: 1 });
+structs.symbols.body({ pos: { x: 1 } });
+structs.symbols.norm.async({}, 1);
+// @ts-expect-error wrong field name in an argument
+structs.symbols.norm({ x: 3, z: 4 }, 1);
+// @ts-expect-error wrong field value type in an argument
+structs.symbols.norm({ x: "3" }, 1);
+// @ts-expect-error wrong element type in an array field
+structs.symbols.echo({ tag: ["a"] });
+// @ts-expect-error a union argument takes at most one field
+structs.symbols.num({ i: 1, d: 1 });
+// @ts-expect-error a number is not a struct
+structs.symbols.norm(1, 1);
+// @ts-expect-error the result's fields are typed
+const divBad: { quot: string } = structs.symbols.div(7, 2);
+// @ts-expect-error an array by value in args
+dlopen(null, { f: { args: [Tag] } });
+// @ts-expect-error an array by value in returns
+dlopen(null, { f: { returns: array("f64", 2) } });
+// @ts-expect-error an array by value in a CFunction
+CFunction({ ptr: 0x1000, args: [Tag] });
+// @ts-expect-error an array by value in a linkSymbols declaration
+linkSymbols({ f: { ptr: 0x1000, returns: Tag } });
+const structLinked = linkSymbols({ div: { ptr: 0x1000, args: [Div], returns: Div } });
+check<Equal<ReturnType<typeof structLinked.symbols.div>, { quot: number; rem: number }>>();
+const structCf = CFunction({ ptr: 0x1000, args: [Div, "ptr"], returns: Num });
+check<Equal<Parameters<typeof structCf>, [LayoutInput<typeof Div>, Pointer]>>();
+check<Equal<ReturnType<typeof structCf>, LayoutValue<typeof Num>>>();
+const structCc = cc({ source: "a.c", symbols: { f: { args: ["napi_env", Div], returns: Div } } });
+check<Equal<ReturnType<typeof structCc.symbols.f>, { quot: number; rem: number }>>();
+// a struct-typed declaration: FFIDeclaration; FFIFunction stays bun:ffi's
+const divDecl: FFIDeclaration = { args: [Div, "...", "i32"], returns: Num, name: "div" };
+// @ts-expect-error FFIFunction has bun:ffi's types only
+const divFn: FFIFunction = { returns: Div };
+// JSCallback: layouts by value in args (received as values) and returns (accepted values)
+const cmp = new JSCallback((a, b) => {
+  check<Equal<typeof a, { quot: number; rem: number }>>();
+  check<Equal<typeof b, { x: number; tag: Uint8Array }>>();
+  return { x: a.quot, tag: b.tag };
+}, { args: [Div, Tagged], returns: Tagged });
+new JSCallback((n) => n.bytes.length, { args: [Num], returns: "i32" });
+new JSCallback(() => new Uint8Array(8), { returns: Num });
+new JSCallback(() => ({ d: 1 }), { returns: Num });
+// @ts-expect-error a callback's struct result is checked
+new JSCallback(() => ({ quot: "1" }), { returns: Div });
+// @ts-expect-error a callback's union result sets at most one field
+new JSCallback(() => ({ i: 1, d: 2 }), { returns: Num });
+// @ts-expect-error an array by value in a callback
+new JSCallback(() => {}, { args: [Tag] });
+// @ts-expect-error "..." is not allowed in a JSCallback definition
+new JSCallback(() => 0, { args: ["cstring", "...", "i32"], returns: "i32" });
+// @ts-expect-error "..." is not a return type
+new JSCallback(() => 0, { returns: "..." });
+// layout types are FieldTypes, StructType is a LayoutType
+const asLayout: LayoutType = Body;
+const asLayout2: LayoutType = Tag;
+
+// --- variadic functions (SPEC §17.5) ---------------------------------------------
+const varLib = dlopen(null, {
+  printf: { args: ["cstring", "...", "i32", "f64"], returns: "i32" },
+  printfS: { args: ["cstring", "...", "cstring", "ptr", "u64"], returns: "i32", name: "printf" },
+  open: { args: ["cstring", "i32", "...", "u32"], returns: "i32" },
+  promoted: { args: ["ptr", "...", "u8", "bool", "f64", "char"] },
+  byValue: { args: ["i32", "...", Div] },
+  noVar: { args: ["cstring", "..."], returns: "i32" },
+});
+check<Equal<Parameters<typeof varLib.symbols.printf>, [Pointer | string, NL, NL]>>();
+check<Equal<Parameters<typeof varLib.symbols.printfS>, [Pointer | string, Pointer | string, Pointer, NL]>>();
+check<Equal<Parameters<typeof varLib.symbols.open>, [Pointer | string, NL, NL]>>();
+check<Equal<Parameters<typeof varLib.symbols.promoted>, [Pointer, NL, boolean, NL, NL]>>();
+check<Equal<Parameters<typeof varLib.symbols.byValue>, [NL, LayoutInput<typeof Div>]>>();
+check<Equal<Parameters<typeof varLib.symbols.noVar>, [Pointer | string]>>();
+check<Equal<Parameters<typeof varLib.symbols.printf.async>, [Pointer | string, NL, NL]>>();
+varLib.symbols.printf("%d %f\n", 1, 2.5);
+varLib.symbols.printfS("%s %p %lu\n", "s", null, 5n);
+// @ts-expect-error a string for the variadic i32
+varLib.symbols.printf("%d %f\n", "1", 2.5);
+// @ts-expect-error a string for the variadic f64
+varLib.symbols.printf("%d %f\n", 1, "2.5");
+// @ts-expect-error too few variadic arguments
+varLib.symbols.printf("%d %f\n", 1);
+// @ts-expect-error a number for the variadic cstring
+varLib.symbols.printfS("%s", true, null, 1);
+const varCf = CFunction({ ptr: 0x1000, args: ["cstring", "...", "f64"], returns: "i32" });
+check<Equal<Parameters<typeof varCf>, [Pointer | string, NL]>>();
+// @ts-expect-error f32 is promoted to double in variadic arguments
+dlopen(null, { f: { args: ["cstring", "...", "f32"] } });
+// @ts-expect-error float (by number) after "..."
+linkSymbols({ f: { ptr: 0x1000, args: ["cstring", "...", FFIType.float] } });
+// @ts-expect-error at least one fixed argument before "..."
+dlopen(null, { f: { args: ["...", "i32"] } });
+// @ts-expect-error "..." at most once
+CFunction({ ptr: 0x1000, args: ["i32", "...", "i32", "...", "i32"] });
+// @ts-expect-error "..." is not a return type
+dlopen(null, { f: { returns: "..." } });
+// f32 before "..." is a fixed argument
+dlopen(null, { f: { args: ["f32", "...", "f64"] } });
+// @ts-expect-error name is a string
+dlopen(null, { f: { name: 1 } });
+// viewSource takes the same declarations
+viewSource({ div: { args: ["int", "int"], returns: Div }, printf: { args: ["cstring", "...", "i32"] } });
+viewSource({ args: [Div], returns: Num }, true);
