@@ -3,8 +3,9 @@
 // and numbers in `TypeCodes` must match lib/types.js and src/types.inc, the
 // conversions in `ArgValues`/`ReturnValues` must match SPEC §2, and the layout types
 // (`struct`/`union`/`array`, `LayoutValue`/`LayoutInput`, `"..."`) SPEC §17.
-// Needs TypeScript >= 5.0 (`const` type parameters infer declarations literally,
-// so users need not write `as const`). Type-checked by `npm run test:types`.
+// Needs TypeScript >= 5.3 (`const` type parameters infer declarations literally,
+// so users need not write `as const`; 5.0-5.2 infer `args` as arrays, not tuples).
+// Type-checked by `npm run test:types`.
 
 /// <reference types="node" />
 
