@@ -621,20 +621,30 @@ export interface LayoutOptions {
 }
 
 /** One entry of a struct's or union's `.fields`. */
-export interface LayoutField<N extends string = string, T = FieldType> {
+export interface LayoutField<N extends string = string, T = FieldScalarCode | LayoutType> {
   readonly name: N;
+  /** The field's type: a scalar as its `FFIType` number, a layout type as itself. */
   readonly type: T;
   /** Byte offset in the struct (0 for every union field). */
   readonly offset: number;
 }
-type FieldList<F> = readonly { [K in keyof F & string]: LayoutField<K, F[K]> }[keyof F & string][];
+/** The scalar type numbers allowed as a field or element type. */
+export type FieldScalarCode = FieldCode;
+/** A field or element type as `.fields[i].type` and `.type` give it: scalars as their number. */
+type MemberType<T> = T extends LayoutType ? T : CodeOf<T>;
+type FieldList<F> = readonly { [K in keyof F & string]: LayoutField<K, MemberType<F[K]>> }[keyof F & string][];
+/** What `offsetOf` takes: a field name, or a dotted path into nested structs/unions (`"pos.x"`). */
+export type FieldPath<F> = {
+  [K in keyof F & string]: K | (F[K] extends { readonly kind: "struct" | "union"; readonly [madeOf]: infer G }
+    ? `${K}.${FieldPath<G>}` : never);
+}[keyof F & string];
 /** Rejects `{}`: a struct or union needs at least one field. */
 type NonEmpty<F> = [keyof F] extends [never] ? { "at least one field": FieldType } : unknown;
 
 /**
  * The JS value a layout produces: in results, from `read`, as a `JSCallback`'s argument
  * (SPEC §17.2). Struct: one property per field; union: every field, each decoded from the
- * same bytes; array: a TypedArray copy (`boolean[]` for `bool`, `(number | null)[]` for
+ * same bytes; array: a TypedArray copy (`boolean[]` for `bool`, `(Address | null)[]` for
  * `ptr`/`function`, an Array of values for layout elements).
  */
 export type LayoutValue<L> =
@@ -649,9 +659,9 @@ interface ArrayValues {
   7: BigInt64Array; 8: BigUint64Array;
   9: Float64Array; 10: Float32Array;
   11: boolean[];
-  12: (number | null)[];
+  12: (Address | null)[];
   15: BigInt64Array; 16: BigUint64Array;
-  17: (number | null)[];
+  17: (Address | null)[];
 }
 type ArrayValue<E> = E extends LayoutType ? LayoutValue<E>[]
   : CodeOf<E> extends infer C extends keyof ArrayValues ? ArrayValues[C] : never;
@@ -662,8 +672,8 @@ export type LayoutBytes = ArrayBufferView | ArrayBuffer;
  * The JS values a layout accepts: as an argument, in `write` and `alloc`, as a
  * `JSCallback`'s result (SPEC §17.2). Struct: an object whose fields are all optional
  * (missing → 0/NULL/false; unknown keys are errors), or its raw bytes; union: the same
- * with at most one field set; array: an array-like (or, of scalars, an iterable or an
- * ArrayBuffer of the exact size) of at most `length` elements.
+ * with at most one field set; array: an array-like or iterable of at most `length`
+ * elements, or a TypedArray or ArrayBuffer of exactly `.size` bytes (copied raw).
  */
 export type LayoutInput<L> =
   L extends { readonly kind: "array"; readonly [madeOf]: infer E } ? ArrayInput<E>
@@ -674,16 +684,25 @@ export type LayoutInput<L> =
 type UnionInput<F> = {
   [K in keyof F]: { -readonly [P in keyof F]?: P extends K ? ArgValue<F[P]> : never };
 }[keyof F];
-type ArrayInput<E> = E extends LayoutType ? ArrayLike<ArgValue<E>>
-  : ArrayLike<ArgValue<E>> | Iterable<ArgValue<E>> | ArrayBuffer;
+type ArrayInput<E> = ArrayLike<ArgValue<E>> | Iterable<ArgValue<E>> | NodeJS.TypedArray | ArrayBuffer;
 
 /**
  * The live object `view()` returns: each field a getter/setter on the memory itself;
- * struct/union fields are nested live views.
+ * struct/union fields are nested live views, array fields live TypedArrays over the bytes
+ * (a DataView where the bytes are not aligned for one; `Uint8Array` for `bool`,
+ * `BigUint64Array` for `ptr`/`function`) or frozen Arrays of live views. A field's type is
+ * what reading gives; its setter also takes what the layout accepts (`LayoutInput`).
  */
 export type LayoutView<L> = L extends { readonly kind: "struct" | "union"; readonly [madeOf]: infer F }
-  ? { -readonly [K in keyof F]: F[K] extends ByValueType ? LayoutView<F[K]> : ReturnValue<F[K]> }
+  ? { -readonly [K in keyof F]: ViewMember<F[K]> }
   : never;
+type ViewMember<T> = T extends { readonly kind: "array"; readonly [madeOf]: infer E } ? LiveArray<E>
+  : T extends LayoutType ? LayoutView<T> : ReturnValue<T>;
+type LiveArray<E> = E extends LayoutType ? readonly ViewMember<E>[]
+  : CodeOf<E> extends infer C extends keyof LiveArrays ? LiveArrays[C] | DataView : never;
+interface LiveArrays extends Omit<ArrayValues, 11 | 12 | 17> {
+  11: Uint8Array; 12: BigUint64Array; 17: BigUint64Array;
+}
 
 /** A struct layout type, made by `struct(fields, options?)`. */
 export interface StructType<F extends LayoutFields = LayoutFields> {
@@ -694,10 +713,13 @@ export interface StructType<F extends LayoutFields = LayoutFields> {
   readonly align: number;
   /** The fields in order, with their byte offsets. */
   readonly fields: FieldList<F>;
-  /** The byte offset of a field (an unknown name throws a TypeError). */
-  offsetOf(name: keyof F & string): number;
-  /** Reads a struct at `ptr + byteOffset` (the address rules of `read.*`). */
-  read(ptr: Address, byteOffset?: number | bigint): LayoutValue<StructType<F>>;
+  /** The byte offset of a field, or of a dotted path (`"pos.x"`); unknown → TypeError. */
+  offsetOf(name: FieldPath<F>): number;
+  /**
+   * Reads a struct at `ptr + byteOffset`: an address (the rules of `read.*`) or a view
+   * (a RangeError when too small).
+   */
+  read(ptr: Address | MemoryView, byteOffset?: number | bigint): LayoutValue<StructType<F>>;
   /**
    * Writes `value`'s bytes at `target + byteOffset`: an address, or a view (a RangeError
    * when the view is too small).
@@ -705,8 +727,11 @@ export interface StructType<F extends LayoutFields = LayoutFields> {
   write(target: Address | MemoryView, value: LayoutInput<StructType<F>>, byteOffset?: number): void;
   /** A new `Uint8Array` of `.size` bytes aligned to `.align`, filled from `value` (else zero). */
   alloc(value?: LayoutInput<StructType<F>>): Uint8Array;
-  /** A live object over the memory (keep the view or C memory alive while it is used). */
-  view(viewOrPtr: Address | MemoryView): LayoutView<StructType<F>>;
+  /**
+   * A live object over the memory at `viewOrPtr + byteOffset` (keep the view or C memory
+   * alive while it is used).
+   */
+  view(viewOrPtr: Address | MemoryView, byteOffset?: number | bigint): LayoutView<StructType<F>>;
   readonly [madeOf]: F;
 }
 
@@ -719,10 +744,13 @@ export interface UnionType<F extends LayoutFields = LayoutFields> {
   readonly align: number;
   /** The fields in order (each at offset 0). */
   readonly fields: FieldList<F>;
-  /** The byte offset of a field: 0 (an unknown name throws a TypeError). */
-  offsetOf(name: keyof F & string): number;
-  /** Reads a union at `ptr + byteOffset`: every field, each from the same bytes. */
-  read(ptr: Address, byteOffset?: number | bigint): LayoutValue<UnionType<F>>;
+  /** The byte offset of a field (0), or of a dotted path; unknown → TypeError. */
+  offsetOf(name: FieldPath<F>): number;
+  /**
+   * Reads a union at `ptr + byteOffset` (an address or a view): every field, each from the
+   * same bytes.
+   */
+  read(ptr: Address | MemoryView, byteOffset?: number | bigint): LayoutValue<UnionType<F>>;
   /**
    * Writes `value`'s bytes (at most one field set) at `target + byteOffset`: an address, or
    * a view (a RangeError when the view is too small).
@@ -730,8 +758,11 @@ export interface UnionType<F extends LayoutFields = LayoutFields> {
   write(target: Address | MemoryView, value: LayoutInput<UnionType<F>>, byteOffset?: number): void;
   /** A new `Uint8Array` of `.size` bytes aligned to `.align`, filled from `value` (else zero). */
   alloc(value?: LayoutInput<UnionType<F>>): Uint8Array;
-  /** A live object over the memory (keep the view or C memory alive while it is used). */
-  view(viewOrPtr: Address | MemoryView): LayoutView<UnionType<F>>;
+  /**
+   * A live object over the memory at `viewOrPtr + byteOffset` (keep the view or C memory
+   * alive while it is used).
+   */
+  view(viewOrPtr: Address | MemoryView, byteOffset?: number | bigint): LayoutView<UnionType<F>>;
   readonly [madeOf]: F;
 }
 
@@ -747,10 +778,12 @@ export interface ArrayType<T extends FieldType = FieldType, N extends number = n
   readonly align: number;
   /** The number of elements. */
   readonly length: N;
-  /** The element type. */
-  readonly type: T;
-  /** Reads the array at `ptr + byteOffset` (the address rules of `read.*`). */
-  read(ptr: Address, byteOffset?: number | bigint): LayoutValue<ArrayType<T, N>>;
+  /** The element type: a scalar as its `FFIType` number, a layout type as itself. */
+  readonly type: MemberType<T>;
+  /** The byte offset of element `index` (0 … length − 1, else a TypeError). */
+  offsetOf(index: number): number;
+  /** Reads the array at `ptr + byteOffset`: an address (the rules of `read.*`) or a view. */
+  read(ptr: Address | MemoryView, byteOffset?: number | bigint): LayoutValue<ArrayType<T, N>>;
   /**
    * Writes `value`'s elements at `target + byteOffset` (the rest zero): an address, or a
    * view (a RangeError when the view is too small).

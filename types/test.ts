@@ -441,7 +441,9 @@ const Tagged = struct({ x: "f64", tag: array("u8", 4) });
 check<Equal<LayoutValue<typeof Tagged>, { x: number; tag: Uint8Array }>>();
 const taggedOut: { x: number; tag: Uint8Array } = Tagged.read(p1);
 check<Equal<LayoutInput<typeof Tagged>,
-  { x?: NL; tag?: ArrayLike<NL> | Iterable<NL> | ArrayBuffer } | ArrayBufferView | ArrayBuffer>>();
+  { x?: NL; tag?: ArrayLike<NL> | Iterable<NL> | NodeJS.TypedArray | ArrayBuffer } | ArrayBufferView | ArrayBuffer>>();
+const taggedIn: { x?: number; tag?: ArrayLike<number> } | ArrayBufferView = {};
+Tagged.write(u8, taggedIn);
 check<Equal<LayoutBytes, ArrayBufferView | ArrayBuffer>>();
 // the layout type itself: kind literal, numbers, fields, offsetOf restricted to field names
 check<Equal<typeof Tagged, StructType<{ readonly x: "f64"; readonly tag: ArrayType<"u8", 4> }>>>();
@@ -454,12 +456,19 @@ check<Equal<ReturnType<typeof Tagged.offsetOf>, number>>();
 Tagged.offsetOf("tag");
 // @ts-expect-error offsetOf takes a field name
 Tagged.offsetOf("y");
+// @ts-expect-error no path into an array field
+Tagged.offsetOf("tag.0");
 // @ts-expect-error layout types are frozen
 Tagged.size = 8;
 const Tag = array("u8", 4);
 check<Equal<typeof Tag.kind, "array">>();
 check<Equal<typeof Tag.length, 4>>();
-check<Equal<typeof Tag.type, "u8">>();
+check<Equal<typeof Tag.type, 2>>(); // fields and elements give scalars as their FFIType number
+check<Equal<typeof Tagged.fields[number]["type"], 9 | typeof Tag>>();
+check<Equal<ReturnType<typeof Tag.offsetOf>, number>>();
+Tag.offsetOf(3);
+// @ts-expect-error an array's offsetOf takes an element index
+Tag.offsetOf("x");
 check<Equal<typeof Tag.size, number>>();
 // @ts-expect-error arrays have no view()
 Tag.view(p1);
@@ -494,12 +503,12 @@ check<Equal<LayoutValue<typeof AllArrays>, {
   i32: Int32Array; u32: Uint32Array;
   i64: BigInt64Array; u64: BigUint64Array;
   f64: Float64Array; f32: Float32Array;
-  b: boolean[]; p: (number | null)[]; fp: (number | null)[];
+  b: boolean[]; p: (Address | null)[]; fp: (Address | null)[];
 }>>();
 type ArraysIn = Exclude<LayoutInput<typeof AllArrays>, LayoutBytes>;
-check<Equal<ArraysIn["b"], ArrayLike<boolean> | Iterable<boolean> | ArrayBuffer | undefined>>();
-check<Equal<ArraysIn["u64"], ArrayLike<NL> | Iterable<NL> | ArrayBuffer | undefined>>();
-check<Equal<ArraysIn["p"], ArrayLike<Pointer> | Iterable<Pointer> | ArrayBuffer | undefined>>();
+check<Equal<ArraysIn["b"], ArrayLike<boolean> | Iterable<boolean> | NodeJS.TypedArray | ArrayBuffer | undefined>>();
+check<Equal<ArraysIn["u64"], ArrayLike<NL> | Iterable<NL> | NodeJS.TypedArray | ArrayBuffer | undefined>>();
+check<Equal<ArraysIn["p"], ArrayLike<Pointer> | Iterable<Pointer> | NodeJS.TypedArray | ArrayBuffer | undefined>>();
 AllArrays.write(u8, { i8: [1, 2], u64: new BigUint64Array(2), f64: new Set([1, 2]), b: [true], p: [null, u8] });
 // @ts-expect-error a string in a numeric array
 AllArrays.write(u8, { i32: ["1"] });
@@ -525,6 +534,11 @@ Body.write(u8, { path: { x: 1 } });
 // unions: results have every field, arguments at most one
 check<Equal<UnionType<{ readonly i: "i64"; readonly d: "f64"; readonly bytes: ArrayType<"u8", 8> }>, typeof Num>>();
 check<Equal<typeof Num.kind, "union">>();
+// offsetOf: field names and dotted paths into nested structs and unions
+check<Equal<Parameters<typeof Body.offsetOf>[0], "pos" | "pos.x" | "pos.y" | "path" | "n" | "n.i" | "n.d" | "n.bytes">>();
+Body.offsetOf("pos.y");
+// @ts-expect-error no field z in pos
+Body.offsetOf("pos.z");
 Num.write(u8, { i: 1n });
 Num.write(u8, { bytes: [1, 2, 3] });
 Num.write(u8, {});
@@ -550,8 +564,10 @@ struct({ a: "u8" }, { packed: 1 });
 check<Equal<ReturnType<typeof Body.read>, LayoutValue<typeof Body>>>();
 Body.read(p1, 8);
 Body.read(BigInt(p1), 8n);
-// @ts-expect-error read takes an address; view() takes a view
 Body.read(u8);
+Body.read(dv, 16);
+// @ts-expect-error read takes an address or a view
+Body.read("0x1000");
 check<Equal<ReturnType<typeof Body.write>, void>>();
 Body.write(1n << 40n, {});
 Body.write(ab, new Uint8Array(64));
@@ -568,6 +584,16 @@ live.pos.x += 1;
 const liveN = Num.view(p1);
 check<Equal<typeof liveN.i, bigint>>();
 liveN.i = 5n;
+// array fields of a view: live TypedArrays (DataView where misaligned), arrays of live views
+check<Equal<typeof live.path, readonly { x: number; y: number }[]>>();
+live.path[0].y = 2;
+check<Equal<typeof live.n.bytes, Uint8Array | DataView>>();
+const liveAll = AllArrays.view(p1, 8);
+check<Equal<typeof liveAll.f64, Float64Array | DataView>>();
+check<Equal<typeof liveAll.b, Uint8Array | DataView>>();
+check<Equal<typeof liveAll.p, BigUint64Array | DataView>>();
+check<Equal<typeof liveAll.u64, BigUint64Array | DataView>>();
+check<Equal<LayoutView<typeof Tag>, never>>();
 // @ts-expect-error no such field in the view
 live.pos.z;
 // @ts-expect-error view fields are typed
