@@ -20,7 +20,7 @@ test("default export is the same object as require('cffi')", () => {
 
 test("named exports are the CommonJS exports", () => {
   const names = ["FFIType", "dlopen", "linkSymbols", "CFunction", "JSCallback", "ptr", "read", "toArrayBuffer",
-    "toBuffer", "CString", "viewSource", "suffix", "native", "cc", "errno"];
+    "toBuffer", "CString", "viewSource", "suffix", "native", "cc", "errno", "struct", "union", "array"];
   for (const n of names) {
     assert.ok(n in ns, `named export ${n}`);
     assert.equal(ns[n], cffiDefault[n], n);
@@ -30,6 +30,14 @@ test("named exports are the CommonJS exports", () => {
   assert.equal(suffix, "so");
   assert.equal(typeof errno, "function");
   assert.equal(typeof viewSource, "function");
+  // the layout types (SPEC §17) from the ES module: one the call path accepts by value
+  const Div = ns.struct({ quot: "int", rem: "int" });
+  assert.equal(Div.size, 8);
+  assert.equal(ns.array("u8", 4).size, 4);
+  assert.equal(ns.union({ i: "i32", d: "f64" }).size, 8);
+  const { symbols, close } = dlopen(null, { div: { args: ["int", "int"], returns: Div } });
+  assert.deepEqual(symbols.div(7, 2), { quot: 3, rem: 1 });
+  close();
 });
 
 test("a library opened through the ES module works", () => {
