@@ -323,3 +323,21 @@ test("copyIn/copyOut: the layout area only", () => {
   }
   assert.throws(() => binding.copyIn(0, b, 8), TypeError);
 });
+
+test("user code: getters that write layouts meanwhile, replaced DataView methods", () => {
+  const inner = A.alloc();
+  const target = A.alloc();
+  const value = { c: 1, get d() { A.write(ptr(inner), { c: 5, d: 5, i: 5 }); return 2.5; }, i: 2 };
+  A.write(ptr(target), value); // the outer value's bytes are reserved before the getter runs
+  assert.deepEqual([A.read(target), A.read(inner)], [{ c: 1, d: 2.5, i: 2 }, { c: 5, d: 5, i: 5 }]);
+  const { getFloat64, setFloat64 } = DataView.prototype;
+  DataView.prototype.getFloat64 = DataView.prototype.setFloat64 = () => { throw new Error("user code ran"); };
+  try {
+    assert.deepEqual(A.read(A.alloc({ d: 2 })), { c: 0, d: 2, i: 0 });
+    const { H } = require(path.join(cffiDir, "lib", "abi.js"));
+    layoutInfo(A).enc(H.DV, H.AT[0], { d: 3 }, 0);
+    assert.equal(layoutInfo(A).dec(H.DV, H.AT[0]).d, 3);
+  } finally {
+    Object.assign(DataView.prototype, { getFloat64, setFloat64 });
+  }
+});
