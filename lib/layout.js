@@ -389,13 +389,13 @@ function list(v, rec) {
   throw fail(`expected an array, iterable, TypedArray or ArrayBuffer for ${rec.what}, received ${describe(v)}`, "ERR_INVALID_ARG_TYPE");
 }
 
-// Ends a generated array literal longer than the generated code spells out: defines indices
-// (never a setter inherited from Array.prototype).
-const indexDesc = { __proto__: null, value: undefined, writable: true, enumerable: true, configurable: true };
-function defineIndex(a, i, x) {
-  indexDesc.value = x;
-  ObjectDefineProperty(a, i, indexDesc);
-  indexDesc.value = undefined;
+// An Array of n elements item(i) for arrays longer than the generated code spells out as a
+// literal. Array.from defines the elements (an assignment could run a setter inherited from
+// Array.prototype); its source has no prototype, so no iterator is looked up.
+const ArrayFrom = Array.from;
+const ReflectApply = Reflect.apply;
+function arrayOf(n, item) {
+  return ReflectApply(ArrayFrom, ArrayCtor, [{ __proto__: null, length: n }, item]);
 }
 
 // A live view of an array field inside L.view(): a TypedArray over the same bytes when the
@@ -413,7 +413,7 @@ function liveArray(dv, o, rec) {
   }
   const out = new ArrayCtor(rec.length);
   for (let i = 0; i < rec.length; i++) {
-    defineIndex(out, i, t.kind === "array" ? liveArray(dv, o + i * t.size, t) : new (viewClass(t))(dv, o + i * t.size));
+    out[i] = t.kind === "array" ? liveArray(dv, o + i * t.size, t) : new (viewClass(t))(dv, o + i * t.size);
   }
   return ObjectFreeze(out);
 }
@@ -471,7 +471,7 @@ function externalView(a, size) {
 const q = (s) => JSON.stringify(s);
 const R = {
   H, BUF_SIZE, toI32, toF64, w64, wptr, wfn, gi64f, gu64f, gptr, zero, raw, notObject, badKeys, list,
-  defineIndex, liveArray, up, done, fail, hasOwn, isView, isArrayBuffer, ArrayIsArray, TA, copyIn, address,
+  arrayOf, liveArray, up, done, fail, hasOwn, isView, isArrayBuffer, ArrayIsArray, TA, copyIn, address,
   isSource, copyFrom, bigView,
 };
 
@@ -549,8 +549,7 @@ function compile(rec) {
       for (let i = 0; i < n; i++) items.push(item(`off + ${i * es}`));
       dec += `return [${items.join(", ")}];\n`;
     } else {
-      dec += `const r = new Array(${n});\n`;
-      dec += `for (let i = 0; i < ${n}; i++) R.defineIndex(r, i, ${item(`off + i * ${es}`)});\nreturn r;\n`;
+      dec += `return R.arrayOf(${n}, (u, i) => ${item(`off + i * ${es}`)});\n`;
     }
   } else {
     const union = rec.kind === "union";

@@ -340,4 +340,16 @@ test("user code: getters that write layouts meanwhile, replaced DataView methods
   } finally {
     Object.assign(DataView.prototype, { getFloat64, setFloat64 });
   }
+  // results are built without assignments an inherited setter could catch
+  const many = array(A, 70);
+  const bools = array("bool", 5);
+  const bytes = many.alloc(Array.from({ length: 70 }, (_, k) => ({ i: k })));
+  Object.defineProperty(Array.prototype, "3", { configurable: true, set() { throw new Error("setter ran"); } });
+  try {
+    const r = many.read(bytes);
+    assert.deepEqual([r.length, r[3].i, r[69].i], [70, 3, 69]);
+    assert.deepEqual(bools.read(new Uint8Array([0, 1, 0, 1, 0])), [false, true, false, true, false]);
+  } finally {
+    delete Array.prototype[3];
+  }
 });
