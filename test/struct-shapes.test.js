@@ -1,0 +1,277 @@
+// struct-shapes.test.js: SPEC §17.1-17.3 against gcc. test/shapes.js generates ~120
+// struct/union shapes and their C functions (compiled with gcc); for each shape, on the call
+// path this run uses (JIT, or libffi with CFFI_JIT=0), the layout type's size, alignment and
+// field offsets must equal gcc's, and values must cross by value bit for bit: returned
+// (make_S), as an argument (hash_S, checked against the hash C computes itself), both ways
+// (echo_S), on the stack after the registers are used up (hash_stack_S), among several
+// struct arguments (echo3_S, hash3_S), through JSCallbacks in both directions (through_cb_S),
+// with .async, and declared through linkSymbols and CFunction. One test per property; a
+// failure names the shape and its C declaration.
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const { inspect } = require("node:util");
+const { cffiPath, hasTool, testCC } = require("./helpers.js");
+const cffi = require(cffiPath);
+const { dlopen, linkSymbols, CFunction, JSCallback } = cffi;
+const shapes = require("./shapes.js");
+
+const SHAPES = shapes.generate();
+const SEEDS = [1, 0xdeadbeef];
+const A = -123456789;
+const D = 1234.5678;
+const noCC = !hasTool(testCC) && `${testCC} is not on PATH (the shapes are compiled per run)`;
+
+let so;
+const lib = () => (so ??= shapes.compile(SHAPES));
+// The shape's own C functions (no layout types in the signature): work without §17.
+let plain;
+function C(shape) {
+  if (!plain) {
+    const defs = {};
+    for (const { name: n } of SHAPES) {
+      defs[`hash_made_${n}`] = { args: ["i32", "u32", "f64"], returns: "u64" };
+      defs[`hash3_made_${n}`] = { args: ["u32", "i32", "u32", "f64", "u32"], returns: "u64" };
+      defs[`hash_stack_made_${n}`] = { args: ["u32", "i32"], returns: "u64" };
+      defs[`layout_${n}`] = { args: ["ptr"], returns: "u32" };
+    }
+    plain = dlopen(lib(), defs).symbols;
+  }
+  const s = shape.name;
+  return { hashMade: plain[`hash_made_${s}`], hash3Made: plain[`hash3_made_${s}`],
+    stackMade: plain[`hash_stack_made_${s}`], layout: plain[`layout_${s}`] };
+}
+
+// The layout type of a shape, and its by-value functions, declared on first use.
+const decls = new Map();
+function layoutOf(shape) {
+  if (!decls.has(shape)) decls.set(shape, { L: shapes.jsLayout(shape.node, cffi), fns: {} });
+  return decls.get(shape).L;
+}
+function fn(shape, what) {
+  const L = layoutOf(shape);
+  const d = decls.get(shape);
+  if (!d.fns[what]) {
+    const sig = {
+      make: { args: ["u32"], returns: L },
+      hash: { args: ["i32", L, "f64"], returns: "u64" },
+      echo: { args: [L], returns: L },
+      echo3: { args: [L, L, L], returns: L },
+      hash3: { args: [L, "i32", L, "f64", L], returns: "u64" },
+      hash_stack: { args: [...Array(6).fill("i32"), ...Array(8).fill("f64"), L, "i32"], returns: "u64" },
+      through_cb: { args: ["function", "function", "u32"], returns: "u64" },
+    }[what];
+    d.fns[what] = dlopen(lib(), { [`${what}_${shape.name}`]: sig }).symbols[`${what}_${shape.name}`];
+  }
+  return d.fns[what];
+}
+
+const show = (v) => (typeof v === "bigint" ? `${v}n` : inspect(v, { depth: 3, breakLength: Infinity, maxArrayLength: 8 }));
+
+// The first difference between a value cffi produced and the expected one, bit for bit
+// (Object.is: -0 and NaN count; number and BigInt differ), or null.
+function diff(actual, expected, at = "value") {
+  if (ArrayBuffer.isView(expected)) {
+    if (!ArrayBuffer.isView(actual) || Object.getPrototypeOf(actual) !== Object.getPrototypeOf(expected)) {
+      return `${at}: ${show(actual)}, expected a ${expected.constructor.name}`;
+    }
+    if (actual.length !== expected.length) return `${at}: length ${actual.length}, expected ${expected.length}`;
+    for (let i = 0; i < expected.length; i++) {
+      if (!Object.is(actual[i], expected[i])) return `${at}[${i}]: ${show(actual[i])}, expected ${show(expected[i])}`;
+    }
+    return null;
+  }
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual) || actual.length !== expected.length) return `${at}: ${show(actual)}, expected ${show(expected)}`;
+    for (let i = 0; i < expected.length; i++) {
+      const d = diff(actual[i], expected[i], `${at}[${i}]`);
+      if (d) return d;
+    }
+    return null;
+  }
+  if (expected !== null && typeof expected === "object") {
+    if (actual === null || typeof actual !== "object" || Array.isArray(actual) || ArrayBuffer.isView(actual)) {
+      return `${at}: ${show(actual)}, expected an object`;
+    }
+    if (Object.keys(actual).join() !== Object.keys(expected).join()) {
+      return `${at}: keys ${Object.keys(actual).join()}, expected ${Object.keys(expected).join()}`;
+    }
+    for (const k of Object.keys(expected)) {
+      const d = diff(actual[k], expected[k], `${at}.${k}`);
+      if (d) return d;
+    }
+    return null;
+  }
+  return Object.is(actual, expected) ? null : `${at}: ${show(actual)}, expected ${show(expected)}`;
+}
+
+// Runs check(shape) for each shape (an async one when given); collects each failing shape
+// (a thrown error or a returned difference) into one assertion naming the shapes, shapes with
+// the same problem together.
+async function eachShape(list, check) {
+  const problems = new Map(); // problem → failing shapes
+  for (const shape of list) {
+    let problem;
+    try {
+      problem = await check(shape);
+    } catch (e) {
+      problem = `threw ${e && e.name}: ${e && e.message}`;
+    }
+    if (problem) problems.set(problem, [...(problems.get(problem) || []), shape]);
+  }
+  if (problems.size) {
+    const n = [...problems.values()].reduce((k, v) => k + v.length, 0);
+    const text = [...problems].slice(0, 6).map(([p, [s, ...more]]) => `${s.name} (${s.node.size} bytes): ${p}` +
+      `\n    ${s.decl.replace(/\n/g, "\n    ")}${more.length ? `\n    (also ${more.map((x) => x.name).join(", ")})` : ""}`);
+    assert.fail(`${n} of ${list.length} shapes failed:\n  ${text.join("\n  ")}` +
+      (problems.size > 6 ? `\n  ... and ${problems.size - 6} more problems` : ""));
+  }
+}
+const hasUnion = (node) => node.k === "union" || (node.k === "array" ? hasUnion(node.elem)
+  : node.k === "struct" && node.fields.some((f) => hasUnion(f.type)));
+const opts = { skip: noCC };
+
+test("struct shapes: size, alignment and field offsets equal gcc's", opts, () => eachShape(SHAPES, (shape) => {
+  const out = new Uint32Array(2 + 3 * shape.paths.length);
+  C(shape).layout(out);
+  // the test's own model first (it computes the expected values)
+  const model = [shape.node.size, shape.node.align];
+  for (const p of shape.paths) {
+    let t = shape.node;
+    let off = 0;
+    for (const name of p.split(".")) {
+      const f = t.fields.find((x) => x.name === name);
+      off += f.offset;
+      t = f.type;
+    }
+    model.push(off, t.size, t.align);
+  }
+  if (model.join() !== out.join()) return `test/shapes.js's layout model ${model} differs from gcc's ${out}`;
+  const L = layoutOf(shape);
+  if (L.size !== out[0] || L.align !== out[1] || L.kind !== shape.node.k) {
+    return `size ${L.size}, align ${L.align}, kind ${L.kind}; gcc: size ${out[0]}, align ${out[1]}, kind ${shape.node.k}`;
+  }
+  for (const [i, p] of shape.paths.entries()) {
+    let t = L;
+    let off = 0;
+    for (const name of p.split(".")) {
+      off += t.offsetOf(name);
+      t = t.fields.find((x) => x.name === name).type;
+    }
+    if (off !== out[2 + 3 * i]) return `offset of ${p}: ${off}, gcc: ${out[2 + 3 * i]}`;
+    if (typeof t === "object" && (t.size !== out[3 + 3 * i] || t.align !== out[4 + 3 * i])) {
+      return `${p}: size ${t.size}, align ${t.align}; gcc: size ${out[3 + 3 * i]}, align ${out[4 + 3 * i]}`;
+    }
+  }
+}));
+
+test("struct shapes: a struct returned by value (make_S) decodes to the fields C set", opts, () => eachShape(SHAPES, (shape) => {
+  const make = fn(shape, "make");
+  for (const seed of SEEDS) {
+    const v = make(seed);
+    const d = diff(v, shapes.expected(shape, seed));
+    if (d) return `make_${shape.name}(${seed}): ${d}`;
+    if (make(seed) === v) return "a by-value result is not a fresh object";
+  }
+}));
+
+test("struct shapes: a struct argument (hash_S) reaches C bit for bit", opts, () => eachShape(SHAPES, (shape) => {
+  const hash = fn(shape, "hash");
+  for (const [i, seed] of SEEDS.entries()) {
+    const got = hash(A, shapes.argValue(shape, seed, i === 1), D); // the second seed passes arrays as plain Arrays
+    const want = C(shape).hashMade(A, seed, D);
+    if (got !== want) return `hash_${shape.name}(a, make_${shape.name}(${seed}) as JS, d) = ${got}, C computes ${want}`;
+  }
+}));
+
+test("struct shapes: echo_S returns the struct it was given", opts, () => eachShape(SHAPES, (shape) => {
+  const echo = fn(shape, "echo");
+  for (const seed of SEEDS) {
+    const d = diff(echo(shapes.argValue(shape, seed)), shapes.expected(shape, seed));
+    if (d) return `echo_${shape.name}(value of seed ${seed}): ${d}`;
+    // a produced value is accepted back (unions produce every member, which an argument may not set)
+    if (!hasUnion(shape.node)) {
+      const d2 = diff(echo(fn(shape, "make")(seed)), shapes.expected(shape, seed));
+      if (d2) return `echo_${shape.name}(make_${shape.name}(${seed})): ${d2}`;
+    }
+  }
+}));
+
+test("struct shapes: a struct after 6 int and 8 double arguments (on the stack)", opts, () => eachShape(SHAPES, (shape) => {
+  const stack = fn(shape, "hash_stack");
+  for (const seed of SEEDS) {
+    const got = stack(1, 2, 3, 4, 5, 6, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, shapes.argValue(shape, seed), -77);
+    const want = C(shape).stackMade(seed, -77);
+    if (got !== want) return `hash_stack_${shape.name}(..., seed ${seed}, -77) = ${got}, C computes ${want}`;
+  }
+}));
+
+test("struct shapes: several struct arguments (echo3_S returns the 2nd; hash3_S)", opts, () => eachShape(SHAPES, (shape) => {
+  const [s1, s2, s3] = [11, 22, 33];
+  const v = (s) => shapes.argValue(shape, s);
+  const d = diff(fn(shape, "echo3")(v(s1), v(s2), v(s3)), shapes.expected(shape, s2));
+  if (d) return `echo3_${shape.name}: ${d}`;
+  const got = fn(shape, "hash3")(v(s1), -5, v(s2), 0.25, v(s3));
+  const want = C(shape).hash3Made(s1, -5, s2, 0.25, s3);
+  if (got !== want) return `hash3_${shape.name} = ${got}, C computes ${want}`;
+}));
+
+test("struct shapes: JSCallbacks return a struct to C and receive one from C", opts, () => eachShape(SHAPES, (shape) => {
+  const L = layoutOf(shape);
+  const K = 0x1234567890abcdefn;
+  let got;
+  const mk = new JSCallback((seed) => shapes.argValue(shape, seed), { args: ["u32"], returns: L });
+  const take = new JSCallback((s) => {
+    got = s;
+    return K;
+  }, { args: [L], returns: "u64" });
+  try {
+    for (const seed of SEEDS) {
+      got = undefined;
+      const r = fn(shape, "through_cb")(mk, take, seed);
+      const d = diff(got, shapes.expected(shape, seed));
+      if (d) return `through_cb_${shape.name}(seed ${seed}): the callback received ${d}`;
+      const want = K ^ C(shape).hashMade(7, seed, 0.5);
+      if (r !== want) return `through_cb_${shape.name}(seed ${seed}) = ${r}, expected ${want} (the struct C got from the callback is wrong)`;
+    }
+  } finally {
+    mk.close();
+    take.close();
+  }
+}));
+
+// A few shapes of every kind for the other entry points.
+const FEW = SHAPES.filter((s, i) => [0, 2, 9, 14, 44, 58, 62, 75, 80, 86, 102, 107].includes(i));
+
+test("struct shapes: .async passes and returns structs by value", opts, () => eachShape(FEW, async (shape) => {
+  for (const seed of SEEDS) {
+    const d = diff(await fn(shape, "make").async(seed), shapes.expected(shape, seed));
+    if (d) return `make_${shape.name}.async(${seed}): ${d}`;
+    const d2 = diff(await fn(shape, "echo").async(shapes.argValue(shape, seed)), shapes.expected(shape, seed));
+    if (d2) return `echo_${shape.name}.async: ${d2}`;
+    const got = await fn(shape, "hash").async(A, shapes.argValue(shape, seed), D);
+    const want = C(shape).hashMade(A, seed, D);
+    if (got !== want) return `hash_${shape.name}.async = ${got}, C computes ${want}`;
+  }
+}));
+
+test("struct shapes: linkSymbols and CFunction declarations", opts, () => eachShape(FEW, (shape) => {
+  const L = layoutOf(shape);
+  const { symbols, close } = linkSymbols({
+    echo: { ptr: fn(shape, "echo").ptr, args: [L], returns: L },
+    hash: { ptr: fn(shape, "hash").ptr, args: ["i32", L, "f64"], returns: "u64" },
+  });
+  const echo = CFunction({ ptr: fn(shape, "echo").ptr, args: [L], returns: L });
+  try {
+    const seed = SEEDS[1];
+    const d = diff(symbols.echo(shapes.argValue(shape, seed)), shapes.expected(shape, seed));
+    if (d) return `linkSymbols echo_${shape.name}: ${d}`;
+    const got = symbols.hash(A, shapes.argValue(shape, seed), D);
+    if (got !== C(shape).hashMade(A, seed, D)) return `linkSymbols hash_${shape.name} = ${got}, C differs`;
+    const d2 = diff(echo(shapes.argValue(shape, seed)), shapes.expected(shape, seed));
+    if (d2) return `CFunction echo_${shape.name}: ${d2}`;
+  } finally {
+    close();
+    echo.close();
+  }
+}));
