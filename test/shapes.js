@@ -15,6 +15,8 @@
 //                                        = take(mk(seed)) ^ hash_S(7, mk(seed), 0.5)
 //   uint32_t layout_S(uint32_t *out)    sizeof, _Alignof, then offset/size/align of each
 //                                        (nested) field path; returns the count written
+//   void bytes_S(seed, uint8_t *out), uint64_t hash_bytes_S(a, const uint8_t *in, d): the same
+//                                        through memory, to check the test's own model
 // and, in JS, the matching layout type (jsLayout), the argument value of a seed (argValue:
 // unions set only their active member) and the value cffi must produce for the bytes C makes
 // (expected: an independent model of the C layout, checked against gcc's by the test).
@@ -242,20 +244,23 @@ function leafCount(node) {
   return node.fields.reduce((n, f) => n + leafCount(f.type), 0);
 }
 
-// The JS argument value of a seed, written into `dv` at `off` as its C bytes (zeros elsewhere).
-// Arrays are TypedArrays, or plain Arrays when `plain` (both are accepted, §17.2).
-function build(node, seed, k, dv, off, plain) {
+// The JS argument value of a seed, written into `m.dv` at `off` as its C bytes, marking the
+// bytes it sets in `m.known` (padding and bytes outside a union's active member stay 0 and
+// unknown: C need not keep them across a by-value call). Arrays are TypedArrays, or plain
+// Arrays when `plain` (both are accepted, §17.2).
+function build(node, seed, k, m, off, plain) {
   if (node.k === "s") {
     const v = leafValue(node.t, mixk(seed, k));
-    if (node.t === "bool") dv.setUint8(off, v ? 1 : 0);
-    else if (node.t === "ptr") dv.setBigUint64(off, BigInt(v), true);
-    else dv[`set${SCALARS[node.t].dv}`](off, v, true);
+    if (node.t === "bool") m.dv.setUint8(off, v ? 1 : 0);
+    else if (node.t === "ptr") m.dv.setBigUint64(off, BigInt(v), true);
+    else m.dv[`set${SCALARS[node.t].dv}`](off, v, true);
+    m.known.fill(1, off, off + node.size);
     return v;
   }
   if (node.k === "array") {
-    const m = leafCount(node.elem);
+    const n = leafCount(node.elem);
     const vals = [];
-    for (let i = 0; i < node.n; i++) vals.push(build(node.elem, seed, k + i * m, dv, off + i * node.elem.size, plain));
+    for (let i = 0; i < node.n; i++) vals.push(build(node.elem, seed, k + i * n, m, off + i * node.elem.size, plain));
     const ta = node.elem.k === "s" && SCALARS[node.elem.t].ta;
     return ta && !plain ? ta.from(vals) : vals;
   }
@@ -263,40 +268,61 @@ function build(node, seed, k, dv, off, plain) {
   let kk = k;
   node.fields.forEach((f, i) => {
     if (node.k === "union" && i !== node.act) return;
-    obj[f.name] = build(f.type, seed, kk, dv, off + f.offset, plain);
+    obj[f.name] = build(f.type, seed, kk, m, off + f.offset, plain);
     kk += leafCount(f.type);
   });
   return obj;
 }
 
+// Expected values: ANY where any byte of a scalar is unknown (a union member read from bytes
+// the active member does not set); a TypedArray with such elements is a Partial.
+const ANY = Symbol("any value");
+class Partial {
+  constructor(ta, unknown) {
+    this.ta = ta;
+    this.unknown = unknown;
+  }
+}
+
 // The JS value cffi produces from C bytes (§17.2): unions give every member.
-function decode(node, dv, off) {
+function decode(node, m, off) {
   if (node.k === "s") {
-    if (node.t === "bool") return dv.getUint8(off) !== 0;
+    if (m.known.subarray(off, off + node.size).includes(0)) return ANY;
+    if (node.t === "bool") return m.dv.getUint8(off) !== 0;
     if (node.t === "ptr") {
-      const v = dv.getBigUint64(off, true);
+      const v = m.dv.getBigUint64(off, true);
       return v === 0n ? null : v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
     }
-    return dv[`get${SCALARS[node.t].dv}`](off, true);
+    return m.dv[`get${SCALARS[node.t].dv}`](off, true);
   }
   if (node.k === "array") {
     const vals = [];
-    for (let i = 0; i < node.n; i++) vals.push(decode(node.elem, dv, off + i * node.elem.size));
+    for (let i = 0; i < node.n; i++) vals.push(decode(node.elem, m, off + i * node.elem.size));
     const ta = node.elem.k === "s" && SCALARS[node.elem.t].ta;
-    return ta ? ta.from(vals) : vals;
+    if (!ta) return vals;
+    const unknown = new Set(vals.flatMap((v, i) => (v === ANY ? [i] : [])));
+    const typed = ta.from(vals, (v) => (v !== ANY ? v : ta === BigInt64Array || ta === BigUint64Array ? 0n : 0));
+    return unknown.size ? new Partial(typed, unknown) : typed;
   }
   const obj = {};
-  for (const f of node.fields) obj[f.name] = decode(f.type, dv, off + f.offset);
+  for (const f of node.fields) obj[f.name] = decode(f.type, m, off + f.offset);
   return obj;
 }
 
+const memory = (shape) => ({ dv: new DataView(new ArrayBuffer(shape.node.size)), known: new Uint8Array(shape.node.size) });
 function argValue(shape, seed, plain = false) {
-  return build(shape.node, seed, 0, new DataView(new ArrayBuffer(shape.node.size)), 0, plain);
+  return build(shape.node, seed, 0, memory(shape), 0, plain);
+}
+// The C bytes of a seed's value, and which of them are set (1) or unknown (0).
+function bytes(shape, seed) {
+  const m = memory(shape);
+  build(shape.node, seed, 0, m, 0, false);
+  return { bytes: new Uint8Array(m.dv.buffer), known: m.known };
 }
 function expected(shape, seed) {
-  const dv = new DataView(new ArrayBuffer(shape.node.size));
-  build(shape.node, seed, 0, dv, 0, false);
-  return decode(shape.node, dv, 0);
+  const m = memory(shape);
+  build(shape.node, seed, 0, m, 0, false);
+  return decode(shape.node, m, 0);
 }
 
 // The cffi layout type of a shape: `L` is { struct, union, array } from cffi.
@@ -356,6 +382,8 @@ uint64_t hash_stack_${n}(int32_t a1, int32_t a2, int32_t a3, int32_t a4, int32_t
   return fnv(hash_${n}(a1 + 3 * a2 + 5 * a3 + 7 * a4 + 11 * a5 + 13 * a6, s, d1 + 2 * d2 + 3 * d3 + 4 * d4 + 5 * d5 + 6 * d6 + 7 * d7 + 8 * d8), (uint64_t)(int64_t)tail); }
 uint64_t hash_stack_made_${n}(uint32_t seed, int32_t tail) { return hash_stack_${n}(1, 2, 3, 4, 5, 6, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, make_${n}(seed), tail); }
 uint64_t through_cb_${n}(${n} (*mk)(uint32_t), uint64_t (*take)(${n}), uint32_t seed) { ${n} s = mk(seed); return take(s) ^ hash_${n}(7, s, 0.5); }
+void bytes_${n}(uint32_t seed, uint8_t *out) { ${n} s = make_${n}(seed); memcpy(out, &s, sizeof s); }
+uint64_t hash_bytes_${n}(int32_t a, const uint8_t *in, double d) { ${n} s; memcpy(&s, in, sizeof s); return hash_${n}(a, s, d); }
 uint32_t layout_${n}(uint32_t *out) { out[0] = sizeof(${n}); out[1] = _Alignof(${n}); ${lay.join(" ")} return ${2 + 3 * paths.length}; }
 `;
 }
@@ -396,4 +424,4 @@ function compile(shapes) {
   return so;
 }
 
-module.exports = { generate, compile, jsLayout, argValue, expected, leafCount, SCALARS };
+module.exports = { generate, compile, jsLayout, argValue, bytes, expected, ANY, Partial };
