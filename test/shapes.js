@@ -420,6 +420,10 @@ function compile(shapes) {
       stdio: ["ignore", "inherit", "inherit"],
     });
     fs.renameSync(tmp, so);
+    // older generations of the source are not needed any more
+    for (const f of fs.readdirSync(outDir)) {
+      if (f.startsWith("shapes-") && !f.startsWith(`shapes-${hash}`) && !f.endsWith(".tmp")) fs.rmSync(path.join(outDir, f), { force: true });
+    }
   }
   return so;
 }
