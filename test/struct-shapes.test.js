@@ -1,19 +1,20 @@
-// struct-shapes.test.js: SPEC §17.1-17.3 against gcc. test/shapes.js generates ~120
+// struct-shapes.test.js: SPEC §17.1-17.4 against gcc. test/shapes.js generates ~120
 // struct/union shapes and their C functions (compiled with gcc); for each shape, on the call
 // path this run uses (JIT, or libffi with CFFI_JIT=0), the layout type's size, alignment and
 // field offsets must equal gcc's, and values must cross by value bit for bit: returned
-// (make_S), as an argument (hash_S, checked against the hash C computes itself), both ways
-// (echo_S), on the stack after the registers are used up (hash_stack_S), among several
-// struct arguments (echo3_S, hash3_S), through JSCallbacks in both directions (through_cb_S),
-// with .async, and declared through linkSymbols and CFunction. One test per property; a
-// failure names the shape and its C declaration.
+// (make_S), as an argument (hash_S, checked against the hash C computes itself; also as raw
+// bytes), both ways (echo_S), on the stack after the registers are used up (hash_stack_S),
+// among several struct arguments (echo3_S, hash3_S), through JSCallbacks in both directions
+// (through_cb_S), with .async, declared through linkSymbols and CFunction; and L.read, L.write,
+// L.alloc and L.view must agree with the bytes C makes. One test per property; a failure names
+// the shapes and the C declaration of the first with each problem.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const { inspect } = require("node:util");
 const { cffiPath, hasTool, testCC } = require("./helpers.js");
 const cffi = require(cffiPath);
-const { dlopen, linkSymbols, CFunction, JSCallback } = cffi;
+const { dlopen, linkSymbols, CFunction, JSCallback, ptr } = cffi;
 const shapes = require("./shapes.js");
 
 const SHAPES = shapes.generate();
@@ -130,7 +131,7 @@ async function eachShape(list, check) {
     const text = [...problems].slice(0, 6).map(([p, [s, ...more]]) => `${s.name} (${s.node.size} bytes): ${p}` +
       `\n    ${s.decl.replace(/\n/g, "\n    ")}${more.length ? `\n    (also ${more.map((x) => x.name).join(", ")})` : ""}`);
     assert.fail(`${n} of ${list.length} shapes failed:\n  ${text.join("\n  ")}` +
-      (problems.size > 6 ? `\n  ... and ${problems.size - 6} more problems` : ""));
+      (problems.size > 6 ? `\n  ... and ${problems.size - 6} more problems, in ${[...problems.values()].slice(6).flat().map((x) => x.name).join(", ")}` : ""));
   }
 }
 const hasUnion = (node) => node.k === "union" || (node.k === "array" ? hasUnion(node.elem)
@@ -202,6 +203,11 @@ test("struct shapes: a struct argument (hash_S) reaches C bit for bit", opts, ()
     const want = C(shape).hashMade(A, seed, D);
     if (got !== want) return `hash_${shape.name}(a, make_${shape.name}(${seed}) as JS, d) = ${got}, C computes ${want}`;
   }
+  // raw bytes: a Uint8Array, or an ArrayBuffer, of the C bytes (§17.2)
+  const raw = shapes.bytes(shape, SEEDS[0]).bytes;
+  const want = C(shape).hashMade(A, SEEDS[0], D);
+  if (hash(A, raw, D) !== want) return "hash_S(a, <its bytes as a Uint8Array>, d) differs from C's hash";
+  if (hash(A, raw.buffer, D) !== want) return "hash_S(a, <its bytes as an ArrayBuffer>, d) differs from C's hash";
 }));
 
 test("struct shapes: echo_S returns the struct it was given", opts, () => eachShape(SHAPES, (shape) => {
@@ -293,5 +299,45 @@ test("struct shapes: linkSymbols and CFunction declarations", opts, () => eachSh
   } finally {
     close();
     echo.close();
+  }
+}));
+
+// A view's fields against the expected value: scalars and nested structs/unions (arrays skipped).
+function viewDiff(node, view, want, at = "view") {
+  for (const f of node.fields) {
+    if (f.type.k === "s") {
+      if (want[f.name] !== shapes.ANY && !Object.is(view[f.name], want[f.name])) {
+        return `${at}.${f.name}: ${show(view[f.name])}, expected ${show(want[f.name])}`;
+      }
+    } else if (f.type.k !== "array") {
+      const d = viewDiff(f.type, view[f.name], want[f.name], `${at}.${f.name}`);
+      if (d) return d;
+    }
+  }
+  return null;
+}
+
+test("struct shapes: read, write, alloc and view through pointers agree with C's bytes", opts, () => eachShape(SHAPES, (shape) => {
+  const L = layoutOf(shape);
+  for (const seed of SEEDS) {
+    const want = shapes.expected(shape, seed);
+    const { bytes, known } = shapes.bytes(shape, seed);
+    const sameBytes = (u8) => u8.length === L.size && bytes.every((b, i) => !known[i] || u8[i] === b);
+    const cmem = new Uint8Array(L.size + 8);
+    C(shape).bytes(seed, ptr(cmem) + 8);
+    let d = diff(L.read(ptr(cmem), 8), want, "L.read");
+    if (d) return d;
+    const a = L.alloc(shapes.argValue(shape, seed));
+    if (!(a instanceof Uint8Array) || !sameBytes(a)) return `L.alloc(value of seed ${seed}) = ${show(a)}, C's bytes ${bytes}`;
+    if (ptr(a) % L.align) return `L.alloc's bytes are not aligned to ${L.align}`;
+    if (C(shape).hashBytes(A, a, D) !== C(shape).hashMade(A, seed, D)) return "C's hash of L.alloc's bytes differs";
+    const w = new Uint8Array(L.size + 8);
+    L.write(w, shapes.argValue(shape, seed, true), 8);
+    if (!sameBytes(w.subarray(8))) return `L.write(view, value of seed ${seed}, 8) wrote ${w.subarray(8)}, C's bytes ${bytes}`;
+    w.fill(0);
+    L.write(ptr(w), shapes.argValue(shape, seed));
+    if (!sameBytes(w.subarray(0, L.size))) return `L.write(address, value of seed ${seed}) wrote ${w.subarray(0, L.size)}`;
+    d = viewDiff(shape.node, L.view(cmem.subarray(8)), want);
+    if (d) return d;
   }
 }));
