@@ -110,27 +110,26 @@ function rng(seed) {
 }
 
 // Unions never contain bool: C reads a _Bool from another member's bytes as undefined behaviour.
-function randType(r, depth, inUnion, inPacked) {
+function randType(r, depth, inUnion) {
   const x = r.next();
   const scalars = inUnion ? SCALAR_NAMES.filter((t) => t !== "bool") : SCALAR_NAMES;
-  if (depth < 2 && x < 0.12) return randAggregate(r, "struct", depth + 1, inUnion, inPacked);
-  if (depth < 2 && x < 0.18) return randAggregate(r, "union", depth + 1, true, inPacked);
+  if (depth < 2 && x < 0.12) return randAggregate(r, "struct", depth + 1, inUnion);
+  if (depth < 2 && x < 0.18) return randAggregate(r, "union", depth + 1, inUnion);
   if (x < 0.3) {
-    const elem = depth < 2 && r.chance(0.15) ? randAggregate(r, "struct", depth + 1, inUnion, inPacked) : sc(r.pick(scalars));
+    const elem = depth < 2 && r.chance(0.15) ? randAggregate(r, "struct", depth + 1, inUnion) : sc(r.pick(scalars));
     return A(elem, 1 + r.int(r.chance(0.2) ? 24 : 5));
   }
   return sc(r.pick(scalars));
 }
 
-function randAggregate(r, kind, depth, inUnion, inPacked) {
+function randAggregate(r, kind, depth, inUnion) {
   const n = kind === "union" ? 2 + r.int(3) : 1 + r.int(depth > 1 ? 3 : 7);
   const types = [];
-  for (let i = 0; i < n; i++) types.push(randType(r, depth, inUnion, inPacked || false));
+  for (let i = 0; i < n; i++) types.push(randType(r, depth, inUnion || kind === "union"));
   if (kind === "union") return U(types, r.int(n));
-  const packed = r.chance(0.1);
+  const node = S(types, { packed: r.chance(0.1), align: r.chance(0.1) ? r.pick([8, 16, 32]) : 0 });
   // no over-aligned types inside packed ones (gcc's rules there are not ours to test)
-  const node = S(types, { packed, align: !inPacked && r.chance(0.1) ? r.pick([8, 16, 32]) : 0 });
-  if (packed) for (const f of node.fields) stripAlign(f.type);
+  if (node.packed) for (const f of node.fields) stripAlign(f.type);
   return node;
 }
 
@@ -175,7 +174,7 @@ function generate(seed = 12, count = 120) {
   const nodes = curated();
   const r = rng(seed);
   while (nodes.length < count) {
-    const node = randAggregate(r, r.chance(0.15) ? "union" : "struct", 0, false, false);
+    const node = randAggregate(r, r.chance(0.15) ? "union" : "struct", 0, false);
     if (layout(node).size <= 300) nodes.push(node);
   }
   return nodes.map((node, i) => {
