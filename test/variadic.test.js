@@ -2,9 +2,10 @@
 // snprintf (ints, doubles, strings, pointers, long long, doubles past the registers, no
 // variable arguments at all), printf's count (in a child process, whose stdout is checked),
 // open(path, flags, mode); test/fixtures/variadic.c's walk() reading 20 mixed va_arg
-// arguments (the stack overflow area included) against the hash gcc-compiled C computes for
-// the same call, and promo() showing the default argument promotions; the same C symbol
-// declared under several keys ({ name }) and via ptr; the definition errors.
+// arguments (int, double, long long, string, pointer, JSCallback; the stack overflow area
+// included), also with .async, against the hash gcc-compiled C computes for the same call,
+// and promo() showing the default argument promotions; the same C symbol declared under
+// several keys ({ name }) and via ptr; the definition errors.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -85,15 +86,18 @@ test("variadic: open(path, O_CREAT | O_WRONLY, 0640) creates the file with that 
 });
 
 // The value of variable argument i of each kind, as test/fixtures/variadic.c's V* macros.
-const KIND = { i: "i32", d: "f64", l: "i64", s: "cstring", p: "ptr" };
+const KIND = { i: "i32", d: "f64", l: "i64", s: "cstring", p: "ptr", f: "function" };
 const VALUE = {
   i: (i) => i * 7919 - 50000,
   d: (i) => (i - 7) / 3,
   l: (i) => BigInt(i + 1) * -0x123456789abcdn,
   s: (i) => `s${i}é`,
   p: (i) => 0x10000 + i * 0x1111,
+  f: () => VF, // a JSCallback computing VF(i) = 3i - 100, called by C with the index
 };
-const PATTERNS = { mixed: "idlsidlsidlsidlsidls", doubles: "dddddddddddddddddddd", ptrs: "pdlipdlipdlipdlipdli" };
+let VF;
+const PATTERNS = { mixed: "idlsidlsidlsidlsidls", doubles: "dddddddddddddddddddd", ptrs: "pdlipdlipdlipdlipdli",
+  calls: "fidlfidlfidlfidlfidl" };
 const walkDefs = () => {
   const defs = {};
   for (const [k, fmt] of Object.entries(PATTERNS)) {
@@ -106,6 +110,7 @@ const walkArgs = (fmt) => [...fmt].map((ch, i) => VALUE[ch](i));
 
 test("variadic: 20 mixed va_arg arguments (registers and stack) hash as in gcc-compiled C", async () => {
   const { symbols: s, close } = dlopen(fixtures.variadic, walkDefs());
+  VF = new JSCallback((i) => 3 * i - 100, { args: ["i32"], returns: "i32" });
   try {
     for (const [k, fmt] of Object.entries(PATTERNS)) {
       const want = s[`walk_expect_${k}`]();
@@ -114,6 +119,7 @@ test("variadic: 20 mixed va_arg arguments (registers and stack) hash as in gcc-c
     }
     assert.equal(s.walk_mixed.ptr, s.walk_doubles.ptr);
   } finally {
+    VF.close();
     close();
   }
 });
