@@ -39,12 +39,22 @@ const THREAD_OPS = {
   ts_cb_4threads: ["threadsafe void callback, 4 foreign threads (total)", "calls/s"],
   blocking_cb_roundtrip: ["blocking (i32) → i32 callback, 1 foreign thread: round trip", "µs"],
 };
+// Workloads: real work with many boundary crossings; ms per run (median of 5 runs).
+const WORKLOAD_OPS = {
+  qsort_read: "libc qsort of 200k int32, JS comparator reading through read.i32 (koffi.decode, ffi.getInt32)",
+  qsort_direct: "the same, the comparator reading the Int32Array directly",
+};
 const KOFFI = "koffi";
+// Setup rows: [label, field, worker op that measures it (each in its own fresh processes)].
 const SETUP_ROWS = {
-  require: ["require()", "require_ns"],
-  dlopen9: ["dlopen + declare 9 functions", "dlopen9_ns"],
-  cc9: ["cc(): compile fixture/bench.c (118 lines) + declare 9 functions", "cc9_ns"],
-  first_call: ["first call of a declared function", "first_call_ns"],
+  require: ["require()", "require_ns", "setup"],
+  dlopen9: ["dlopen + declare 9 functions", "dlopen9_ns", "setup"],
+  dlopen9_num: ["dlopen + declare 9 functions, FFIType numbers", "dlopen9_num_ns", "setup_num"],
+  dlopen300: ["dlopen + declare 300 functions, call 3", "dlopen300_ns", "setup_300"],
+  cc9: ["cc(): compile fixture/bench.c (118 lines) + declare 9 functions", "cc9_ns", "setup"],
+  first_call: ["first call of a declared function", "first_call_ns", "setup"],
+  first_cb: ["first new JSCallback (koffi: register, node:ffi: registerCallback)", "first_cb_ns", "setup"],
+  next_cb: ["second new JSCallback, same signature", "next_cb_ns", "setup"],
 };
 const USUAL = "napi-usual";
 const FLOOR = "napi-buffer";
@@ -74,7 +84,7 @@ for (const s of systemNames) {
   }
 }
 const outOpt = opt("out");
-const allOps = [...Object.keys(HOT_OPS), ...Object.keys(SETUP_ROWS), ...Object.keys(THREAD_OPS)];
+const allOps = [...Object.keys(HOT_OPS), ...Object.keys(SETUP_ROWS), ...Object.keys(THREAD_OPS), ...Object.keys(WORKLOAD_OPS)];
 const opNames = opsOpt || allOps;
 for (const o of opNames) {
   if (!allOps.includes(o)) {
@@ -85,6 +95,7 @@ for (const o of opNames) {
 const hotOps = opNames.filter((o) => HOT_OPS[o]);
 const setupRows = opNames.filter((o) => SETUP_ROWS[o]);
 const threadOps = opNames.filter((o) => THREAD_OPS[o]);
+const workloadOps = opNames.filter((o) => WORKLOAD_OPS[o]);
 const setupRuns = quick ? 3 : 7;
 
 // ---- setup ------------------------------------------------------------------------------
@@ -141,11 +152,12 @@ function runWorkerOnce(system, op) {
 
 const results = {}; // system -> op -> result
 const t0 = Date.now();
-for (const op of [...hotOps, ...threadOps]) {
+for (const op of [...hotOps, ...threadOps, ...workloadOps]) {
   for (const system of systemNames) {
     const res = runWorker(system, op);
     (results[system] ||= {})[op] = res;
-    const shown = !res.ok ? `n/a (${short(res.error)})` : THREAD_OPS[op] ? fmtUnit(res.ns, THREAD_OPS[op][1]) : `${res.ns.toFixed(2)} ns`;
+    const shown = !res.ok ? `n/a (${short(res.error)})` : THREAD_OPS[op] ? fmtUnit(res.ns, THREAD_OPS[op][1]) :
+      WORKLOAD_OPS[op] ? fmtTime(res.ns) : `${res.ns.toFixed(2)} ns`;
     process.stderr.write(`bench: ${op.padEnd(9)} ${system.padEnd(18)} ${shown}\n`);
   }
 }
@@ -153,10 +165,19 @@ const setup = {}; // system -> { field -> [samples] } or { error }
 if (setupRows.length) {
   for (const system of systemNames) {
     const acc = {};
-    for (let k = 0; k < setupRuns; k++) {
-      const res = runWorker(system, "setup");
-      if (!res.ok) { setup[system] = { error: res.error }; break; }
-      for (const [f, v] of Object.entries(res)) if (typeof v === "number" || v === null) (acc[f] ||= []).push(v);
+    // the worker ops the selected rows need, each in setupRuns fresh processes (interleaved);
+    // a field counts only from the op its row names (every op also reports require_ns)
+    const kinds = [...new Set(setupRows.map((r) => SETUP_ROWS[r][2]))];
+    for (let k = 0; k < setupRuns && !setup[system]; k++) {
+      for (const kind of kinds) {
+        const res = runWorker(system, kind);
+        if (!res.ok) { setup[system] = { error: res.error }; break; }
+        for (const row of setupRows) {
+          const [, f, rowKind] = SETUP_ROWS[row];
+          if (rowKind === kind && f in res) (acc[f] ||= []).push(res[f]);
+        }
+        if (kind === "setup") (acc.require_wall_ns ||= []).push(res.require_wall_ns);
+      }
     }
     if (!setup[system]) setup[system] = acc;
     process.stderr.write(`bench: setup     ${system.padEnd(18)} ${setup[system].error ? `n/a (${short(setup[system].error)})` : "done"}\n`);
@@ -292,6 +313,16 @@ if (threadOps.length) {
     lines.push(table(["op", ...cols], threadOps.map((op) => [THREAD_OPS[op][0], ...cols.map((s) => threadRatio(s, op))])), "");
   }
 }
+if (workloadOps.length) {
+  lines.push("## Workloads (ms per run, median (min–max) of 5 runs)", "");
+  const wcell = (s, op) => {
+    const r = results[s] && results[s][op];
+    if (!r) return "";
+    if (!r.ok) return na(r.error);
+    return `${(r.ns / 1e6).toFixed(0)} (${(r.min / 1e6).toFixed(0)}–${(r.max / 1e6).toFixed(0)})`;
+  };
+  lines.push(table(["workload", ...cols], workloadOps.map((op) => [WORKLOAD_OPS[op], ...cols.map((s) => wcell(s, op))])), "");
+}
 if (setupRows.length) {
   lines.push(`## Setup costs (median of ${setupRuns} fresh processes)`, "");
   const rows = setupRows.map((row) => {
@@ -310,7 +341,7 @@ if (setupRows.length) {
 
 const failures = [];
 for (const s of cols) {
-  for (const op of [...hotOps, ...threadOps]) {
+  for (const op of [...hotOps, ...threadOps, ...workloadOps]) {
     const r = results[s] && results[s][op];
     if (r && !r.ok) failures.push(`${s} / ${op}: ${r.error}`);
   }

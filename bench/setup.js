@@ -2,7 +2,7 @@
 // setup.js: prepares everything the benchmark needs, offline except for the npm registry, and
 // is cheap to run again (each step is skipped when its output is up to date):
 //   1. bench/build/libbench.so from fixture/bench.c (the C functions every system calls;
-//      -pthread: some of them start threads);
+//      -pthread: some of them start threads), and build/libmany.so (300 generated functions);
 //   2. the peer packages of bench/package.json in bench/node_modules (install scripts off);
 //   3. the hand-written Node-API addon in bench/addon (node-gyp against this Node's headers);
 //   4. ref-napi and ffi-napi's native parts, rebuilt the same way (npm ran no install script).
@@ -47,6 +47,29 @@ if (stale(libPath, src)) {
     { stdio: "inherit" });
   if (r.status !== 0) {
     log(`cannot compile the fixture with ${cc} (exit ${r.status}); install gcc`);
+    fatal = true;
+  }
+}
+
+// 1b. build/libmany.so: 300 small functions of three shapes (many_<i>: i % 3 picks
+// int32(int32, int32) a + b + i, double(double) a + i, uint32(uint32, uint32) a + b + i), for
+// the "declare 300 functions, call 3" setup row. Written from here, not kept as a file.
+const manyLib = path.join(buildDir, "libmany.so");
+if (!fatal && stale(manyLib, __filename)) {
+  log("compiling build/libmany.so (300 functions)");
+  const shapes = [
+    (i) => `int32_t many_${i}(int32_t a, int32_t b) { return a + b + ${i}; }`,
+    (i) => `double many_${i}(double a) { return a + ${i}; }`,
+    (i) => `uint32_t many_${i}(uint32_t a, uint32_t b) { return a + b + ${i}u; }`,
+  ];
+  const lines = ["#include <stdint.h>"];
+  for (let i = 0; i < 300; i++) lines.push(shapes[i % 3](i));
+  const manySrc = path.join(buildDir, "many.c");
+  fs.writeFileSync(manySrc, `${lines.join("\n")}\n`);
+  const cc = process.env.CC || "cc";
+  const r = spawnSync(cc, ["-O2", "-shared", "-fPIC", "-o", manyLib, manySrc], { stdio: "inherit" });
+  if (r.status !== 0) {
+    log(`cannot compile build/many.c with ${cc} (exit ${r.status})`);
     fatal = true;
   }
 }

@@ -99,8 +99,29 @@ const bunStyle = (load) => ({
     return { fns: l.symbols, close: () => l.close() };
   },
   callback: (ffi, opened, fn, sig) => new ffi.JSCallback(fn, sig),
+  // FFIType numbers for bun:ffi type names (the "dlopen + 9 declarations, FFIType numbers" row)
+  numbers: (ffi) => new Proxy({}, { get: (_, name) => ffi.FFIType[name] }),
+  // The qsort workload: libc qsort of an Int32Array with a JS comparator that reads the two
+  // elements through read.i32 (mode "read") or from the array itself (mode "direct").
+  qsort: (ffi, mode) => {
+    const libc = ffi.dlopen(LIBC, { qsort: { args: ["ptr", "usize", "usize", "function"], returns: "void" } });
+    const read = ffi.read;
+    let arr = null;
+    let base = 0;
+    const cmp = mode === "read"
+      ? (a, b) => read.i32(a) - read.i32(b)
+      : (a, b) => arr[(a - base) / 4] - arr[(b - base) / 4];
+    const cb = new ffi.JSCallback(cmp, { args: ["ptr", "ptr"], returns: "i32" });
+    const qsort = libc.symbols.qsort;
+    return (a) => {
+      arr = a;
+      base = ffi.ptr(a);
+      qsort(a, a.length, 4, cb);
+    };
+  },
 });
 
+const LIBC = "libc.so.6";
 const TICK_SIG = { args: ["i32", "i32"], returns: "void", threadsafe: true };
 const bunTsCallback = (ffi, opened, fn) => new ffi.JSCallback(fn, TICK_SIG);
 
@@ -171,6 +192,25 @@ const koffi = {
   },
   // A registered callback is a stable C pointer: the fast way to pass the same callback often.
   callback: (k, opened, fn) => k.register(fn, k.pointer(k.__benchProto)),
+  // Pointers reach the comparator as koffi pointer objects: koffi.decode reads one, and
+  // koffi.address gives its address (a BigInt; memchr's result gives the array's).
+  qsort: (k, mode) => {
+    const libc = k.load(LIBC);
+    const proto = k.proto("int bench_qsort_cmp(const void *, const void *)");
+    const qsort = libc.func("void qsort(void *base, size_t n, size_t size, bench_qsort_cmp *cmp)");
+    const memchr = libc.func("void *memchr(const void *s, int c, size_t n)");
+    let arr = null;
+    let base = 0n;
+    const cmp = mode === "read"
+      ? (a, b) => k.decode(a, "int32_t") - k.decode(b, "int32_t")
+      : (a, b) => arr[Number(k.address(a) - base) / 4] - arr[Number(k.address(b) - base) / 4];
+    const cb = k.register(cmp, k.pointer(proto));
+    return (a) => {
+      arr = a;
+      base = k.address(memchr(a, a[0] & 0xff, 4));
+      qsort(a, a.length, 4, cb);
+    };
+  },
   adapt: {
     add_u64: { note: "returns a number when the value is safe, not a BigInt" },
   },
@@ -240,6 +280,22 @@ const nodeFfi = {
     return { fns, lib: l, close: () => l.close() };
   },
   callback: (ffi, opened, fn) => opened.lib.registerCallback({ arguments: ["i32"], return: "i32" }, fn),
+  // Pointers reach the comparator as BigInts: ffi.getInt32 reads one.
+  qsort: (ffi, mode) => {
+    const libc = new ffi.DynamicLibrary(LIBC);
+    const qsort = libc.getFunction("qsort", { arguments: ["buffer", "u64", "u64", "pointer"], return: "void" });
+    let arr = null;
+    let base = 0n;
+    const cmp = mode === "read"
+      ? (a, b) => ffi.getInt32(a) - ffi.getInt32(b)
+      : (a, b) => arr[Number(a - base) / 4] - arr[Number(b - base) / 4];
+    const cb = libc.registerCallback({ arguments: ["pointer", "pointer"], return: "i32" }, cmp);
+    return (a) => {
+      arr = a;
+      base = ffi.getRawPointer(a);
+      qsort(a, BigInt(a.length), 4n, cb);
+    };
+  },
   adapt: {
     hello: { wrap: (f, ffi) => () => ffi.toString(f()), note: "returns a pointer, decoded with ffi.toString()" },
     sum_u8: {

@@ -15,6 +15,15 @@ const now = () => process.hrtime.bigint();
 const { systems, benchDir, noThreads } = require("./systems.js");
 
 const libPath = path.join(benchDir, "build", "libbench.so");
+// build/libmany.so (bench/setup.js writes and compiles it): MANY functions many_<i> of three
+// shapes, MANY_SIGS[i % 3], for the "declare 300 functions and call 3" setup row.
+const manyPath = path.join(benchDir, "build", "libmany.so");
+const MANY = 300;
+const MANY_SIGS = [
+  { args: ["i32", "i32"], returns: "i32" },
+  { args: ["f64"], returns: "f64" },
+  { args: ["u32", "u32"], returns: "u32" },
+];
 const [systemName, opName] = process.argv.slice(2);
 const quick = process.argv.includes("--quick");
 
@@ -144,30 +153,69 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function runSetup(sys) {
+// Op "setup": require, dlopen + 9 declarations (bun:ffi type names), the first call, then the
+// first `new JSCallback` (or the system's equivalent) and a second one of the same signature.
+// "setup_num": require, then dlopen + the same 9 declared with FFIType numbers (systems with
+// `numbers`). "setup_300": require, then dlopen of build/libmany.so declaring its 300
+// functions and calling 3 of them. Each runs in fresh processes (bench/run.js).
+function runSetup(sys, kind) {
   const req = measure(() => sys.load());
   const mod = req.r;
   const out = { require_ns: req.t, require_wall_ns: req.wall };
+  if (kind === "setup_num") {
+    if (!sys.numbers) return { ...out, dlopen9_num_ns: null };
+    const T = sys.numbers(mod);
+    const nine = {};
+    for (let i = 1; i <= 9; i++) {
+      const s = SIGS[`setup_${i}`];
+      nine[`setup_${i}`] = { args: s.args.map((t) => T[t]), returns: T[s.returns] };
+    }
+    const open = measure(() => sys.open(mod, libPath, nine));
+    if (open.r.fns.setup_4(1, 2, 3) !== 6) throw new Error("setup_4(1, 2, 3) (FFIType numbers) returned a wrong value");
+    return { ...out, dlopen9_num_ns: open.t };
+  }
+  if (kind === "setup_300") {
+    if (sys.linked || sys.cc) return { ...out, dlopen300_ns: null };
+    const many = {};
+    for (let i = 0; i < MANY; i++) many[`many_${i}`] = MANY_SIGS[i % 3];
+    const run = measure(() => {
+      const l = sys.open(mod, manyPath, many);
+      return [l.fns.many_0(1, 2), l.fns.many_151(0.5), l.fns.many_299(1, 2)];
+    });
+    const want = [3, 151.5, 302];
+    if (run.r.some((v, k) => Number(v) !== want[k])) throw new Error(`many_*: returned ${run.r.map(show)}, expected ${want}`);
+    return { ...out, dlopen300_ns: run.t };
+  }
+  let opened;
   if (sys.linked) {
     // Linked at build time: there is nothing to open; the first call is still measured.
-    const opened = sys.open(mod, libPath, { add_i32: SIGS.add_i32 });
+    opened = sys.open(mod, libPath, { add_i32: SIGS.add_i32 });
     const first = measure(() => opened.fns.add_i32(1, 2));
     const r = first.r;
     out.first_call_ns = first.t;
     if (r !== 3) throw new Error(`add_i32(1, 2) returned ${show(r)}`);
     out.dlopen9_ns = null;
     out.cc9_ns = null;
-    return out;
+  } else {
+    const nine = {};
+    for (let i = 1; i <= 9; i++) nine[`setup_${i}`] = SIGS[`setup_${i}`];
+    const open = measure(() => sys.open(mod, libPath, nine));
+    const first = measure(() => open.r.fns.setup_4(1, 2, 3));
+    if (first.r !== 6) throw new Error(`setup_4(1, 2, 3) returned ${show(first.r)}`);
+    // A cc system compiled fixture/bench.c instead of opening libbench.so: its own row.
+    out.dlopen9_ns = sys.cc ? null : open.t;
+    out.cc9_ns = sys.cc ? open.t : null;
+    out.first_call_ns = first.t;
+    opened = open.r;
   }
-  const nine = {};
-  for (let i = 1; i <= 9; i++) nine[`setup_${i}`] = SIGS[`setup_${i}`];
-  const open = measure(() => sys.open(mod, libPath, nine));
-  const first = measure(() => open.r.fns.setup_4(1, 2, 3));
-  if (first.r !== 6) throw new Error(`setup_4(1, 2, 3) returned ${show(first.r)}`);
-  // A cc system compiled fixture/bench.c instead of opening libbench.so: its own row.
-  out.dlopen9_ns = sys.cc ? null : open.t;
-  out.cc9_ns = sys.cc ? open.t : null;
-  out.first_call_ns = first.t;
+  // The first callback (includes loading whatever the system loads for callbacks) and a
+  // second one of the same signature. The napi columns register a JS function with their
+  // addon: not comparable, so not shown.
+  if (sys.linked || sys.cc) return { ...out, first_cb_ns: null, next_cb_ns: null };
+  const cb1 = measure(() => sys.callback(mod, opened, (x) => x + 1, CB_SIG));
+  const cb2 = measure(() => sys.callback(mod, opened, (x) => x + 2, CB_SIG));
+  out.first_cb_ns = cb1.t;
+  out.next_cb_ns = cb2.t;
   return out;
 }
 
@@ -343,11 +391,36 @@ async function runThreads(sys, op) {
   };
 }
 
+// The qsort workload (ops qsort_read, qsort_direct): libc qsort of QSORT_N pseudo-random
+// int32 with a JS comparator; one warm-up sort, then samples of sorting a fresh copy of the
+// same data (CPU-or-wall time as the hot ops); the result is ns per sort, checked sorted.
+const QSORT_N = 200000;
+function runQsort(sys, mode) {
+  if (!sys.qsort) throw new Error("not adapted to the qsort workload");
+  const sort = sys.qsort(sys.load(), mode);
+  const data = new Int32Array(QSORT_N);
+  let x = 12345;
+  for (let i = 0; i < QSORT_N; i++) data[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 2; // < 2^30
+  const sorted = Int32Array.from(data).sort();
+  const once = () => {
+    const a = Int32Array.from(data);
+    const m = measure(() => sort(a));
+    for (let i = 0; i < QSORT_N; i++) if (a[i] !== sorted[i]) throw new Error(`not sorted at index ${i}`);
+    return m.t;
+  };
+  once(); // warm-up
+  const samples = [];
+  for (let s = 0; s < (quick ? 2 : 5); s++) samples.push(once());
+  samples.sort((a, b) => a - b);
+  return { ns: median(samples), min: samples[0], max: samples[samples.length - 1], samples };
+}
+
 function main() {
   const sys = systems[systemName];
   if (!sys) throw new Error(`unknown system ${systemName}`);
-  if (opName === "setup") return runSetup(sys);
+  if (opName === "setup" || opName === "setup_num" || opName === "setup_300") return runSetup(sys, opName);
   if (THREAD_OPS[opName]) return runThreads(sys, THREAD_OPS[opName]);
+  if (opName === "qsort_read" || opName === "qsort_direct") return runQsort(sys, opName.slice(6));
   const op = OPS[opName];
   if (!op) throw new Error(`unknown op ${opName}`);
   return runHot(sys, op);
