@@ -305,7 +305,7 @@ const helpers = {
   },
 };
 
-// lib/memory.js registers its ptr() when it loads (it needs this module first); lib/callback.js
+// lib/memory.js registers its ptr() when it loads (it needs this module first); JSCallback
 // loads it before compiling a callback wrapper, so a callback's result never waits for require.
 let ptrOf = (v) => (ptrOf = require("./memory.js").ptr)(v);
 const setPtrOf = (f) => { ptrOf = f; };

@@ -8,13 +8,13 @@
 "use strict";
 const { binding, compiledFor, rejected } = require("./abi.js");
 const { T, VARIADIC } = require("./types.js");
-const { pin, unpin } = require("./callback.js");
+const { pin, unpin } = require("./library.js");
 
 // A signature's `.async` parts, { write(a0, …), read() }, compiled on its first `.async` call.
 const asyncParts = (sig) => compiledFor(binding.jsAsync, sig);
 
 // JSCallbacks passed as `function` arguments stay alive until the call settles, even if the
-// caller closes them meanwhile (lib/callback.js): the C function may still call them.
+// caller closes them meanwhile (JSCallback, lib/library.js): the C function may still call them.
 function pinCallbacks(sig, args) {
   let pinned = null;
   // (k: the declared type of args[i]; a variadic declaration's "..." is no argument)

@@ -1,11 +1,11 @@
 // index.js: the cffi package: the bun:ffi API for Node.js (SPEC). Gathers the exports of the
-// other modules; `index.mjs` re-exports this object for ESM. JSCallback, the memory helpers and
-// the layout types (struct, union, array) are loaded on first use, cc() on its first call (each module costs a few hundred µs at
-// require time).
+// other modules; `index.mjs` re-exports this object for ESM. The memory helpers and the layout
+// types (struct, union, array) are loaded on first use, cc() on its first call (each module
+// costs a few hundred µs at require time).
 "use strict";
 const { binding } = require("./abi.js");
 const { FFIType } = require("./types.js");
-const { dlopen, linkSymbols, CFunction, viewSource } = require("./library.js");
+const { dlopen, linkSymbols, CFunction, viewSource, JSCallback } = require("./library.js");
 
 const suffix = process.platform === "darwin" ? "dylib" : process.platform === "win32" ? "dll" : "so";
 
@@ -32,7 +32,7 @@ function errno() {
   return binding.errno();
 }
 
-module.exports = { FFIType, dlopen, linkSymbols, CFunction, viewSource, suffix, native, cc, errno };
+module.exports = { FFIType, dlopen, linkSymbols, CFunction, viewSource, JSCallback, suffix, native, cc, errno };
 
 // Lazily loaded exports: an enumerable getter that loads the module once.
 function lazy(names, file) {
@@ -45,6 +45,5 @@ function lazy(names, file) {
     });
   }
 }
-lazy(["JSCallback"], "./callback.js");
 lazy(["ptr", "read", "toArrayBuffer", "toBuffer", "CString"], "./memory.js");
 lazy(["struct", "union", "array"], "./layout.js");

@@ -1,6 +1,6 @@
 /* callback.c: JSCallback. A libffi closure gives each JS function a C address; when C calls
  * it on the JS thread, the C arguments are written into the shared buffer, the per-signature
- * JS wrapper (lib/callback.js) reads them, calls the user's function and writes its result
+ * JS wrapper (JSCallback, lib/library.js) reads them, calls the user's function and writes its result
  * back. Calls from other threads, and threadsafe void callbacks, go through threads.c.
  *
  * Tiering (x86-64 Linux): `.ptr` is a stub (cb_stub.c) that jumps to the libffi closure.
