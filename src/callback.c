@@ -1,6 +1,7 @@
-/* callback.c: JSCallback. A libffi closure gives each JS function a C address; when C calls
- * it on the JS thread, the C arguments are written into the shared buffer, the per-signature
- * JS wrapper (JSCallback, lib/library.js) reads them, calls the user's function and writes its result
+/* callback.c: JSCallback. A libffi closure gives each JS function a C address (its memory from
+ * cb_stub.c on x86-64 Linux, else from libffi's allocator); when C calls it on the JS thread,
+ * the C arguments are written into the shared buffer, the per-signature JS wrapper
+ * (JSCallback, lib/library.js) reads them, calls the user's function and writes its result
  * back. Calls from other threads, and threadsafe void callbacks, go through threads.c.
  *
  * Tiering (x86-64 Linux): `.ptr` is a stub (cb_stub.c) that jumps to the libffi closure.
@@ -174,12 +175,16 @@ typedef struct {
   uint32_t calls;      /* synchronous JS-thread invocations while TIER_COUNTING */
   uint8_t tier;
   bool foreign;        /* ever called from another thread (set atomically) */
+  bool own_closure;    /* the closure is cb_stub.c's (cffi_closure_alloc), not libffi's */
 } cb_ext_t;
 
 static void cb_free(cffi_cb_t *cb) {
   cb_ext_t *x = (cb_ext_t *)cb;
   if (x->stub) cffi_stub_free(x->stub);
-  if (cb->closure) ffi_closure_free(cb->closure);
+  if (cb->closure) {
+    if (x->own_closure) cffi_closure_free(cb->closure, x->closure_code);
+    else ffi_closure_free(cb->closure);
+  }
   if (x->jit && !__atomic_load_n(&x->foreign, __ATOMIC_ACQUIRE)) {
     cffi_code_release(x->jit);
     __atomic_sub_fetch(&cb_jit_count, 1, __ATOMIC_RELAXED);
@@ -275,7 +280,9 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
     cffi_throw_error(env, "ERR_CFFI_FFI", "cffi: libffi could not prepare this callback signature");
     goto fail;
   }
-  cb->closure = ffi_closure_alloc(sizeof(ffi_closure), &x->closure_code);
+  cb->closure = cffi_closure_alloc(&x->closure_code); /* cb_stub.c: cheaper than libffi's */
+  x->own_closure = cb->closure != NULL;
+  if (!cb->closure) cb->closure = ffi_closure_alloc(sizeof(ffi_closure), &x->closure_code);
   if (!cb->closure) {
     cffi_throw_error(env, "ERR_CFFI_FFI", "cffi: could not allocate a closure");
     goto fail;

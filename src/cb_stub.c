@@ -1,4 +1,6 @@
-/* cb_stub.c: stable C addresses for JSCallbacks whose code may be replaced later. A stub is
+/* cb_stub.c: executable memory for JSCallbacks: stable addresses (stubs) and libffi closures.
+ *
+ * Stubs: stable C addresses for JSCallbacks whose code may be replaced later. A stub is
  * an indirect jump through a data word; callback.c hands out the stub's address as `.ptr`,
  * points the word at the libffi closure first and, once the callback is hot, at a
  * JIT-compiled trampoline (call_jit.c). The address never changes; only the word does.
@@ -19,8 +21,20 @@
  * (stub i at i*STUB_SIZE, word i at page + i*8), disp32 = page + i*8 - (i*STUB_SIZE + 10).
  * The jump leaves every argument register and the stack untouched: the target runs as if C
  * had called it directly. Blocks are never unmapped; freed stubs are reused (the leak test
- * creates 100,000 callbacks but frees them as it goes). */
+ * creates 100,000 callbacks but frees them as it goes).
+ *
+ * Closures (cffi_closure_alloc): libffi's own allocator (ffi_closure_alloc) first checks the
+ * system (it reads /proc/self/status and /proc/mounts) and maps read+write+execute memory:
+ * ~150-200 us for the first closure of a process, most of the first `new JSCallback`'s native
+ * cost. Here closures come from pages of a memfd mapped twice, a read+write view where
+ * ffi_prep_closure_loc writes them and a read+execute view that C calls: no page is ever
+ * writable and executable at once (as for compiled code, tcc_memory.c), and the first block
+ * costs four system calls. Where a memfd cannot be mapped so (or the JIT's probe found no way to
+ * execute memory it wrote), callback.c uses ffi_closure_alloc as before. Blocks are never
+ * unmapped (a freed closure is reused, like a stub). */
+#include <ffi.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +42,12 @@
 #include <unistd.h>
 
 #include "cb_stub.h"
+#include "tcc_memory.h"
+
+int memfd_create(const char *name, unsigned flags); /* glibc_compat.c's wrapper */
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 1U
+#endif
 
 #if defined(__x86_64__) && defined(__linux__)
 
@@ -105,10 +125,70 @@ void cffi_stub_free(void *stub) {
   pthread_mutex_unlock(&stub_lock);
 }
 
+/* ---- closures ---- */
+
+#define CLOSURE_SIZE ((sizeof(ffi_closure) + 15) & ~(size_t)15)
+#define CLOSURE_BLOCK 16384 /* bytes per block: 256 closures */
+
+static pthread_mutex_t closure_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct free_closure { struct free_closure *next; void *code; } *free_closures;
+static bool closures_refused; /* a block could not be mapped: libffi's allocator from now on */
+
+/* Maps a block (a memfd viewed read+write and read+execute) and pushes its closures. Called
+ * with closure_lock held. The free list lives in the writable view of the free closures. */
+static int closure_grow(void) {
+  if (closures_refused || cffi_exec_probe(NULL) == CFFI_EXEC_NONE) return -1;
+  int fd = memfd_create("cffi-closures", MFD_CLOEXEC);
+  uint8_t *rw = MAP_FAILED, *rx = MAP_FAILED;
+  if (fd >= 0 && ftruncate(fd, CLOSURE_BLOCK) == 0) {
+    rw = mmap(NULL, CLOSURE_BLOCK, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (rw != MAP_FAILED) rx = mmap(NULL, CLOSURE_BLOCK, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+  }
+  if (fd >= 0) close(fd); /* the mappings keep the file */
+  if (rx == MAP_FAILED) {
+    if (rw != MAP_FAILED) munmap(rw, CLOSURE_BLOCK);
+    closures_refused = true;
+    return -1;
+  }
+  /* pushed in reverse so that the block's first closure is handed out first */
+  for (size_t off = CLOSURE_BLOCK / CLOSURE_SIZE * CLOSURE_SIZE; off >= CLOSURE_SIZE;) {
+    off -= CLOSURE_SIZE;
+    struct free_closure *f = (struct free_closure *)(rw + off);
+    f->code = rx + off;
+    f->next = free_closures;
+    free_closures = f;
+  }
+  return 0;
+}
+
+void *cffi_closure_alloc(void **code) {
+  pthread_mutex_lock(&closure_lock);
+  if (!free_closures && closure_grow() != 0) {
+    pthread_mutex_unlock(&closure_lock);
+    return NULL;
+  }
+  struct free_closure *f = free_closures;
+  free_closures = f->next;
+  pthread_mutex_unlock(&closure_lock);
+  *code = f->code;
+  return f;
+}
+
+void cffi_closure_free(void *closure, void *code) {
+  struct free_closure *f = closure;
+  pthread_mutex_lock(&closure_lock);
+  f->code = code;
+  f->next = free_closures;
+  free_closures = f;
+  pthread_mutex_unlock(&closure_lock);
+}
+
 #else /* no stubs: callbacks keep their libffi closure address */
 
 void *cffi_stub_alloc(void *target) { return NULL; }
 void cffi_stub_set(void *stub, void *target) {}
 void cffi_stub_free(void *stub) {}
+void *cffi_closure_alloc(void **code) { return NULL; }
+void cffi_closure_free(void *closure, void *code) {}
 
 #endif

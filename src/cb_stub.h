@@ -1,4 +1,4 @@
-/* cb_stub.h: stable, retargetable C addresses for JSCallbacks (cb_stub.c). */
+/* cb_stub.h: stable, retargetable C addresses and libffi closures for JSCallbacks (cb_stub.c). */
 #ifndef CFFI_CB_STUB_H
 #define CFFI_CB_STUB_H
 
@@ -10,5 +10,11 @@ void *cffi_stub_alloc(void *target);
 void cffi_stub_set(void *stub, void *target);
 /* Returns the stub for reuse; nothing may call it any more. */
 void cffi_stub_free(void *stub);
+
+/* Memory for one ffi_closure (write it with ffi_prep_closure_loc(closure, …, *code)) whose
+ * executable address is *code, or NULL (then use ffi_closure_alloc). Any thread. */
+void *cffi_closure_alloc(void **code);
+/* Returns a closure of cffi_closure_alloc for reuse; nothing may call it any more. */
+void cffi_closure_free(void *closure, void *code);
 
 #endif

@@ -297,7 +297,9 @@ static __thread long spin_budget = SPIN_NS;
 static __thread int spin_skipped;
 
 static void spin_until_done(const bool *done) {
-  if (ncpu < 2) return; /* set by cffi_threads_cb_init, before C can have the pointer */
+  /* here, not when the callback is made: sysconf reads /sys (~20 us of the first callback) */
+  pthread_once(&ncpu_once, ncpu_init);
+  if (ncpu < 2) return;
   long budget = spin_budget;
   if (budget < 1000) {
     if (++spin_skipped < SPIN_RETRY) return;
@@ -354,7 +356,6 @@ void cffi_threads_call_blocking(cffi_cb_t *cb, void **args, void *ret) {
 }
 
 int cffi_threads_cb_init(cffi_cb_t *cb) {
-  pthread_once(&ncpu_once, ncpu_init);
   cffi_env_t *st = cb->st;
   relay_t *re = st->threads;
   if (!re) {

@@ -7,6 +7,8 @@
 // is compiled) give the right results, the process ends normally with status 0 and runs its
 // 'exit' handlers, nothing on stderr, and cffi.node never asks for memory writable and
 // executable at once. The child always has the JIT on (CFFI_JIT=1), on both passes of the suite.
+// Where some executable memory is allowed, a JSCallback called from C works too, its libffi
+// closure in cffi's own memfd pages (src/cb_stub.c), never in writable+executable memory.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -28,9 +30,19 @@ if (process.env.CFFI_EXECMEM_CHILD === "1") {
     if (lib.symbols.id_i32(i * 7 - 50) === i * 7 - 50 && lib.symbols.id_f64(i / 4) === i / 4 &&
       lib.symbols.str_len("x".repeat(i)) === BigInt(i)) ok++;
   }
+  let cb = null;
+  if (process.env.CFFI_EXECMEM_CALLBACK === "1") {
+    const twice = new cffi.JSCallback((x) => x * 2, { args: ["i32"], returns: "i32" });
+    const r = cffi.dlopen(fixtures.jit, { reenter: { args: ["function", "i32", "f64", "i64", "cstring", "f32"], returns: "f64" } });
+    cb = r.symbols.reenter(twice, 21, 0.5, 1n, "abc", 0.25); // 42 + 0.5 + 1 + 3 + 0.25
+    twice.close();
+    r.close();
+  }
   const maps = fs.readFileSync("/proc/self/maps", "utf8");
   const out = {
     ok,
+    cb,
+    closures: /\/memfd:cffi-closures/.test(maps),
     jit: require(path.join(cffiDir, "lib", "abi.js")).binding.state().jit,
     memfd: /\/memfd:cffi-jit/.test(maps),
     note: cffi.viewSource({ f: { args: ["i32"], returns: "i32" } })[0],
@@ -62,17 +74,21 @@ function runPolicy(mode, env = {}) {
 }
 
 test("nothing writable+executable allowed: the JIT works (code written, then made read+execute)", { skip }, () => {
-  const out = runPolicy("nowx");
+  const out = runPolicy("nowx", { CFFI_EXECMEM_CALLBACK: "1" });
   assert.equal(out.stderr, "");
   assert.equal(out.jit, true);
   assert.equal(out.memfd, false);
+  assert.equal(out.cb, 46.75, "a JSCallback called from C");
+  assert.equal(out.closures, true, "its closure is in cffi's memfd pages");
 });
 
 test("no anonymous executable memory (SELinux deny_execmem): the JIT works through a memfd", { skip }, () => {
-  const out = runPolicy("noanon");
+  const out = runPolicy("noanon", { CFFI_EXECMEM_CALLBACK: "1" });
   assert.equal(out.stderr, "");
   assert.equal(out.jit, true);
   assert.equal(out.memfd, true);
+  assert.equal(out.cb, 46.75, "a JSCallback called from C");
+  assert.equal(out.closures, true, "its closure is in cffi's memfd pages");
 });
 
 test("no executable memory at all: everything runs on libffi, silently; CFFI_DEBUG_SOURCE says why", { skip }, () => {
