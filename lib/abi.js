@@ -327,7 +327,7 @@ const typeKey = (t) => (typeof t === "object" ? `L${t.id}` : t);
 // Per-signature code from a source the native side writes (src/jsgen.c): `gen` is
 // binding.jsAsync or binding.jsCallback, and what the source returns is cached per signature.
 const perSignature = new MapCtor();
-function compiledFor(gen, sig) {
+const compiledFor = (function compiledFor(gen, sig) {
   let key = `${gen.name}:${typeKey(sig.returns)}:`;
   for (let k = 0; k < sig.args.length; k++) key += `${typeKey(sig.args[k])},`;
   let made = MapGet(perSignature, key);
@@ -336,7 +336,7 @@ function compiledFor(gen, sig) {
     MapSet(perSignature, key, made);
   }
   return made;
-}
+});
 
 module.exports = {
   binding, H, TAG, MAX_ARGS, AREA_OFFSET, state, helpers, compiledFor, zlist, reserve, setPtrOf, ReflectApply, FunctionCtor, rejected,

@@ -360,7 +360,9 @@ function viewSource(symbols, isCallback = false) {
 
 // (userFn) -> the function native code calls for a JSCallback of `sig`: reads the C arguments
 // from the buffer, calls userFn, writes its result into slot 0. One per signature.
-const makeCallbackWrapper = (sig) => compiledFor(binding.jsCallback, sig);
+const makeCallbackWrapper = (function makeCallbackWrapper(sig) {
+  return compiledFor(binding.jsCallback, sig);
+});
 
 // pin(cb) / unpin(cb): an `.async` call that was given `cb` keeps its native side alive until
 // the call settles, because the C function may still call it after the JS caller closed it.
