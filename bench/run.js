@@ -29,6 +29,7 @@ const HOT_OPS = {
   hello: "hello() → cstring",
   cb1: "cb1: C call + 1 callback",
   cb1000: "cb1000: per callback (×1000 loop)",
+  read_i32: "read_i32: read.i32(ptr, byteOffset) (koffi.decode, ffi.getInt32)",
 };
 // The thread ops: [label, unit]. Workers report ns per call like the hot ops; the unit says
 // how the table shows it ("µs" per call, or "calls/s", the inverse).

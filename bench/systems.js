@@ -101,6 +101,8 @@ const bunStyle = (load) => ({
   callback: (ffi, opened, fn, sig) => new ffi.JSCallback(fn, sig),
   // FFIType numbers for bun:ffi type names (the "dlopen + 9 declarations, FFIType numbers" row)
   numbers: (ffi) => new Proxy({}, { get: (_, name) => ffi.FFIType[name] }),
+  // read.i32(pointer, byteOffset) over `cells` (the read_i32 op)
+  readI32: (ffi, cells) => ({ f: ffi.read.i32, p: ffi.ptr(cells) }),
   // The qsort workload: libc qsort of an Int32Array with a JS comparator that reads the two
   // elements through read.i32 (mode "read") or from the array itself (mode "direct").
   qsort: (ffi, mode) => {
@@ -192,6 +194,11 @@ const koffi = {
   },
   // A registered callback is a stable C pointer: the fast way to pass the same callback often.
   callback: (k, opened, fn) => k.register(fn, k.pointer(k.__benchProto)),
+  // koffi.decode(pointer, byteOffset, type); the pointer object from memchr over `cells`
+  readI32: (k, cells) => {
+    const memchr = k.load(LIBC).func("void *memchr(const void *s, int c, size_t n)");
+    return { f: (p, off) => k.decode(p, off, "int32_t"), p: memchr(cells, cells[0] & 0xff, 4) };
+  },
   // Pointers reach the comparator as koffi pointer objects: koffi.decode reads one, and
   // koffi.address gives its address (a BigInt; memchr's result gives the array's).
   qsort: (k, mode) => {
@@ -280,6 +287,8 @@ const nodeFfi = {
     return { fns, lib: l, close: () => l.close() };
   },
   callback: (ffi, opened, fn) => opened.lib.registerCallback({ arguments: ["i32"], return: "i32" }, fn),
+  // ffi.getInt32(pointer, byteOffset), the pointer a BigInt
+  readI32: (ffi, cells) => ({ f: ffi.getInt32, p: ffi.getRawPointer(cells) }),
   // Pointers reach the comparator as BigInts: ffi.getInt32 reads one.
   qsort: (ffi, mode) => {
     const libc = new ffi.DynamicLibrary(LIBC);

@@ -68,6 +68,8 @@ for (let i = 0; i < big.length; i++) BIG_SUM += big[i] = (i * 7) & 0xff;
 // counts as (cb1000: per callback). Alternating arguments keep a JIT from treating a call as
 // loop-invariant; the two lists are preallocated constants, so no system allocates for them.
 const CB = Symbol("callback");
+const PTR = Symbol("pointer");
+const CELLS = new Int32Array([11, 22]);
 const OPS = {
   noop: { sym: "noop", args: [[], []], expect: [undefined, undefined] },
   add_i32: { sym: "add_i32", args: [[1, 2], [3, 4]], expect: [3, 7] },
@@ -79,6 +81,9 @@ const OPS = {
   hello: { sym: "hello", args: [[], []], expect: ["hello, world", "hello, world"] },
   cb1: { sym: "call_cb_i32", args: [[CB, 1], [CB, 2]], expect: [1, 3] },
   cb1000: { sym: "call_cb_i32", args: [[CB, 1000], [CB, 1000]], expect: [500500, 500500], per: 1000 },
+  // read an int32 from memory: (pointer, byteOffset) with the system's read function
+  // (sys.readI32); PTR stands for the pointer to CELLS.
+  read_i32: { read: true, args: [[PTR, 0], [PTR, 4]], expect: [11, 22] },
 };
 
 // Thread ops. async: add_i32 through the system's async call, `width` calls in flight (each
@@ -223,8 +228,17 @@ function runHot(sys, op) {
   const adapt = (sys.adapt && sys.adapt[opName]) || {};
   if (adapt.skip) throw new Error(adapt.skip);
   const mod = sys.load();
-  const opened = sys.open(mod, libPath, { [op.sym]: SIGS[op.sym] });
-  let f = opened.fns[op.sym];
+  let f;
+  let opened = null;
+  if (op.read) {
+    if (!sys.readI32) throw new Error("no memory read function");
+    const r = sys.readI32(mod, CELLS);
+    f = r.f;
+    op.args = op.args.map((l) => l.map((a) => (a === PTR ? r.p : a)));
+  } else {
+    opened = sys.open(mod, libPath, { [op.sym]: SIGS[op.sym] });
+    f = opened.fns[op.sym];
+  }
   if (adapt.wrap) f = adapt.wrap(f, mod);
   let args = typeof adapt.args === "function" ? adapt.args(op.args) : adapt.args || op.args;
   if (adapt.buffer) args = args.map((l) => l.map((a) => (a instanceof Uint8Array ? Buffer.from(a) : a)));
@@ -235,7 +249,7 @@ function runHot(sys, op) {
   for (let k = 0; k < 2; k++) {
     const got = f(...args[k]);
     if (!same(got, op.expect[k])) {
-      throw new Error(`wrong result: ${op.sym} returned ${show(got)}, expected ${show(op.expect[k])}`);
+      throw new Error(`wrong result: ${op.sym || opName} returned ${show(got)}, expected ${show(op.expect[k])}`);
     }
   }
   const loop = makeLoop(f, args);
