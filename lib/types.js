@@ -87,6 +87,11 @@ const readSignature = (function readSignature(def, where) {
       continue;
     }
     const t = typeOf(args[i], false);
+    if (typeof t === "object" && t.desc[1] > 16) {
+      // libffi places them on the stack from its own 16-aligned base, where gcc aligns the
+      // argument area to them: a silently wrong value (x86-64), or a crash (arm64)
+      throw new TypeError(`Argument ${i}: structs aligned to more than 16 bytes cannot be passed by value; pass a pointer`);
+    }
     if (fixed >= 0 && t === T.float) throw new TypeError("float is promoted to double in variadic arguments; declare f64");
     types[i] = t;
   }

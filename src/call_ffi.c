@@ -58,8 +58,20 @@ void cffi_ffi_call_raw(cffi_fn_t *fn, cffi_slot_t *args, cffi_slot_t *ret) {
   ffi_data_t *d = fn->ffi;
   /* a layout's slot holds the address of its bytes */
   for (int i = 0; i < fn->sig.nargs; i++) avalues[i] = fn->sig.args[i] == CFFI_T_LAYOUT ? args[i].ptr : &args[i];
-  if (fn->sig.ret == CFFI_T_LAYOUT) { /* ret->ptr: where the bytes go (room for 32 more) */
-    ffi_call(&d->cif, FFI_FN(fn->addr), ret->ptr, avalues);
+  if (fn->sig.ret == CFFI_T_LAYOUT) {
+    /* ret->ptr: where the bytes go. C may store a result in memory with aligned
+     * instructions (movaps), so it lands in storage aligned as the struct is, then moves. */
+    const cffi_layout_t *L = fn->sig.x->layout[0];
+    size_t room = L->size + 32;
+    _Alignas(64) uint8_t local[256];
+    uint8_t *tmp = room <= sizeof local && L->align <= 64 ? local : aligned_alloc(L->align > 64 ? L->align : 64, (room + 63) & ~(size_t)63);
+    if (!tmp) { /* out of memory: zeros rather than a call whose result has nowhere to go */
+      memset(ret->ptr, 0, L->size);
+      return;
+    }
+    ffi_call(&d->cif, FFI_FN(fn->addr), tmp, avalues);
+    memcpy(ret->ptr, tmp, L->size);
+    if (tmp != local) free(tmp);
     return;
   }
   cffi_slot_t r = {0};

@@ -26,7 +26,7 @@
  * copies onto the stack as gcc does. A result comes back as a struct of one uint64_t or
  * double per eightbyte, or of its bytes (memory). This TinyCC returns structs that mix
  * integer and floating-point eightbytes wrongly (DESIGN.md), and the JIT leaves those, packed
- * results in memory and over-aligned memory arguments to libffi. */
+ * structs with misaligned fields and over-aligned memory values to libffi. */
 enum { LJ_NO, LJ_REGS, LJ_MEMORY };
 
 static int layout_jit(const cffi_layout_t *L, bool is_ret, int *gpr, int *sse) {
@@ -34,7 +34,8 @@ static int layout_jit(const cffi_layout_t *L, bool is_ret, int *gpr, int *sse) {
   uint8_t cls[2];
   cffi_layout_classify(L, cls);
   if (cls[0] == CFFI_CLS_MEMORY) {
-    if (L->align > 8 || (is_ret && L->size <= 16)) return LJ_NO;
+    /* (16 bytes or less in memory: a misaligned field, which TinyCC would pass in registers) */
+    if (L->align > 8 || L->size <= 16) return LJ_NO;
     return LJ_MEMORY;
   }
   int ni = (cls[0] == CFFI_CLS_INT) + (cls[1] == CFFI_CLS_INT);
@@ -186,6 +187,8 @@ static void emit_arg_expr(sbuf_t *b, const cffi_sig_t *sig, int k) {
         sb_printf(b, "S[%d].i32 != 0", s);
       else if (t == CFFI_T_I32)
         sb_printf(b, "S[%d].i32", s);
+      else if (k >= sig->nfixed) /* promoted to int explicitly (arm64 TinyCC does not) */
+        sb_printf(b, "(%s)(%s)S[%d].i32", t == CFFI_T_U32 ? "uint32_t" : "int32_t", cffi_types[t].c_name, s);
       else
         sb_printf(b, "(%s)S[%d].i32", cffi_types[t].c_name, s);
       return;

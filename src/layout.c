@@ -9,8 +9,8 @@
  *    the layout by the SysV rules itself (what gcc does: a misaligned field or more than 16
  *    bytes → memory; per eightbyte, INTEGER wins over SSE) and gives libffi a stand-in whose
  *    eightbytes libffi classifies the same way. libffi has no union type and its own walk of
- *    packed fields disagrees with gcc; the stand-in needs neither. Elsewhere (AAPCS64) the
- *    fields themselves, which libffi classifies (HFAs), or bytes when they overlap.
+ *    packed fields disagrees with gcc; the stand-in needs neither. On arm64 (AAPCS64) the
+ *    floats of a homogeneous floating-point aggregate, or bytes.
  * Signatures with layouts or "..." also own a cffi_sigx_t (cffi_sig_free releases it). */
 #include <ffi.h>
 #include <stdlib.h>
@@ -56,7 +56,7 @@ void cffi_layout_classify(const cffi_layout_t *L, uint8_t cls[2]) {
   }
 }
 
-/* The ffi_type stand-in (x86-64) or the faithful type (elsewhere) of L, in L->ffi. */
+/* The ffi_type stand-in of L (see the top of this file), in L->ffi. */
 static int build_ffi_type(cffi_layout_t *L) {
   ffi_type *t = calloc(1, sizeof(ffi_type) + (L->size + 2) * sizeof(ffi_type *));
   if (!t) return -1;
@@ -91,22 +91,28 @@ static int build_ffi_type(cffi_layout_t *L) {
     }
   }
 #else
-  /* libffi classifies the fields (AAPCS64: homogeneous floating-point aggregates go in FP
-   * registers). Overlapping or misaligned fields (unions, packed) cannot be listed: bytes,
-   * which make an integer-class aggregate of the same size. */
-  bool plain = true;
-  uint32_t end = 0;
-  for (uint32_t i = 0; i < L->nleaves && plain; i++) {
-    const cffi_leaf_t *f = &L->leaves[i];
-    uint32_t sz = cffi_types[f->type].size;
-    if (f->offset < end || f->offset % sz) plain = false;
-    end = f->offset + f->count * sz;
+  /* AAPCS64: a homogeneous floating-point aggregate (one to four floats, or doubles, and
+   * nothing else: no padding either, which gcc's rule implies and libffi's walk of listed
+   * fields would not see; union members included) goes in FP registers; any other aggregate
+   * of up to 16 bytes in integer registers, a larger one by reference. libffi is given the
+   * floats for an HFA, else bytes, which it treats like any other non-HFA. */
+  uint8_t ft = L->leaves[0].type;
+  uint32_t fsize = cffi_types[ft].size;
+  bool hfa = is_float(ft) && L->size % fsize == 0 && L->size / fsize <= 4;
+  for (uint32_t i = 0; i < L->nleaves && hfa; i++)
+    hfa = L->leaves[i].type == ft && L->leaves[i].offset % fsize == 0;
+  if (hfa) { /* every float slot must be covered by some leaf (no padding) */
+    uint32_t covered = 0;
+    for (uint32_t slot = 0; slot < L->size / fsize; slot++)
+      for (uint32_t i = 0; i < L->nleaves; i++)
+        if (slot * fsize >= L->leaves[i].offset && slot * fsize < L->leaves[i].offset + L->leaves[i].count * fsize) {
+          covered++;
+          break;
+        }
+    hfa = covered == L->size / fsize;
   }
-  uint32_t count = 0;
-  for (uint32_t i = 0; i < L->nleaves; i++) count += L->leaves[i].count;
-  if (plain && count <= L->size) {
-    for (uint32_t i = 0; i < L->nleaves; i++)
-      for (uint32_t j = 0; j < L->leaves[i].count; j++) el[n++] = scalar_type(L->leaves[i].type);
+  if (hfa) {
+    for (uint32_t k = 0; k < L->size / fsize; k++) el[n++] = scalar_type(ft);
   } else {
     for (uint32_t k = 0; k < L->size; k++) el[n++] = &ffi_type_uint8;
   }
