@@ -36,14 +36,7 @@ const byName = new Map(Object.entries({ ...T, ...aliases, size_t: T.uint64_t }))
 // lib/layout.js's layoutInfo, once a declaration names something that is not a type name or
 // number (loading it costs require() time that plain bun:ffi code need not pay).
 let layoutInfo = null;
-const infoOf = (x) => (layoutInfo ??= loadLayoutInfo())(x);
-function loadLayoutInfo() {
-  try {
-    return require("./layout.js").layoutInfo; // (lands with the layout types; until then none)
-  } catch {
-    return () => undefined;
-  }
-}
+const infoOf = (x) => (layoutInfo ??= require("./layout.js").layoutInfo)(x);
 
 const typeOf = (function typeOf(x, isReturn) {
   if (x !== null && (typeof x === "object" || typeof x === "function")) {
