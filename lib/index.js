@@ -13,14 +13,28 @@ const { readFileSync } = require("node:fs");
 
 const ModuleCtor = module.constructor;
 const ReflectApply = Reflect.apply;
-const SIBLINGS = new Set(["abi.js", "types.js", "library.js", "memory.js", "async.js", "cc.js", "layout.js"]);
-const plainRequire = ModuleCtor.prototype.require;
+// Each sibling also as a plain require() with a literal name: where `module` is not Node's
+// (a bundler's or a test runner's module system) that is what runs, and what they can see.
+const SIBLINGS = {
+  __proto__: null,
+  "abi.js": () => require("./abi.js"),
+  "types.js": () => require("./types.js"),
+  "library.js": () => require("./library.js"),
+  "memory.js": () => require("./memory.js"),
+  "async.js": () => require("./async.js"),
+  "cc.js": () => require("./cc.js"),
+  "layout.js": () => require("./layout.js"),
+};
+const nodeModules = typeof ModuleCtor === "function" && ModuleCtor.prototype !== undefined &&
+  typeof ModuleCtor.prototype._compile === "function" && typeof ModuleCtor.prototype.require === "function" &&
+  require.cache !== null && typeof require.cache === "object";
+const plainRequire = nodeModules ? ModuleCtor.prototype.require : null;
 
 function sibling(name) {
+  if (!nodeModules) return SIBLINGS[name]();
   const filename = `${__dirname}/${name}`;
   const done = require.cache[filename];
   if (done) return done.exports;
-  if (typeof ModuleCtor.prototype._compile !== "function") return require(`./${name}`);
   const m = new ModuleCtor(filename, module);
   m.filename = filename;
   m.paths = module.paths; // the same directory
@@ -38,7 +52,7 @@ function sibling(name) {
 }
 
 function siblingRequire(id) {
-  if (typeof id === "string" && id.startsWith("./") && SIBLINGS.has(id.slice(2))) return sibling(id.slice(2));
+  if (typeof id === "string" && id.startsWith("./") && SIBLINGS[id.slice(2)] !== undefined) return sibling(id.slice(2));
   return ReflectApply(plainRequire, this, [id]);
 }
 

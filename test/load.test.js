@@ -11,6 +11,30 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { cffiPath, cffiDir } = require("./helpers.js");
 
+if (process.env.CFFI_LOAD_CHILD === "bundler") {
+  // lib/index.js run as a bundler or test runner would: a `module` that is a plain object and
+  // a require() of its own (here createRequire's), which must see every module of lib/ by name
+  const { createRequire } = require("node:module");
+  const vm = require("node:vm");
+  const index = require.resolve(cffiPath);
+  const own = createRequire(index);
+  const seen = [];
+  const shim = (id) => {
+    seen.push(id);
+    return own(id);
+  };
+  const m = { exports: {} };
+  const wrapper = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${fs.readFileSync(index, "utf8")}\n})`,
+    { filename: index });
+  wrapper.call(m.exports, m.exports, shim, m, index, path.dirname(index));
+  const cffi = m.exports;
+  const libc = cffi.dlopen(null, { abs: { args: ["i32"], returns: "i32" } });
+  const ok = [libc.symbols.abs(-7) === 7, cffi.read.i32(cffi.ptr(new Int32Array([42]))) === 42];
+  libc.close();
+  process.stdout.write(JSON.stringify({ ok, seen: seen.filter((r) => r.startsWith("./")) }));
+  return;
+}
+
 if (process.env.CFFI_LOAD_CHILD === "1") {
   const Module = require("node:module");
   const resolved = [];
@@ -42,4 +66,12 @@ test("lib/'s modules load once, in require.cache, without require()'s resolution
   assert.deepEqual(out.resolved, [], "no module of lib/ went through Module._resolveFilename");
   assert.deepEqual(out.ours, ["abi.js", "async.js", "index.js", "layout.js", "library.js", "memory.js", "types.js"]);
   assert.equal(out.same, true, "a plain require() of lib/abi.js returns the instance cffi uses");
+});
+
+test("where `module` is not Node's (a bundler, a test runner), lib/ loads through its require()", () => {
+  const r = spawnSync(process.execPath, [__filename], { env: { ...process.env, CFFI_LOAD_CHILD: "bundler" }, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(out.ok, [true, true], "abs and read.i32 work");
+  assert.deepEqual(out.seen, ["./abi.js", "./types.js", "./library.js", "./memory.js"]);
 });
