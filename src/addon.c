@@ -155,7 +155,7 @@ static napi_value init(napi_env env, napi_value exports) {
 
   if (cffi_init_library(env, exports) != napi_ok || cffi_init_call(env, exports) != napi_ok ||
       cffi_init_callback(env, exports) != napi_ok || cffi_init_memory(env, exports) != napi_ok ||
-      cffi_init_async(env, exports) != napi_ok || cffi_init_cc(env, exports) != napi_ok ||
+      cffi_init_async(env, exports) != napi_ok || cffi_init_cc(env, exports) != napi_ok || cffi_init_layout(env, exports) != napi_ok ||
       init_misc(env, exports) != napi_ok) {
     cffi_throw_last(env);
     return NULL;

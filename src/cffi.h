@@ -316,6 +316,7 @@ napi_status cffi_init_callback(napi_env env, napi_value exports);
 napi_status cffi_init_memory(napi_env env, napi_value exports);
 napi_status cffi_init_async(napi_env env, napi_value exports);
 napi_status cffi_init_cc(napi_env env, napi_value exports);
+napi_status cffi_init_layout(napi_env env, napi_value exports);
 void cffi_callback_env_cleanup(cffi_env_t *st);
 void cffi_library_env_cleanup(cffi_env_t *st);
 void cffi_memory_env_cleanup(cffi_env_t *st);

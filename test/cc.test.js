@@ -350,6 +350,55 @@ test("cc: thread-local storage is refused with warnings off (-w)", sysHeaders, (
   }
 });
 
+test("cc: structs by value where TinyCC agrees with gcc; the shapes it does not are a TypeError", () => {
+  const { struct, array } = cffi;
+  const D3 = struct({ a: "f64", b: "f64", c: "f64" });
+  const I4 = struct({ a: "i32", b: "i32", c: "i32", d: "i32" });
+  const F2 = struct({ a: "f32", b: "f32" });
+  const M = struct({ a: "f64", b: "i32", c: array("i8", 20) });
+  const file = write("structs.c", `
+typedef struct { double a, b, c; } D3;
+typedef struct { int a, b, c, d; } I4;
+typedef struct { float a, b; } F2;
+typedef struct { double a; int b; signed char c[20]; } M;
+double d3(int k, D3 v) { return v.a * 100 + v.b * 10 + v.c + k; }
+D3 mkd3(double x) { D3 r = {x, x + 1, x + 2}; return r; }
+int i4(I4 v) { return v.a * 1000 + v.b * 100 + v.c * 10 + v.d; }
+I4 mki4(int x) { I4 r = {x, x + 1, x + 2, x + 3}; return r; }
+F2 mkf2(float x) { F2 r = {x, x + 1}; return r; }
+double m(M v) { return v.a + v.b + v.c[19]; }
+M mkm(double x) { M r = {x, 3, {0}}; r.c[19] = 5; return r; }
+typedef struct { double d; long long i; } DI;
+DI mkdi(double d) { DI r = {d, 42}; return r; }
+`);
+  if (process.arch !== "x64") {
+    assert.throws(() => cc({ source: file, symbols: { mkd3: { args: ["f64"], returns: D3 } } }),
+      { name: "TypeError", message: /structs by value in cc\(\) are supported on x86-64 only; pass a pointer$/ });
+    return;
+  }
+  const { symbols: s, close } = cc({ source: file, symbols: {
+    d3: { args: ["i32", D3], returns: "f64" }, mkd3: { args: ["f64"], returns: D3 },
+    i4: { args: [I4], returns: "i32" }, mki4: { args: ["i32"], returns: I4 }, mkf2: { args: ["f32"], returns: F2 },
+    m: { args: [M], returns: "f64" }, mkm: { args: ["f64"], returns: M } } });
+  for (let round = 0; round < 150; round++) { // past the default tier-up threshold
+    assert.equal(s.d3(4, { a: 1, b: 2, c: 3 }), 127);
+    assert.deepEqual(s.mkd3(1), { a: 1, b: 2, c: 3 });
+    assert.equal(s.i4({ a: 1, b: 2, c: 3, d: 4 }), 1234);
+    assert.deepEqual(s.mki4(round), { a: round, b: round + 1, c: round + 2, d: round + 3 });
+    assert.deepEqual(s.mkf2(1.5), { a: 1.5, b: 2.5 });
+    assert.equal(s.m({ a: 1, b: 2, c: [...Array(19).fill(0), 7] }), 10);
+    assert.equal(s.mkm(1).c[19], 5);
+  }
+  close();
+  // {double; int64_t}: this TinyCC returns its halves in other registers than gcc
+  const DI = struct({ d: "f64", i: "i64" });
+  assert.throws(() => cc({ source: file, symbols: { mkdi: { args: ["f64"], returns: DI } } }),
+    { name: "TypeError", message: /^cc\(\): "mkdi": TinyCC passes this struct by value differently from gcc .*; pass a pointer$/ });
+  const Packed = struct({ c: "u8", i: "i32" }, { packed: true });
+  assert.throws(() => cc({ source: file, symbols: { d3: { args: ["i32", Packed], returns: "f64" } } }),
+    { name: "TypeError", message: /^cc\(\): "d3": TinyCC passes this struct by value differently/ });
+});
+
 test("cc: a library that cannot be found", () => {
   assert.throws(() => cc({ source: MAIN, library: "cffi-no-such-lib", symbols: { bump: { args: ["i32"] } } }),
     { message: /cannot find library "cffi-no-such-lib"/ });
