@@ -42,9 +42,16 @@ static bool is_ptrlike(uint8_t t) {
 
 static const char prelude[] =
     "\"use strict\";\n"
-    "const { I32, U32, F64, B64, BU64, T, DV, AT } = H.H;\n"
+    "const { I32, U32, F64, B64, BU64, T } = H.H;\n"
     "const { toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, "
-    "bufferLength, addressOf, floor, isView, isArrayBuffer, reserve } = H;\n";
+    "bufferLength, addressOf, floor, isView, isArrayBuffer } = H;\n";
+/* ... and what sources with layouts by value use (only they pay V8 for parsing it) */
+static const char layout_prelude[] = "const { DV, AT } = H.H;\nconst { reserve } = H;\n";
+
+static void emit_prelude(sbuf_t *b, bool layouts) {
+  sb_puts(b, prelude);
+  if (layouts) sb_puts(b, layout_prelude);
+}
 
 /* The common case of an address argument, an exact positive number: the double goes into the
  * slot with tag CFFI_TAG_F64; the `else` continues with the other cases. */
@@ -320,7 +327,9 @@ char *cffi_jsgen_batch(cffi_fn_t *const *fns, const char *const *names, size_t n
   for (size_t i = 0; i < n; i++)
     if (first[i] != i) shared[first[i]] = true;
   sbuf_t b = {0};
-  sb_puts(&b, prelude);
+  bool layouts = false;
+  for (size_t i = 0; i < n; i++) layouts |= fns[i]->sig.x != NULL;
+  emit_prelude(&b, layouts);
   for (size_t i = 0; i < n; i++) {
     if (!shared[i]) continue;
     char w[24];
@@ -344,7 +353,7 @@ char *cffi_jsgen_batch(cffi_fn_t *const *fns, const char *const *names, size_t n
 
 char *cffi_jsgen_async(const cffi_sig_t *sig) {
   sbuf_t b = {0};
-  sb_puts(&b, prelude);
+  emit_prelude(&b, sig->x != NULL);
   emit_writer(&b, sig, "w", true, 0); /* lib/library.js calls it with Reflect.apply */
   sb_puts(&b, "function read() { return ");
   emit_result(&b, sig, 0);
@@ -355,7 +364,7 @@ char *cffi_jsgen_async(const cffi_sig_t *sig) {
 char *cffi_jsgen_callback(const cffi_sig_t *sig) {
   sbuf_t b = {0};
   int n = sig->nargs;
-  sb_puts(&b, prelude);
+  emit_prelude(&b, sig->x != NULL);
   sb_puts(&b, "return function make(userFn) {\nreturn function (");
   emit_params(&b, NULL, n);
   sb_puts(&b, ") {\n");
