@@ -8,7 +8,10 @@
 // 'exit' handlers, nothing on stderr, and cffi.node never asks for memory writable and
 // executable at once. The child always has the JIT on (CFFI_JIT=1), on both passes of the suite.
 // Where some executable memory is allowed, a JSCallback called from C works too, its libffi
-// closure in cffi's own memfd pages (src/cb_stub.c), never in writable+executable memory.
+// closure in cffi's own memfd pages (src/cb_stub.c), never in writable+executable memory. That
+// is x86-64 only: elsewhere closures come from libffi's allocator, which maps them writable and
+// executable, so the callback part runs on x86-64.
+const withCallback = process.arch === "x64";
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -74,21 +77,25 @@ function runPolicy(mode, env = {}) {
 }
 
 test("nothing writable+executable allowed: the JIT works (code written, then made read+execute)", { skip }, () => {
-  const out = runPolicy("nowx", { CFFI_EXECMEM_CALLBACK: "1" });
+  const out = runPolicy("nowx", withCallback ? { CFFI_EXECMEM_CALLBACK: "1" } : {});
   assert.equal(out.stderr, "");
   assert.equal(out.jit, true);
   assert.equal(out.memfd, false);
-  assert.equal(out.cb, 46.75, "a JSCallback called from C");
-  assert.equal(out.closures, true, "its closure is in cffi's memfd pages");
+  if (withCallback) {
+    assert.equal(out.cb, 46.75, "a JSCallback called from C");
+    assert.equal(out.closures, true, "its closure is in cffi's memfd pages");
+  }
 });
 
 test("no anonymous executable memory (SELinux deny_execmem): the JIT works through a memfd", { skip }, () => {
-  const out = runPolicy("noanon", { CFFI_EXECMEM_CALLBACK: "1" });
+  const out = runPolicy("noanon", withCallback ? { CFFI_EXECMEM_CALLBACK: "1" } : {});
   assert.equal(out.stderr, "");
   assert.equal(out.jit, true);
   assert.equal(out.memfd, true);
-  assert.equal(out.cb, 46.75, "a JSCallback called from C");
-  assert.equal(out.closures, true, "its closure is in cffi's memfd pages");
+  if (withCallback) {
+    assert.equal(out.cb, 46.75, "a JSCallback called from C");
+    assert.equal(out.closures, true, "its closure is in cffi's memfd pages");
+  }
 });
 
 test("no executable memory at all: everything runs on libffi, silently; CFFI_DEBUG_SOURCE says why", { skip }, () => {
