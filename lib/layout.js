@@ -10,8 +10,12 @@
 // DV_METHODS), so that a replaced built-in never runs inside it; `dec` runs no user code at
 // all, `encI` only the user's own getters (and iterators).
 //
-// INTERNAL API for the call path (lib/library.js, src/jsgen.c), see /tmp/structs-design.md §1:
-// layoutInfo(x) → { id, desc, enc(dv, off, value, where), dec(dv, off) } or undefined.
+// INTERNAL API for the call path (lib/types.js puts a layout's info into signatures; src/jsgen.c's
+// generated wrappers call enc/dec on the frame in the layout area, src/cffi.h; src/layout.c reads
+// desc): layoutInfo(x) → { id, desc, enc(dv, off, value, where), dec(dv, off) } or undefined.
+// desc: Int32Array [size, align, kind (0 struct, 1 union, 2 array), n, (offset, FFIType, count)
+// × n], the scalar leaves with absolute offsets (nested layouts flattened, union members
+// overlapping, an array of scalars one leaf). `where`: an argument index or a label for messages.
 // `dv` is H.DV (hardened at load, see DV_METHODS); any other DataView works but is not
 // protected against a replaced DataView.prototype method.
 "use strict";
