@@ -21,6 +21,7 @@ const lib = dlopen(fixtures.threads, {
   call_twice: { args: ["function", "i32"], returns: "i32" },
   call_mix_thread: { args: ["function", "i32"], returns: "f64" },
   strings_from_thread: { args: ["function"] },
+  structs_from_thread: { args: ["function"] },
 });
 const S = lib.symbols;
 
@@ -82,6 +83,19 @@ test("threadsafe void on the JS thread is queued: the C caller returns before fn
   assert.deepEqual(got, []); // queued, not run yet
   await until(() => got.length === 5, "queued invocations");
   assert.deepEqual(got, [0, 1, 2, 3, 4]);
+  cb.close();
+});
+
+test("threadsafe void callbacks receive structs by value from another thread (queued copies)", async () => {
+  const Rec = cffi.struct({ d: "f64", i: "i64", f: cffi.array("f32", 3) });
+  const Pair = cffi.struct({ x: "f32", k: "i32" });
+  const got = [];
+  const cb = new cffi.JSCallback((r, p) => got.push([r, p]), { args: [Rec, Pair], threadsafe: true });
+  S.structs_from_thread(cb.ptr);
+  await until(() => got.length === 100, "struct invocations");
+  for (let i = 0; i < 100; i++) {
+    assert.deepEqual(got[i], [{ d: i + 0.5, i: BigInt(-i), f: new Float32Array([i, 2 * i, 0.25]) }, { x: i / 4, k: 1000 + i }]);
+  }
   cb.close();
 });
 
