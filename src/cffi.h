@@ -134,10 +134,16 @@ typedef struct {
   uint8_t type;
 } cffi_leaf_t;
 
+/* x86-64 SysV classes of a layout's eightbytes (cffi_layout_t.cls) */
+enum { CFFI_CLS_NONE, CFFI_CLS_SSE, CFFI_CLS_INT, CFFI_CLS_MEMORY };
+
 typedef struct {
   uint32_t size, align, nleaves;
-  uint8_t kind; /* 0 struct, 1 union */
-  void *ffi;    /* the ffi_type libffi is given (layout.c) */
+  uint8_t kind;   /* 0 struct, 1 union */
+  uint8_t cls[2]; /* the SysV classes of its (at most two) eightbytes; cls[0] == CFFI_CLS_MEMORY
+                     when it is passed and returned in memory (more than 16 bytes, or a
+                     misaligned field). Computed on every architecture; used on x86-64. */
+  void *ffi;      /* the ffi_type libffi is given (layout.c) */
   cffi_leaf_t leaves[];
 } cffi_layout_t;
 
@@ -186,10 +192,6 @@ void cffi_sig_free(cffi_sig_t *sig);
 /* The ffi_type * libffi is given for position pos of sig (0: the result, 1 + k: argument k),
  * with the default argument promotions after "...". */
 void *cffi_sig_ffi_type(const cffi_sig_t *sig, int pos);
-/* x86-64 SysV: the classes of L's (at most two) eightbytes; cls[0] == CFFI_CLS_MEMORY when
- * it is passed and returned in memory (more than 16 bytes, or a misaligned field). */
-enum { CFFI_CLS_NONE, CFFI_CLS_SSE, CFFI_CLS_INT, CFFI_CLS_MEMORY };
-void cffi_layout_classify(const cffi_layout_t *L, uint8_t cls[2]);
 /* Where a call's frame of the layout area starts now, and whether sig's frame fits there. */
 uint8_t *cffi_area_base(const cffi_env_t *st);
 bool cffi_area_fits(const cffi_env_t *st, const cffi_sig_t *sig);

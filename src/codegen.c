@@ -31,8 +31,7 @@ enum { LJ_NO, LJ_REGS, LJ_MEMORY };
 
 static int layout_jit(const cffi_layout_t *L, bool is_ret, int *gpr, int *sse) {
 #if defined(__x86_64__)
-  uint8_t cls[2];
-  cffi_layout_classify(L, cls);
+  const uint8_t *cls = L->cls;
   if (cls[0] == CFFI_CLS_MEMORY) {
     /* (16 bytes or less in memory: a misaligned field, which TinyCC would pass in registers) */
     if (L->align > 8 || L->size <= 16) return LJ_NO;
@@ -124,55 +123,40 @@ static bool sig_has_object_args(const cffi_sig_t *sig) {
   return false;
 }
 
-/* A by-value layout at position pos (0: result, 1 + k: argument k) of trampoline idx: the
- * struct type the target's prototype uses (registers: one member per eightbyte; memory: the
- * bytes) is `struct cffi_l<idx>_<pos>`, declared before the trampoline. */
+/* The C type standing for one register-class eightbyte of a layout. */
+static const char *eightbyte_type(uint8_t cls) { return cls == CFFI_CLS_SSE ? "double" : "uint64_t"; }
+
+/* The struct types the target's prototype uses for a by-value layout, `struct cffi_l<idx>_<pos>`
+ * (pos 0: the result, 1 + k: argument k), declared before trampoline idx: a result's (one
+ * member per eightbyte, or its bytes when in memory) and each memory-class argument's (its
+ * bytes). Register-class arguments are passed as their eightbytes (emit_layout_arg). */
 static void emit_layout_types(sbuf_t *b, const cffi_sig_t *sig, size_t idx) {
   if (!sig->x) return;
   for (int pos = 0; pos <= sig->nargs; pos++) {
     const cffi_layout_t *L = sig->x->layout[pos];
-    if (!L) continue;
-    uint8_t cls[2];
-    cffi_layout_classify(L, cls);
+    if (!L || (pos > 0 && L->cls[0] != CFFI_CLS_MEMORY)) continue;
     sb_printf(b, "struct cffi_l%zu_%d { ", idx, pos);
-    if (cls[0] == CFFI_CLS_MEMORY) {
-      sb_printf(b, "uint8_t b[%u]; };\n", (unsigned)L->size);
-      continue;
-    }
-    for (int e = 0; e < 2 && cls[e] != CFFI_CLS_NONE; e++)
-      sb_printf(b, "%s e%d; ", cls[e] == CFFI_CLS_SSE ? "double" : "uint64_t", e);
+    if (L->cls[0] == CFFI_CLS_MEMORY) sb_printf(b, "uint8_t b[%u]; ", (unsigned)L->size);
+    else
+      for (int e = 0; e < 2 && L->cls[e] != CFFI_CLS_NONE; e++) sb_printf(b, "%s e%d; ", eightbyte_type(L->cls[e]), e);
     sb_puts(b, "};\n");
   }
 }
 
-/* The parameter types of argument k in the target's prototype. */
-static void emit_param_type(sbuf_t *b, const cffi_sig_t *sig, size_t idx, int k) {
-  uint8_t t = sig->args[k];
-  if (t != CFFI_T_LAYOUT) {
-    sb_puts(b, c_type(t, false));
-    return;
-  }
-  uint8_t cls[2];
-  cffi_layout_classify(sig->x->layout[1 + k], cls);
-  if (cls[0] == CFFI_CLS_MEMORY) {
-    sb_printf(b, "struct cffi_l%zu_%d", idx, 1 + k);
-    return;
-  }
-  for (int e = 0; e < 2 && cls[e] != CFFI_CLS_NONE; e++)
-    sb_printf(b, "%s%s", e ? ", " : "", cls[e] == CFFI_CLS_SSE ? "double" : "uint64_t");
-}
-
-/* A layout argument's value(s), read from the call's frame F (see cffi.h). */
-static void emit_layout_arg(sbuf_t *b, const cffi_sig_t *sig, size_t idx, int k) {
+/* Argument k, a layout: its parameter type(s) in the target's prototype (`decl`), or its
+ * value(s) read from the call's frame F (see cffi.h). */
+static void emit_layout_arg(sbuf_t *b, const cffi_sig_t *sig, size_t idx, int k, bool decl) {
+  const cffi_layout_t *L = sig->x->layout[1 + k];
   uint32_t off = sig->x->off[1 + k];
-  uint8_t cls[2];
-  cffi_layout_classify(sig->x->layout[1 + k], cls);
-  if (cls[0] == CFFI_CLS_MEMORY) {
-    sb_printf(b, "*(struct cffi_l%zu_%d *)(F + %u)", idx, 1 + k, (unsigned)off);
+  if (L->cls[0] == CFFI_CLS_MEMORY) {
+    if (decl) sb_printf(b, "struct cffi_l%zu_%d", idx, 1 + k);
+    else sb_printf(b, "*(struct cffi_l%zu_%d *)(F + %u)", idx, 1 + k, (unsigned)off);
     return;
   }
-  for (int e = 0; e < 2 && cls[e] != CFFI_CLS_NONE; e++)
-    sb_printf(b, "%s*(%s *)(F + %u)", e ? ", " : "", cls[e] == CFFI_CLS_SSE ? "double" : "uint64_t", (unsigned)(off + 8 * e));
+  for (int e = 0; e < 2 && L->cls[e] != CFFI_CLS_NONE; e++) {
+    if (decl) sb_printf(b, "%s%s", e ? ", " : "", eightbyte_type(L->cls[e]));
+    else sb_printf(b, "%s*(%s *)(F + %u)", e ? ", " : "", eightbyte_type(L->cls[e]), (unsigned)(off + 8 * e));
+  }
 }
 
 /* The expression for argument k as passed to the target. Scalars are read from the buffer
@@ -252,7 +236,6 @@ static void emit_call_and_store(sbuf_t *b, uint8_t t, const char *call) {
     case CFFI_T_CSTRING:
       sb_printf(b, "  char *r = %s;\n%s", call, after);
       return;
-
     default: /* the other INT32 kinds: extended from the declared width */
       sb_printf(b, "  S[0].i32 = %s;\n%s", call, after);
       return;
@@ -318,13 +301,14 @@ static void emit_trampoline(sbuf_t *b, const cffi_sig_t *sig, const void *addr, 
   int nproto = sig->variadic ? sig->nfixed : n;
   for (int k = 0; k < nproto; k++) {
     if (k) sb_puts(&call, ", ");
-    emit_param_type(&call, sig, idx, k);
+    if (sig->args[k] == CFFI_T_LAYOUT) emit_layout_arg(&call, sig, idx, k, true);
+    else sb_puts(&call, c_type(sig->args[k], false));
   }
   if (sig->variadic) sb_puts(&call, ", ...");
   sb_printf(&call, "%s))%#lxUL)(", n ? "" : "void", (unsigned long)addr);
   for (int k = 0; k < n; k++) {
     if (k) sb_puts(&call, ",\n      ");
-    if (sig->args[k] == CFFI_T_LAYOUT) emit_layout_arg(&call, sig, idx, k);
+    if (sig->args[k] == CFFI_T_LAYOUT) emit_layout_arg(&call, sig, idx, k, false);
     else emit_arg_expr(&call, sig, k);
   }
   sb_puts(&call, ")");

@@ -34,7 +34,7 @@ static ffi_type *scalar_type(uint8_t type) {
 static bool is_float(uint8_t t) { return t == CFFI_T_F32 || t == CFFI_T_F64; }
 
 /* The x86-64 SysV classes of the (at most two) eightbytes of L, or CFFI_CLS_MEMORY in cls[0]. */
-void cffi_layout_classify(const cffi_layout_t *L, uint8_t cls[2]) {
+static void classify(const cffi_layout_t *L, uint8_t cls[2]) {
   cls[0] = cls[1] = CFFI_CLS_NONE;
   if (L->size > 16) {
     cls[0] = CFFI_CLS_MEMORY;
@@ -67,8 +67,7 @@ static int build_ffi_type(cffi_layout_t *L) {
   t->type = FFI_TYPE_STRUCT;
   t->elements = el;
 #if defined(__x86_64__)
-  uint8_t cls[2];
-  cffi_layout_classify(L, cls);
+  const uint8_t *cls = L->cls;
   if (cls[0] == CFFI_CLS_MEMORY) {
     el[n++] = &memory_marker;
   } else {
@@ -176,6 +175,7 @@ static cffi_layout_t *layout_from_js(napi_env env, napi_value desc) {
     }
     L->leaves[i] = (cffi_leaf_t){(uint32_t)off, (uint32_t)count, (uint8_t)type};
   }
+  classify(L, L->cls);
   if (build_ffi_type(L) != 0) {
     free(L);
     cffi_throw_error(env, "ERR_CFFI_OUT_OF_MEMORY", "cffi: out of memory");
@@ -319,8 +319,7 @@ static napi_value layout_classes(napi_env env, napi_callback_info info) {
   CFFI_CALL(env, napi_get_named_property(env, argv[0], "desc", &d));
   cffi_layout_t *L = layout_from_js(env, d);
   if (!L) return NULL;
-  uint8_t cls[2];
-  cffi_layout_classify(L, cls);
+  uint8_t cls[2] = {L->cls[0], L->cls[1]};
   layout_free(L);
   CFFI_CALL(env, napi_create_array_with_length(env, 2, &out));
   for (uint32_t i = 0; i < 2; i++) {
