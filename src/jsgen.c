@@ -142,8 +142,9 @@ static int layouts_in(const cffi_sig_t *sig) {
  * slot is written: the codecs may run getters, whose FFI calls would reuse the slots, and
  * use the bytes above the reservation. */
 static void emit_layout_writes(sbuf_t *b, const cffi_sig_t *sig, int zbase) {
-  if (!sig->x) return;
   int z = zbase + (sig->ret == CFFI_T_LAYOUT);
+  /* (a layout result alone needs no reservation: C writes it after the call, at the top) */
+  if (layouts_in(sig) == z - zbase) return;
   sb_printf(b, "const b = reserve(%u);\ntry {\n", (unsigned)sig->x->frame);
   for (int k = 0; k < sig->nargs; k++) {
     if (sig->args[k] != CFFI_T_LAYOUT) continue;
