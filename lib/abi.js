@@ -78,7 +78,6 @@ const FunctionCtor = Function;
 const MapCtor = Map;
 const MapGet = uncurry(Map.prototype.get);
 const MapSet = uncurry(Map.prototype.set);
-const ArrayJoin = uncurry(Array.prototype.join);
 const PromiseCtor = Promise;
 const PromiseReject = Promise.reject;
 // Promise.reject(e) without looking `Promise` or its `reject` up
@@ -285,7 +284,7 @@ function bufferLength(v, index) {
 
 // A call's frame of n bytes in the layout area (src/cffi.h): its start b; the area's top moves
 // to b + n until the wrapper puts it back (AT[0] = b, in a finally).
-const BUF_SIZE = 65536;
+const BUF_SIZE = buffer.byteLength; // src/cffi.h CFFI_BUF_SIZE
 function reserve(n) {
   const b = H.AT[0];
   if (b + n > BUF_SIZE) {
@@ -338,8 +337,14 @@ const compiledFor = (function compiledFor(gen, sig) {
   return made;
 });
 
+// The captures lazily loaded modules share (lib/layout.js), taken here at require("cffi").
+const builtins = {
+  uncurry, getter, NumberCtor, BigIntAsIntN, StringCtor, TypeErrorCtor, RangeErrorCtor, ObjectDefineProperty,
+  FunctionCtor, Uint8ArrayCtor,
+};
+
 module.exports = {
-  binding, H, TAG, MAX_ARGS, AREA_OFFSET, state, helpers, compiledFor, zlist, reserve, setPtrOf, ReflectApply, FunctionCtor, rejected,
+  builtins, binding, H, TAG, MAX_ARGS, AREA_OFFSET, BUF_SIZE, state, helpers, compiledFor, zlist, reserve, setPtrOf, ReflectApply, FunctionCtor, rejected,
   codedTypeError, codedError, codedRangeError,
   toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
   pointerError, isView, viewByteLength, abByteLength, viewGone,

@@ -21,29 +21,25 @@
 "use strict";
 const { isArrayBuffer } = require("node:util").types;
 const {
-  binding, H, codedTypeError, isView, viewByteLength, abByteLength, viewGone,
+  builtins, binding, H, BUF_SIZE, reserve, codedTypeError, isView, viewByteLength, abByteLength, viewGone,
 } = require("./abi.js");
 const { T, typeOf } = require("./types.js");
 const memory = require("./memory.js");
 
 // ---- Built-ins, captured at load (see lib/abi.js) -----------------------------------------
-const uncurry = (f) => Function.prototype.call.bind(f);
-const getter = (o, k) => uncurry(Object.getOwnPropertyDescriptor(o, k).get);
+// Those lib/abi.js also uses come from there (captured at require("cffi")); the rest here, when
+// this module first loads.
+const {
+  uncurry, getter, NumberCtor, BigIntAsIntN, StringCtor, TypeErrorCtor, RangeErrorCtor, ObjectDefineProperty,
+  FunctionCtor, Uint8ArrayCtor,
+} = builtins;
 const DVP = DataView.prototype;
 const TAP = Object.getPrototypeOf(Uint8Array.prototype);
 const DataViewCtor = DataView;
 const ArrayBufferCtor = ArrayBuffer;
-const Uint8ArrayCtor = Uint8Array;
 const ArrayCtor = Array;
-const TypeErrorCtor = TypeError;
-const RangeErrorCtor = RangeError;
-const StringCtor = String;
-const NumberCtor = Number;
-const BigIntAsIntN = BigInt.asIntN;
-const FunctionCtor = Function;
 const ObjectKeys = Object.keys;
 const ObjectFreeze = Object.freeze;
-const ObjectDefineProperty = Object.defineProperty;
 const ArrayIsArray = Array.isArray;
 const hasOwn = uncurry(Object.prototype.hasOwnProperty);
 const floor = Math.floor;
@@ -85,7 +81,6 @@ const MAX_U64 = (1n << 64n) - 1n;
 const MAX_SAFE = 9007199254740991;
 const MIN_ADDRESS = 4096;
 const HI_SAFE = 2097152; // 2^21: a high word below it keeps a 64-bit value safe
-const BUF_SIZE = H.DV.byteLength;
 const MAX_SIZE = 0x7fffffff;
 
 const { memCopyIn, memCopyOut, memPtrView, memPtrArrayBuffer } = binding;
@@ -817,10 +812,10 @@ function offsetOf(rec, name) {
 }
 
 // Encodes `value` in the layout area, then `out(b)` copies the bytes to their place. The bytes
-// are reserved first: a getter making FFI calls meanwhile uses the ones above.
+// are reserved first (abi.reserve; the callers checked that they fit): a getter making FFI
+// calls meanwhile uses the ones above.
 function encodeThrough(rec, value, out) {
-  const b = H.AT[0];
-  H.AT[0] = b + rec.size;
+  const b = reserve(rec.size);
   try {
     rec.enc(H.DV, b, value, undefined);
     out(b);
