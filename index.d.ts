@@ -704,9 +704,13 @@ interface LiveArrays extends Omit<ArrayValues, 11 | 12 | 17> {
   11: Uint8Array; 12: BigUint64Array; 17: BigUint64Array;
 }
 
-/** A struct layout type, made by `struct(fields, options?)`. */
-export interface StructType<F extends LayoutFields = LayoutFields> {
-  readonly kind: "struct";
+/**
+ * A struct or union layout type (`kind`), made by `struct(fields, options?)` or
+ * `union(fields, options?)`; a union's fields are all at offset 0 and its value has every field,
+ * each read from the same bytes, while a written one sets at most one.
+ */
+export interface RecordLayoutType<K extends "struct" | "union", F extends LayoutFields = LayoutFields> {
+  readonly kind: K;
   /** Size in bytes, including the padding (as C's `sizeof`). */
   readonly size: number;
   /** Alignment in bytes (as C's `_Alignof`). */
@@ -716,55 +720,30 @@ export interface StructType<F extends LayoutFields = LayoutFields> {
   /** The byte offset of a field, or of a dotted path (`"pos.x"`); unknown → TypeError. */
   offsetOf(name: FieldPath<F>): number;
   /**
-   * Reads a struct at `ptr + byteOffset`: an address (the rules of `read.*`) or a view
+   * Reads the value at `ptr + byteOffset`: an address (the rules of `read.*`) or a view
    * (a RangeError when too small).
    */
-  read(ptr: Address | MemoryView, byteOffset?: number | bigint): LayoutValue<StructType<F>>;
+  read(ptr: Address | MemoryView, byteOffset?: number | bigint): LayoutValue<RecordLayoutType<K, F>>;
   /**
    * Writes `value`'s bytes at `target + byteOffset`: an address, or a view (a RangeError
    * when the view is too small).
    */
-  write(target: Address | MemoryView, value: LayoutInput<StructType<F>>, byteOffset?: number): void;
+  write(target: Address | MemoryView, value: LayoutInput<RecordLayoutType<K, F>>, byteOffset?: number): void;
   /** A new `Uint8Array` of `.size` bytes aligned to `.align`, filled from `value` (else zero). */
-  alloc(value?: LayoutInput<StructType<F>>): Uint8Array;
+  alloc(value?: LayoutInput<RecordLayoutType<K, F>>): Uint8Array;
   /**
    * A live object over the memory at `viewOrPtr + byteOffset` (keep the view or C memory
    * alive while it is used).
    */
-  view(viewOrPtr: Address | MemoryView, byteOffset?: number | bigint): LayoutView<StructType<F>>;
+  view(viewOrPtr: Address | MemoryView, byteOffset?: number | bigint): LayoutView<RecordLayoutType<K, F>>;
   readonly [madeOf]: F;
 }
 
+/** A struct layout type, made by `struct(fields, options?)`. */
+export type StructType<F extends LayoutFields = LayoutFields> = RecordLayoutType<"struct", F>;
+
 /** A union layout type, made by `union(fields, options?)`: every field at offset 0. */
-export interface UnionType<F extends LayoutFields = LayoutFields> {
-  readonly kind: "union";
-  /** Size in bytes: the largest field's, rounded up to the alignment. */
-  readonly size: number;
-  /** Alignment in bytes: the largest field's. */
-  readonly align: number;
-  /** The fields in order (each at offset 0). */
-  readonly fields: FieldList<F>;
-  /** The byte offset of a field (0), or of a dotted path; unknown → TypeError. */
-  offsetOf(name: FieldPath<F>): number;
-  /**
-   * Reads a union at `ptr + byteOffset` (an address or a view): every field, each from the
-   * same bytes.
-   */
-  read(ptr: Address | MemoryView, byteOffset?: number | bigint): LayoutValue<UnionType<F>>;
-  /**
-   * Writes `value`'s bytes (at most one field set) at `target + byteOffset`: an address, or
-   * a view (a RangeError when the view is too small).
-   */
-  write(target: Address | MemoryView, value: LayoutInput<UnionType<F>>, byteOffset?: number): void;
-  /** A new `Uint8Array` of `.size` bytes aligned to `.align`, filled from `value` (else zero). */
-  alloc(value?: LayoutInput<UnionType<F>>): Uint8Array;
-  /**
-   * A live object over the memory at `viewOrPtr + byteOffset` (keep the view or C memory
-   * alive while it is used).
-   */
-  view(viewOrPtr: Address | MemoryView, byteOffset?: number | bigint): LayoutView<UnionType<F>>;
-  readonly [madeOf]: F;
-}
+export type UnionType<F extends LayoutFields = LayoutFields> = RecordLayoutType<"union", F>;
 
 /**
  * A fixed-length C array type, made by `array(type, length)`: a field or element type,
