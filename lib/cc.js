@@ -120,23 +120,15 @@ function compileError(files, count, text) {
   return new Error(msg);
 }
 
-// Structs by value between cffi (gcc's convention) and code TinyCC compiled: this TinyCC
-// passes and returns some of them differently from gcc (measured: {double; int64_t} and
-// {float; int32_t; float} arguments, {double; int64_t} results; misaligned fields), so only the
-// shapes it agrees on are allowed here: one class of registers (all integer or all
-// floating-point) or, above 16 bytes, in memory and at most 8-aligned. x86-64 only.
-const CLS_SSE = 1, CLS_INT = 2, CLS_MEMORY = 3; // src/cffi.h CFFI_CLS_*
+// Structs by value between cffi (gcc's convention) and code TinyCC compiled: only the shapes
+// this TinyCC passes and returns as gcc does (src/layout.c cffi_layout_tcc_agrees, which the
+// JIT uses too; x86-64 only).
 function checkLayouts(e) {
   const types = [e.sig.returns, ...e.sig.args];
   for (const t of types) {
-    if (typeof t !== "object") continue;
-    const cls = binding.layoutClasses(t);
-    const [size, align] = t.desc;
-    const ok = cls !== null && (cls[0] === CLS_MEMORY ? size > 16 && align <= 8 : !(cls.includes(CLS_SSE) && cls.includes(CLS_INT)));
-    if (!ok) {
-      throw new TypeError(`cc(): "${e.name}": ${cls === null ? `structs by value in cc() are supported on x86-64 only` :
-        "TinyCC passes this struct by value differently from gcc (16 bytes or less with an integer and a floating-point half, misaligned fields, or aligned to more than 8 bytes)"}; pass a pointer`);
-    }
+    if (typeof t !== "object" || binding.tccAgrees(t)) continue;
+    throw new TypeError(`cc(): "${e.name}": ${process.arch !== "x64" ? `structs by value in cc() are supported on x86-64 only` :
+      "TinyCC passes this struct by value differently from gcc (16 bytes or less with an integer and a floating-point half, misaligned fields, or aligned to more than 8 bytes)"}; pass a pointer`);
   }
 }
 

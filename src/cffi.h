@@ -192,6 +192,11 @@ void cffi_sig_free(cffi_sig_t *sig);
 /* The ffi_type * libffi is given for position pos of sig (0: the result, 1 + k: argument k),
  * with the default argument promotions after "...". */
 void *cffi_sig_ffi_type(const cffi_sig_t *sig, int pos);
+/* Does code TinyCC compiled pass and return L by value as gcc does? (x86-64: one register
+ * class, or in memory above 16 bytes and at most 8-aligned; measured: this TinyCC gets
+ * {double; int64_t} and {float; int32_t; float} wrong, and passes misaligned fields in
+ * registers. Elsewhere: not known, so no.) The JIT's results and memory arguments, and cc(). */
+bool cffi_layout_tcc_agrees(const cffi_layout_t *L);
 /* Where a call's frame of the layout area starts now, and whether sig's frame fits there. */
 uint8_t *cffi_area_base(const cffi_env_t *st);
 bool cffi_area_fits(const cffi_env_t *st, const cffi_sig_t *sig);

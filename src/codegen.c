@@ -32,14 +32,11 @@ enum { LJ_NO, LJ_REGS, LJ_MEMORY };
 static int layout_jit(const cffi_layout_t *L, bool is_ret, int *gpr, int *sse) {
 #if defined(__x86_64__)
   const uint8_t *cls = L->cls;
-  if (cls[0] == CFFI_CLS_MEMORY) {
-    /* (16 bytes or less in memory: a misaligned field, which TinyCC would pass in registers) */
-    if (L->align > 8 || L->size <= 16) return LJ_NO;
-    return LJ_MEMORY;
-  }
+  if (cls[0] == CFFI_CLS_MEMORY) return cffi_layout_tcc_agrees(L) ? LJ_MEMORY : LJ_NO;
+  if (is_ret) return cffi_layout_tcc_agrees(L) ? LJ_REGS : LJ_NO;
+  /* arguments in registers are passed as their eightbytes: any class mix */
   int ni = (cls[0] == CFFI_CLS_INT) + (cls[1] == CFFI_CLS_INT);
   int ns = (cls[0] == CFFI_CLS_SSE) + (cls[1] == CFFI_CLS_SSE);
-  if (is_ret) return ni && ns ? LJ_NO : LJ_REGS;
   if (*gpr + ni > 6 || *sse + ns > 8) return LJ_NO;
   *gpr += ni;
   *sse += ns;

@@ -307,32 +307,33 @@ bool cffi_area_fits(const cffi_env_t *st, const cffi_sig_t *sig) {
   return !sig->x || cffi_area_base(st) + sig->x->frame <= (uint8_t *)st->slots + CFFI_BUF_SIZE;
 }
 
-/* layoutClasses(info) -> [class of eightbyte 0, of eightbyte 1] (CFFI_CLS_*, x86-64 SysV),
- * or null elsewhere: lib/cc.js keeps by-value layouts whose classes TinyCC-compiled code gets
- * wrong out of cc(). */
-static napi_value layout_classes(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], d, out, v;
-  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+bool cffi_layout_tcc_agrees(const cffi_layout_t *L) {
 #if defined(__x86_64__)
-  if (argc < 1) return cffi_throw_type(env, NULL, "cffi: layoutClasses(info)");
+  if (L->cls[0] == CFFI_CLS_MEMORY) return L->size > 16 && L->align <= 8;
+  return !((L->cls[0] == CFFI_CLS_SSE && L->cls[1] == CFFI_CLS_INT) || (L->cls[0] == CFFI_CLS_INT && L->cls[1] == CFFI_CLS_SSE));
+#else
+  (void)L;
+  return false;
+#endif
+}
+
+/* tccAgrees(info) -> whether TinyCC-compiled code passes and returns this layout by value as
+ * gcc does (cffi_layout_tcc_agrees): lib/cc.js keeps the other shapes out of cc(). */
+static napi_value tcc_agrees(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], d, out;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return cffi_throw_type(env, NULL, "cffi: tccAgrees(info)");
   CFFI_CALL(env, napi_get_named_property(env, argv[0], "desc", &d));
   cffi_layout_t *L = layout_from_js(env, d);
   if (!L) return NULL;
-  uint8_t cls[2] = {L->cls[0], L->cls[1]};
+  bool ok = cffi_layout_tcc_agrees(L);
   layout_free(L);
-  CFFI_CALL(env, napi_create_array_with_length(env, 2, &out));
-  for (uint32_t i = 0; i < 2; i++) {
-    CFFI_CALL(env, napi_create_uint32(env, cls[i], &v));
-    CFFI_CALL(env, napi_set_element(env, out, i, v));
-  }
-#else
-  CFFI_CALL(env, napi_get_null(env, &out));
-#endif
+  CFFI_CALL(env, napi_get_boolean(env, ok, &out));
   return out;
 }
 
 napi_status cffi_init_layout(napi_env env, napi_value exports) {
-  CFFI_EXPORT_FN(env, exports, "layoutClasses", layout_classes);
+  CFFI_EXPORT_FN(env, exports, "tccAgrees", tcc_agrees);
   return napi_ok;
 }
