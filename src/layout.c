@@ -11,7 +11,7 @@
  *    eightbytes libffi classifies the same way. libffi has no union type and its own walk of
  *    packed fields disagrees with gcc; the stand-in needs neither. On arm64 (AAPCS64) the
  *    floats of a homogeneous floating-point aggregate, or bytes.
- * Signatures with layouts or "..." also own a cffi_sigx_t (cffi_sig_free releases it). */
+ * Signatures with layouts also own a cffi_sigx_t (cffi_sig_free releases it). */
 #include <ffi.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,9 +257,7 @@ int cffi_sig_from_js(napi_env env, napi_value ret, napi_value args, cffi_sig_t *
     }
     if (vt == napi_object) {
       out->args[k] = CFFI_T_LAYOUT;
-      out->nargs = (uint8_t)(k + 1);
-      if (sig_add_layout(env, out, 1 + k, e) != 0) goto fail;
-      k++;
+      if (sig_add_layout(env, out, 1 + k++, e) != 0) goto fail;
       continue;
     }
     uint32_t t;
@@ -277,7 +275,7 @@ int cffi_sig_from_js(napi_env env, napi_value ret, napi_value args, cffi_sig_t *
     }
     out->args[k] = (uint8_t)t;
     if (cffi_types[t].kind == CFFI_K_PTR || t == CFFI_T_NAPI_VALUE) out->has_objects = true;
-    out->nargs = (uint8_t)++k;
+    k++;
   }
   out->nargs = (uint8_t)k;
   out->nfixed = (uint8_t)(nfixed < 0 ? k : nfixed);
