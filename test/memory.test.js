@@ -221,6 +221,51 @@ test("read: C memory from the fixture", () => {
   assert.equal(read.u8(p, 5), 0);
 });
 
+// read.* of a region read often goes through a DataView over that 1 MiB region (lib/memory.js,
+// "windows"); the first reads, and scattered ones, are native loads. Both must give the bytes.
+test("read: repeated reads in 1 MiB regions (windows): edges, live bytes, more regions than are kept", () => {
+  const MiB = 1 << 20;
+  const bytes = new Uint8Array(6 * MiB);
+  for (let i = 0; i < bytes.length; i += 4093) bytes[i] = (i * 7) & 0xff;
+  const dv = new DataView(bytes.buffer);
+  const p = ptr(bytes);
+  const check = (off) => {
+    assert.equal(read.u8(p, off), dv.getUint8(off));
+    assert.equal(read.i16(p, off), dv.getInt16(off, true));
+    assert.equal(read.i32(p, off), dv.getInt32(off, true));
+    assert.equal(read.u32(p + off), dv.getUint32(off, true));
+    assert.ok(Object.is(read.f64(p, off), dv.getFloat64(off, true)));
+    assert.equal(read.u64(p, off), dv.getBigUint64(off, true));
+    assert.equal(read.ptr(p, off), Number(dv.getBigUint64(off, true)));
+    assert.equal(read.intptr(p, off), Number(dv.getBigInt64(off, true)));
+  };
+  // Around every region edge inside the buffer: values that straddle two regions included.
+  const first = MiB - (p % MiB); // the first region edge at or after p
+  for (let round = 0; round < 3; round++) {
+    for (let edge = first; edge + 16 < bytes.length; edge += MiB) {
+      for (let off = edge - 9; off <= edge + 8; off++) {
+        bytes[off] = (off * 31 + round) & 0xff;
+        check(off);
+      }
+    }
+  }
+  // The memory is read, not a copy of it: a write after a region's reads is seen.
+  for (let i = 0; i < 20; i++) assert.equal(read.u8(p, 100 + i), bytes[100 + i]);
+  bytes[100] ^= 0xff;
+  dv.setInt32(104, -123456, true);
+  assert.equal(read.u8(p, 100), bytes[100]);
+  assert.equal(read.i32(p, 104), -123456);
+  // More regions than are kept (64): 100 regions of a 100 MiB buffer, each read 20 times, twice.
+  const big = new Uint8Array(100 * MiB);
+  const q = ptr(big);
+  for (let round = 0; round < 2; round++) {
+    for (let r = 0; r < 100; r++) {
+      big[r * MiB + round] = (r + round + 1) & 0xff;
+      for (let i = 0; i < 20; i++) assert.equal(read.u8(q, r * MiB + round), (r + round + 1) & 0xff);
+    }
+  }
+});
+
 test("read: errors", () => {
   const p = ptr(new Uint8Array(8));
   for (const fn of Object.keys(read)) {
