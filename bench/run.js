@@ -59,7 +59,7 @@ const SETUP_ROWS = {
 };
 const USUAL = "napi-usual";
 const FLOOR = "napi-buffer";
-const ALIASES = { cc: "cffi-cc", "bun cc": "bun-cc", "cffi-nojit": "cffi (CFFI_JIT=0)", "cffi-jit0": "cffi (CFFI_JIT=0)", nodeffi: "node:ffi", "node-ffi": "node:ffi" };
+const ALIASES = { cc: "cffi-cc", "bun cc": "bun-cc", "cffi-nojit": "cffi (CFFI_JIT=0)", "cffi-jit0": "cffi (CFFI_JIT=0)", nodeffi: "node:ffi", "node-ffi": "node:ffi", "cffi-node26": "cffi (Node 26)" };
 
 // ---- options ----------------------------------------------------------------------------
 

@@ -134,6 +134,9 @@ const cffi = {
   threads: { async: (f) => f.async, tsCallback: bunTsCallback, blocking: true },
 };
 const cffiNoJit = { ...cffi, env: { CFFI_JIT: "0" } };
+// The same package under Node 26, beside node:ffi in the same runtime (Node-API is ABI-stable:
+// the one cffi.node serves both).
+const cffiNode26 = { ...cffi, runtime: "node26" };
 const bun = {
   runtime: "bun",
   ...bunStyle(() => require("bun:ffi")),
@@ -328,6 +331,7 @@ module.exports = {
     "cffi-cc": cffiCc,
     "bun-cc": bunCc,
     "node:ffi": nodeFfi,
+    "cffi (Node 26)": cffiNode26,
   },
   addonPath,
   benchDir,

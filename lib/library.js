@@ -105,13 +105,15 @@ function readPtrField(name, v) {
 // After `close()`, the functions throw `closedError()` and `asyncs[i]` reject with it.
 // Nothing user code can replace runs between a call's first slot write and its native call
 // (SPEC §16): see lib/abi.js.
-const bindBatch = (function bindBatch(handle, n, source, sigs, closedError, tierUp, threshold, callAsync) {
+// `key` is what callAt takes (binding.link's third result); the generated functions keep the
+// batch alive through `count`, whose tierUp holds the handle.
+const bindBatch = (function bindBatch(key, n, source, sigs, closedError, tierUp, threshold, callAsync) {
   let isClosed = false;
   const counts = new Uint32ArrayCtor(n);
   const count = (function count(i) {
     if (++counts[i] >= threshold && !isClosed) tierUp();
   });
-  const made = new FunctionCtor("H", "S", "A", "K", "Z", source)(helpers, count, binding.callAt, handle, zlist(sigs));
+  const made = new FunctionCtor("H", "S", "A", "K", "Z", source)(helpers, count, binding.callAt, key, zlist(sigs));
   const fns = made[0], set = made[1];
   const asyncs = new ArrayCtor(n);
   for (let i = 0; i < n; i++) {
@@ -161,7 +163,7 @@ const bindAll = (function bindAll(entries, closedMessage, owner) {
     sigs[i] = entries[i].sig;
     list[i] = [entries[i].addr, sigs[i].returns, sigs[i].args, entries[i].name];
   }
-  const [handle, source] = binding.link(list);
+  const [handle, source, key] = binding.link(list);
   let tiered = false;
   const tierUp = () => {
     if (tiered) return;
@@ -178,7 +180,7 @@ const bindAll = (function bindAll(entries, closedMessage, owner) {
   };
   const callAsyncAt = (i, read, args) =>
     (callAsync ??= require("./async.js").callAsync)(handle, i, read, sigs[i], owner, args);
-  const batch = bindBatch(handle, n, source, sigs, () => new Error(closedMessage), tierUp, state.jitThreshold, callAsyncAt);
+  const batch = bindBatch(key, n, source, sigs, () => new Error(closedMessage), tierUp, state.jitThreshold, callAsyncAt);
   const fns = batch.fns;
   for (let i = 0; i < n; i++) {
     const f = fns[i];

@@ -155,16 +155,16 @@ napi_value cffi_ffi_invoke(napi_env env, napi_callback_info info) {
   return invoke(env, fn, argv, argc);
 }
 
-/* callAt(batch, index, ...args): the same for function `index` of a batch. The counted calls
- * before a batch tiers up come here, so a symbol that is declared, or called only a few times,
- * never needs a native function of its own. */
+/* callAt(key, index, ...args): the same for function `index` of a batch (key: link()'s third
+ * result). The counted calls before a batch tiers up come here, so a symbol that is declared,
+ * or called only a few times, never needs a native function of its own. */
 static napi_value invoke_at(napi_env env, napi_callback_info info) {
   napi_value argv[2 + CFFI_MAX_ARGS];
   size_t argc = 2 + CFFI_MAX_ARGS;
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 2) return cffi_throw_type(env, NULL, "cffi: callAt(batch, index, ...args)");
   if (argc > 2 + CFFI_MAX_ARGS) argc = 2 + CFFI_MAX_ARGS;
-  cffi_fn_t *fn = cffi_batch_fn(env, argv[0], argv[1]);
+  cffi_fn_t *fn = cffi_batch_key_fn(env, argv[0], argv[1]);
   if (!fn) return NULL;
   return invoke(env, fn, argv + 2, argc - 2);
 }

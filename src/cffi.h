@@ -178,6 +178,8 @@ typedef struct cffi_fn_s {
 
 /* Function `index` of a batch from library.c's link(), or NULL with an exception pending. */
 cffi_fn_t *cffi_batch_fn(napi_env env, napi_value batch, napi_value index);
+/* The same from the batch's key (link()'s third result: what callAt takes). */
+cffi_fn_t *cffi_batch_key_fn(napi_env env, napi_value key, napi_value index);
 /* An async call keeps fn's batch (and so fn) alive from the call until it settled, even past
  * close() (JS thread). */
 void cffi_batch_hold(cffi_fn_t *fn);

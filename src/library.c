@@ -212,8 +212,7 @@ static batch_t *get_batch(napi_env env, napi_value v) {
   return p;
 }
 
-cffi_fn_t *cffi_batch_fn(napi_env env, napi_value batch, napi_value index) {
-  batch_t *b = get_batch(env, batch);
+static cffi_fn_t *batch_fn(napi_env env, batch_t *b, napi_value index) {
   uint32_t i;
   if (!b) return NULL;
   if (napi_get_value_uint32(env, index, &i) != napi_ok || i >= b->n) {
@@ -221,6 +220,23 @@ cffi_fn_t *cffi_batch_fn(napi_env env, napi_value batch, napi_value index) {
     return NULL;
   }
   return b->fns[i];
+}
+
+cffi_fn_t *cffi_batch_fn(napi_env env, napi_value batch, napi_value index) {
+  return batch_fn(env, get_batch(env, batch), index);
+}
+
+/* The batch of a link() key: an External without a finalizer, so looking it up costs no
+ * napi_unwrap (whose first use in a process took 10-15 us, most of a first call). Only the
+ * generated functions hold a key, and they also hold the handle (through their `count`), so the
+ * batch lives while they do; close() makes them throw before release() frees it. */
+cffi_fn_t *cffi_batch_key_fn(napi_env env, napi_value key, napi_value index) {
+  void *b = NULL;
+  if (napi_get_value_external(env, key, &b) != napi_ok || !b) {
+    cffi_throw_type(env, NULL, "cffi: expected a batch key");
+    return NULL;
+  }
+  return batch_fn(env, b, index);
 }
 
 /* release(batch): close() of a batch: frees it now (or once the call in flight returned, or
@@ -237,9 +253,10 @@ static napi_value lib_release(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* link([[address, ret, [args...], name | null], ...]) -> [batch, source]: the batch (a
- * handle owning a cffi_fn_t per entry, same order) and the JS source of its symbol
- * functions (jsgen.c), which names each function `name` where it can. No native function is
+/* link([[address, ret, [args...], name | null], ...]) -> [batch, source, key]: the batch (a
+ * handle owning a cffi_fn_t per entry, same order), the JS source of its symbol
+ * functions (jsgen.c), which names each function `name` where it can, and the key callAt
+ * takes (cffi_batch_key_fn). No native function is
  * made here: calls go through callAt (call_ffi.c) until the batch tiers up, then jit(), and
  * entry() for the functions the JIT leaves on libffi. */
 static napi_value lib_link(napi_env env, napi_callback_info info) {
@@ -294,8 +311,10 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
     goto fail;
   }
   free_names(names, n); /* the batch is owned by its handle from here */
-  if (napi_create_array_with_length(env, 2, &out) != napi_ok || napi_set_element(env, out, 0, batch) != napi_ok ||
-      napi_set_element(env, out, 1, source) != napi_ok) {
+  napi_value key;
+  if (napi_create_external(env, b, NULL, NULL, &key) != napi_ok ||
+      napi_create_array_with_length(env, 3, &out) != napi_ok || napi_set_element(env, out, 0, batch) != napi_ok ||
+      napi_set_element(env, out, 1, source) != napi_ok || napi_set_element(env, out, 2, key) != napi_ok) {
     cffi_throw_last(env);
     return NULL;
   }

@@ -336,6 +336,24 @@ test("dlopen: GC never closes a dlopen result", async () => {
   f.close();
 });
 
+test("dlopen: a declared function kept alone outlives its library object and tiers up", async () => {
+  let add;
+  let declaredOnly;
+  (() => {
+    const lib = dlopen(fixtures.basic, {
+      add_i32: { args: ["i32", "i32"], returns: "i32" },
+      add_f64: { args: ["f64", "f64"], returns: "f64" },
+    });
+    add = lib.symbols.add_i32;
+    declaredOnly = lib.symbols.add_f64; // never called before the collection
+  })();
+  await collect(5); // the library object and its symbols object are garbage now
+  for (let i = 0; i < 3000; i++) assert.equal(add(i, 1), i + 1); // past any JIT threshold
+  await collect(3);
+  assert.equal(declaredOnly(0.5, 0.25), 0.75);
+  assert.equal(add(-7, 2), -5);
+});
+
 // ---- §4 linkSymbols ------------------------------------------------------------------------
 
 test("linkSymbols: works with number and BigInt ptr; shape; close", async () => {
