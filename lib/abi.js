@@ -321,7 +321,11 @@ function zlist(sigs) {
   return z;
 }
 
-const typeKey = (t) => (typeof t === "object" ? `L${t.id}` : t);
+// Written as a parenthesized function: compiled with this module rather than on the first
+// JSCallback or .async of a process (a lazy compile of even a one-line function cost ~10 us).
+const typeKey = (function typeKey(t) {
+  return typeof t === "object" ? `L${t.id}` : t;
+});
 
 // Per-signature code from a source the native side writes (src/jsgen.c): `gen` is
 // binding.jsAsync or binding.jsCallback, and what the source returns is cached per signature.

@@ -132,10 +132,14 @@ void cffi_stub_free(void *stub) {
 
 static pthread_mutex_t closure_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct free_closure { struct free_closure *next; void *code; } *free_closures;
+static uint8_t *fresh_rw, *fresh_rx; /* the current block's never used closures, from here */
+static size_t fresh_left;            /* how many */
 static bool closures_refused; /* a block could not be mapped: libffi's allocator from now on */
 
-/* Maps a block (a memfd viewed read+write and read+execute) and pushes its closures. Called
- * with closure_lock held. The free list lives in the writable view of the free closures. */
+/* Maps a block (a memfd viewed read+write and read+execute); its closures are handed out in
+ * order from fresh_*, so a page is first written (and faulted in) when a closure on it is
+ * prepared. Called with closure_lock held. Freed closures go on a list that lives in the
+ * writable view of the free closures. */
 static int closure_grow(void) {
   if (closures_refused || cffi_exec_probe(NULL) == CFFI_EXEC_NONE) return -1;
   int fd = memfd_create("cffi-closures", MFD_CLOEXEC);
@@ -150,27 +154,26 @@ static int closure_grow(void) {
     closures_refused = true;
     return -1;
   }
-  /* pushed in reverse so that the block's first closure is handed out first */
-  for (size_t off = CLOSURE_BLOCK / CLOSURE_SIZE * CLOSURE_SIZE; off >= CLOSURE_SIZE;) {
-    off -= CLOSURE_SIZE;
-    struct free_closure *f = (struct free_closure *)(rw + off);
-    f->code = rx + off;
-    f->next = free_closures;
-    free_closures = f;
-  }
+  fresh_rw = rw;
+  fresh_rx = rx;
+  fresh_left = CLOSURE_BLOCK / CLOSURE_SIZE;
   return 0;
 }
 
 void *cffi_closure_alloc(void **code) {
   pthread_mutex_lock(&closure_lock);
-  if (!free_closures && closure_grow() != 0) {
-    pthread_mutex_unlock(&closure_lock);
-    return NULL;
-  }
   struct free_closure *f = free_closures;
-  free_closures = f->next;
+  if (f) {
+    free_closures = f->next;
+    *code = f->code;
+  } else if (fresh_left || closure_grow() == 0) {
+    f = (struct free_closure *)fresh_rw;
+    *code = fresh_rx;
+    fresh_rw += CLOSURE_SIZE;
+    fresh_rx += CLOSURE_SIZE;
+    fresh_left--;
+  }
   pthread_mutex_unlock(&closure_lock);
-  *code = f->code;
   return f;
 }
 
