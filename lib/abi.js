@@ -17,17 +17,24 @@ const { isArrayBuffer } = require("node:util").types;
 // process.dlopen rather than require(): the module loader's resolution (stat, realpath,
 // package scope lookups) cost ~0.3 ms of the ~0.45 ms a require() of cffi.node took in a fresh
 // process; nothing else loads cffi.node, so its require cache entry is never needed.
-function loadAddon() {
+// Functions that run while this module loads are written as parenthesized function
+// expressions (here and in lib/index.js): V8 compiles those with the module, where a function it
+// compiles lazily on its first call cost 10-25 us more in a fresh process.
+const loadAddon = (function loadAddon() {
   const root = `${__dirname}/..`;
   const platform = `${process.platform}-${process.arch}`;
   const kinds = process.env.CFFI_DEBUG_BUILD ? ["Debug", "Release"] : ["Release"];
-  const candidates = [
-    ...kinds.map((k) => `${root}/build/${k}/cffi.node`),
-    ...kinds.map((k) => `${root}/src/build/${k}/cffi.node`),
-    `${root}/prebuilds/${platform}/cffi.node`,
-  ];
+  const candidates = [];
+  for (const dir of ["build", "src/build"]) for (const k of kinds) candidates.push(`${root}/${dir}/${k}/cffi.node`);
+  candidates.push(`${root}/prebuilds/${platform}/cffi.node`);
   // An existence check per candidate: a load that misses costs ~0.2 ms (it builds an Error).
-  const file = candidates.find((f) => existsSync(f));
+  let file;
+  for (const f of candidates) {
+    if (existsSync(f)) {
+      file = f;
+      break;
+    }
+  }
   let cause;
   if (file) {
     try {
@@ -45,7 +52,7 @@ function loadAddon() {
   err.code = "ERR_CFFI_NO_BINARY";
   err.cause = cause;
   throw err;
-}
+});
 
 const binding = loadAddon();
 
@@ -65,7 +72,9 @@ const TAG = { RAW: 0, F64: 1, VIEW: 2, DATAVIEW: 3, ARRAYBUF: 4, STRING: 5 };
 // call it made would overwrite the slots (SPEC §16). Lengths and the state of views come from
 // the built-in getters, called on the object itself: a subclass's `byteLength` getter is never
 // asked (SPEC §2.1).
-const uncurry = (f) => Function.prototype.call.bind(f);
+const uncurry = (function uncurry(f) {
+  return Function.prototype.call.bind(f);
+});
 const ReflectApply = Reflect.apply;
 const NumberCtor = Number;
 const BigIntAsIntN = BigInt.asIntN;
@@ -82,7 +91,9 @@ const PromiseCtor = Promise;
 const PromiseReject = Promise.reject;
 // Promise.reject(e) without looking `Promise` or its `reject` up
 const rejected = (e) => ReflectApply(PromiseReject, PromiseCtor, [e]);
-const getter = (o, k) => uncurry(Object.getOwnPropertyDescriptor(o, k).get);
+const getter = (function getter(o, k) {
+  return uncurry(Object.getOwnPropertyDescriptor(o, k).get);
+});
 const TypedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
 const taTag = getter(TypedArrayProto, Symbol.toStringTag); // undefined unless a TypedArray
 const taByteLength = getter(TypedArrayProto, "byteLength"); // 0 when detached / out of bounds

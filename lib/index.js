@@ -30,7 +30,7 @@ const nodeModules = typeof ModuleCtor === "function" && ModuleCtor.prototype !==
   require.cache !== null && typeof require.cache === "object";
 const plainRequire = nodeModules ? ModuleCtor.prototype.require : null;
 
-function sibling(name) {
+const sibling = (function sibling(name) { // parenthesized: compiled with this module (lib/abi.js says why)
   if (!nodeModules) return SIBLINGS[name]();
   const filename = `${__dirname}/${name}`;
   const done = require.cache[filename];
@@ -49,12 +49,12 @@ function sibling(name) {
   }
   m.loaded = true;
   return m.exports;
-}
+});
 
-function siblingRequire(id) {
+const siblingRequire = (function siblingRequire(id) {
   if (typeof id === "string" && id.startsWith("./") && SIBLINGS[id.slice(2)] !== undefined) return sibling(id.slice(2));
   return ReflectApply(plainRequire, this, [id]);
-}
+});
 
 const { binding } = sibling("abi.js");
 const { FFIType } = sibling("types.js");
@@ -88,7 +88,7 @@ function errno() {
 module.exports = { FFIType, dlopen, linkSymbols, CFunction, viewSource, JSCallback, suffix, native, cc, errno };
 
 // Lazily loaded exports: an enumerable getter that loads the module once.
-function lazy(names, file) {
+const lazy = (function lazy(names, file) {
   let mod = null;
   for (const name of names) {
     Object.defineProperty(module.exports, name, {
@@ -97,6 +97,6 @@ function lazy(names, file) {
       get: () => (mod ??= sibling(file))[name],
     });
   }
-}
+});
 lazy(["ptr", "read", "toArrayBuffer", "toBuffer", "CString"], "memory.js");
 lazy(["struct", "union", "array"], "layout.js");
