@@ -322,7 +322,7 @@ const setPtrOf = (f) => { ptrOf = f; };
 
 // The codecs of the layouts (SPEC §17) that signatures pass by value, in the order the
 // generated sources number them (src/jsgen.c): per signature, the result, then the arguments.
-function zlist(sigs) {
+const zlist = (function zlist(sigs) { // parenthesized: compiled with this module (see loadAddon)
   const z = [];
   for (let i = 0; i < sigs.length; i++) {
     const sig = sigs[i];
@@ -330,7 +330,7 @@ function zlist(sigs) {
     for (let k = 0; k < sig.args.length; k++) if (typeof sig.args[k] === "object") z[z.length] = sig.args[k];
   }
   return z;
-}
+});
 
 // Written as a parenthesized function: compiled with this module rather than on the first
 // JSCallback or .async of a process (a lazy compile of even a one-line function cost ~10 us).

@@ -370,25 +370,34 @@ const makeCallbackWrapper = (function makeCallbackWrapper(sig) {
 // the call settles, because the C function may still call it after the JS caller closed it.
 let pin, unpin;
 
+// The native side of `new JSCallback(fn, def)`: [handle, address, threadsafe]. Parenthesized,
+// so compiled with this module: a class constructor compiles lazily, on the first callback of a
+// process (~25 us there; see lib/abi.js's loadAddon).
+const createCallback = (function createCallback(fn, def) {
+  if (def === null || typeof def !== "object") throw new TypeError("Expected object");
+  if (typeof fn !== "function") throw new TypeError("Expected callback function");
+  const sig = readSignature(def, "callback");
+  // A pointer result given as a view is converted by lib/memory.js's ptr()
+  // (abi.helpers.addressOf): loaded before such a callback can run, so a callback's result
+  // never waits for require. Other callbacks do not need it (loading it cost ~0.7 ms).
+  if (sig.returns === T.ptr || sig.returns === T.cstring) require("./memory.js");
+  const threadsafe = !!def.threadsafe;
+  const wrapper = makeCallbackWrapper(sig)(fn);
+  const made = binding.callback(wrapper, sig.returns, sig.args, threadsafe);
+  made[2] = threadsafe;
+  return made;
+});
+
 class JSCallback {
   #handle = null;
   #pins = 0;       // .async calls in flight that were passed this callback
   #closing = false; // close() was called while pinned: free when the last pin goes
 
   constructor(fn, def) {
-    if (def === null || typeof def !== "object") throw new TypeError("Expected object");
-    if (typeof fn !== "function") throw new TypeError("Expected callback function");
-    const sig = readSignature(def, "callback");
-    // A pointer result given as a view is converted by lib/memory.js's ptr()
-    // (abi.helpers.addressOf): loaded before such a callback can run, so a callback's result
-    // never waits for require. Other callbacks do not need it (loading it cost ~0.7 ms).
-    if (sig.returns === T.ptr || sig.returns === T.cstring) require("./memory.js");
-    const threadsafe = !!def.threadsafe;
-    const wrapper = makeCallbackWrapper(sig)(fn);
-    const [handle, address] = binding.callback(wrapper, sig.returns, sig.args, threadsafe);
-    this.#handle = handle;
-    this.ptr = address;
-    this.threadsafe = threadsafe;
+    const made = createCallback(fn, def);
+    this.#handle = made[0];
+    this.ptr = made[1];
+    this.threadsafe = made[2];
   }
 
   close() {
