@@ -210,6 +210,7 @@ let win = defineProperties(new DataViewCtor(new ArrayBuffer(8)), WINDOW_METHODS)
 let winBase = -(2 ** 60); // its first address (none yet: no address is within WINDOW of it)
 let missRegion = -1; // the last region read outside any window, and how many times in a row
 let missCount = 0;
+let windowsOff = false;
 
 // Validates (p, byteOffset). Returns the offset of the address in the current window, or -1
 // after storing the address into scratch word 0 for a native load. The common case (a safe
@@ -239,7 +240,7 @@ function enterWindow(a) {
       missRegion = region;
       missCount = 0;
     }
-    if (++missCount < WINDOW_AFTER || region === 0) {
+    if (++missCount < WINDOW_AFTER || region === 0 || windowsOff) {
       U32[0] = a >>> 0;
       U32[1] = (a / TWO32) >>> 0;
       return -1;
@@ -248,7 +249,13 @@ function enterWindow(a) {
       windowsClear(windows);
       windowCount = 1;
     }
-    w = defineProperties(new DataViewCtor(makeExternal(false, region * WINDOW, WINDOW + 8, 0, 0)), WINDOW_METHODS);
+    try {
+      w = defineProperties(new DataViewCtor(makeExternal(false, region * WINDOW, WINDOW + 8, 0, 0)), WINDOW_METHODS);
+    } catch {
+      // No external ArrayBuffers here (a V8 sandbox, as in Electron): native loads only.
+      windowsOff = true;
+      return enterWindow(a);
+    }
     windowsSet(windows, region, w);
     missRegion = -1;
   }
