@@ -368,10 +368,12 @@ char *cffi_jsgen_batch(cffi_fn_t *const *fns, const char *const *names, size_t n
 char *cffi_jsgen_async(const cffi_sig_t *sig) {
   sbuf_t b = {0};
   emit_prelude(&b, sig->x != NULL);
-  emit_writer(&b, sig, "w", true, 0, false); /* lib/library.js calls it with Reflect.apply */
-  sb_puts(&b, "function read() { return ");
+  /* lib/library.js calls w with Reflect.apply; both are compiled with the source (see
+   * EAGER_MAX): they are made for the .async call about to run */
+  emit_writer(&b, sig, "w", true, 0, true);
+  sb_puts(&b, "const read = (function read() { return ");
   emit_result(&b, sig, 0);
-  sb_puts(&b, "; }\nreturn { write: w, read };\n");
+  sb_puts(&b, "; });\nreturn { write: w, read };\n");
   return sb_finish(&b);
 }
 
@@ -379,7 +381,9 @@ char *cffi_jsgen_callback(const cffi_sig_t *sig) {
   sbuf_t b = {0};
   int n = sig->nargs;
   emit_prelude(&b, sig->x != NULL);
-  sb_puts(&b, "return function make(userFn) {\nreturn function (");
+  /* parenthesized: compiled with the source (see EAGER_MAX), since a signature's wrapper is
+   * made for a callback that is about to be created and called */
+  sb_puts(&b, "return (function make(userFn) {\nreturn (function (");
   emit_params(&b, NULL, n);
   sb_puts(&b, ") {\n");
   /* layout arguments: decoded from the frame C wrote at the area's top */
@@ -407,6 +411,6 @@ char *cffi_jsgen_callback(const cffi_sig_t *sig) {
     /* a cstring result is an address (SPEC §8): written as a ptr */
     emit_write(&b, t == CFFI_T_CSTRING ? CFFI_T_PTR : t, "r", 0, "\"Return value\"", NULL);
   }
-  sb_puts(&b, "};\n};\n");
+  sb_puts(&b, "});\n});\n");
   return sb_finish(&b);
 }
