@@ -168,7 +168,8 @@ function runSetup(sys, kind) {
   const mod = req.r;
   const out = { require_ns: req.t, require_wall_ns: req.wall };
   if (kind === "setup_num") {
-    if (!sys.numbers) return { ...out, dlopen9_num_ns: null };
+    // (cc systems compile C instead of opening a library: their row is the cc() one)
+    if (!sys.numbers || sys.cc) return { ...out, dlopen9_num_ns: null };
     const T = sys.numbers(mod);
     const nine = {};
     for (let i = 1; i <= 9; i++) {
