@@ -118,7 +118,9 @@ const bindBatch = (function bindBatch(key, n, source, sigs, closedError, tierUp,
   const asyncs = new ArrayCtor(n);
   for (let i = 0; i < n; i++) {
     // a cc() function taking or returning Node-API values can only run on the JS thread
-    const napi = sigs[i].returns === T.napi_value || sigs[i].args.some((t) => t === T.napi_env || t === T.napi_value);
+    const args = sigs[i].args;
+    let napi = sigs[i].returns === T.napi_value;
+    for (let k = 0; k < args.length; k++) if (args[k] === T.napi_env || args[k] === T.napi_value) napi = true;
     asyncs[i] = (...args) => {
       if (isClosed) return rejected(closedError());
       if (napi) return rejected(new TypeError("napi_env / napi_value functions cannot run with .async: Node-API works only on the JS thread"));
