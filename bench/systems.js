@@ -7,7 +7,9 @@
 //   load()           requires the library (timed as the "require" setup cost);
 //   open(...)        opens libbench and declares `sigs` (name -> bun:ffi-style { args,
 //                    returns }), returns { fns: { name: function } } (timed as "dlopen");
-//   callback(...)    turns a JS function (i32) -> i32 into what call_cb_i32 takes;
+//   callback(...)    turns a JS function (i32) -> i32 into what call_cb_i32 takes (written as
+//                    a parenthesized function expression, which V8 compiles with this file,
+//                    so that the first-callback timing holds the system's work alone);
 //   adapt[op]        where a system cannot take the common arguments: { args? (the two
 //                    argument lists, or a function of the common ones), wrap?(f, mod),
 //                    buffer? (pass Buffers for Uint8Arrays), note?, skip? (a reason) };
@@ -98,7 +100,7 @@ const bunStyle = (load) => ({
     const l = ffi.dlopen(lib, sigs);
     return { fns: l.symbols, close: () => l.close() };
   },
-  callback: (ffi, opened, fn, sig) => new ffi.JSCallback(fn, sig),
+  callback: (function callback(ffi, opened, fn, sig) { return new ffi.JSCallback(fn, sig); }),
   // FFIType numbers for bun:ffi type names (the "dlopen + 9 declarations, FFIType numbers" row)
   numbers: (ffi) => new Proxy({}, { get: (_, name) => ffi.FFIType[name] }),
   // read.i32(pointer, byteOffset) over `cells` (the read_i32 op)
@@ -196,7 +198,7 @@ const koffi = {
     return { fns, close: () => l.unload() };
   },
   // A registered callback is a stable C pointer: the fast way to pass the same callback often.
-  callback: (k, opened, fn) => k.register(fn, k.pointer(k.__benchProto)),
+  callback: (function callback(k, opened, fn) { return k.register(fn, k.pointer(k.__benchProto)); }),
   // koffi.decode(pointer, byteOffset, type); the pointer object from memchr over `cells`
   readI32: (k, cells) => {
     const memchr = k.load(LIBC).func("void *memchr(const void *s, int c, size_t n)");
@@ -250,7 +252,7 @@ const ffiNapi = {
     }
     return { fns: ffi.Library(lib, decl) };
   },
-  callback: (ffi, opened, fn) => ffi.Callback("int32", ["int32"], fn),
+  callback: (function callback(ffi, opened, fn) { return ffi.Callback("int32", ["int32"], fn); }),
   adapt: {
     // ref-napi reads and writes 64-bit integers as numbers or strings, never BigInts.
     add_u64: { args: [[1, 2], [3, 4]], note: "numbers in and out: ref-napi has no BigInt" },
@@ -289,7 +291,7 @@ const nodeFfi = {
     }
     return { fns, lib: l, close: () => l.close() };
   },
-  callback: (ffi, opened, fn) => opened.lib.registerCallback({ arguments: ["i32"], return: "i32" }, fn),
+  callback: (function callback(ffi, opened, fn) { return opened.lib.registerCallback({ arguments: ["i32"], return: "i32" }, fn); }),
   // ffi.getInt32(pointer, byteOffset), the pointer a BigInt
   readI32: (ffi, cells) => ({ f: ffi.getInt32, p: ffi.getRawPointer(cells) }),
   // Pointers reach the comparator as BigInts: ffi.getInt32 reads one.

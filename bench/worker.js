@@ -163,9 +163,9 @@ function median(xs) {
 // "setup_num": require, then dlopen + the same 9 declared with FFIType numbers (systems with
 // `numbers`). "setup_300": require, then dlopen of build/libmany.so declaring its 300
 // functions and calling 3 of them. Each runs in fresh processes (bench/run.js).
-// The first call of `f`, timed around the call alone: a closure handed to measure() would be
-// compiled by V8 inside the timed region on its first (and only) call, ~15 us on every column.
-// now() and ns() have run by then (the require and dlopen timings).
+// The first call of `f` (a declared function; a system's callback()), timed around the call
+// alone: a closure handed to measure() would be compiled by V8 inside the timed region on its
+// first (and only) call, ~15 us on every column. now() and ns() have run by then.
 function firstCall(f, ...args) {
   const w0 = now();
   const r = f(...args);
@@ -228,8 +228,8 @@ function runSetup(sys, kind) {
   // second one of the same signature. The napi columns register a JS function with their
   // addon: not comparable, so not shown.
   if (sys.linked || sys.cc) return { ...out, first_cb_ns: null, next_cb_ns: null };
-  const cb1 = measure(() => sys.callback(mod, opened, (x) => x + 1, CB_SIG));
-  const cb2 = measure(() => sys.callback(mod, opened, (x) => x + 2, CB_SIG));
+  const cb1 = firstCall(sys.callback, mod, opened, (x) => x + 1, CB_SIG);
+  const cb2 = firstCall(sys.callback, mod, opened, (x) => x + 2, CB_SIG);
   out.first_cb_ns = cb1.t;
   out.next_cb_ns = cb2.t;
   return out;
