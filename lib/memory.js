@@ -187,10 +187,11 @@ function emptyView(view) {
 // faults as the native load would. A window is made for a region only once it has been read
 // WINDOW_AFTER times while not in a window (a one-off read of a scattered address stays a
 // native load; a loop over a C array gets its window after a few reads); at most
-// MAX_WINDOWS are kept (~1 MiB of address space each, no memory of their own).
+// MAX_WINDOWS are kept (~1 MiB of address space each, no memory of their own, but V8 counts
+// each as 1 MiB of external memory: process.memoryUsage().external, and its GC heuristics).
 const WINDOW = 1 << 20;
 const WINDOW_AFTER = 8;
-const MAX_WINDOWS = 64;
+const MAX_WINDOWS = 16;
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 // The DataView methods the windows use, as own read-only properties of each window (SPEC
 // §16: a replaced DataView.prototype method never runs in read.*).
