@@ -3,9 +3,10 @@
 // JS validates and throws; src/memory.c does the raw loads, address lookups and external
 // buffers.
 //
-// Hot paths use the per-environment scratch buffer of src/memory.c (keep in sync): JS
-// writes the address as a uint64 into word 0, calls a zero-argument native function, and
-// reads the result from word 1 through the typed array of the right type.
+// read.* reads memory it keeps returning to through DataViews over 1 MiB regions of it
+// ("windows", below). Its other reads use the per-environment scratch buffer of src/memory.c
+// (keep in sync): JS writes the address as a uint64 into word 0, calls a zero-argument native
+// function, and reads the result from word 1 through the typed array of the right type.
 "use strict";
 const { isArrayBuffer } = require("node:util").types;
 const { binding, builtins, isView, viewByteLength, abByteLength, viewGone, setPtrOf } = require("./abi.js");

@@ -162,7 +162,7 @@ static napi_value invoke_at(napi_env env, napi_callback_info info) {
   napi_value argv[2 + CFFI_MAX_ARGS];
   size_t argc = 2 + CFFI_MAX_ARGS;
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) return cffi_throw_type(env, NULL, "cffi: callAt(batch, index, ...args)");
+  if (argc < 2) return cffi_throw_type(env, NULL, "cffi: callAt(key, index, ...args)");
   if (argc > 2 + CFFI_MAX_ARGS) argc = 2 + CFFI_MAX_ARGS;
   cffi_fn_t *fn = cffi_batch_key_fn(env, argv[0], argv[1]);
   if (!fn) return NULL;
