@@ -7,7 +7,7 @@
 // DataView, `dec` reads them back, `read` copies the bytes into the shared buffer's layout area
 // (C memory: memCopyIn, src/memory.c) and decodes them there; write and alloc encode there and
 // copy out. The generated code uses only the built-ins captured below (DataView methods: see
-// DV_METHODS), so that a replaced built-in never runs inside it; `dec` runs no user code at
+// harden), so that a replaced built-in never runs inside it; `dec` runs no user code at
 // all, `encI` only the user's own getters (and iterators).
 //
 // INTERNAL API for the call path (lib/types.js puts a layout's info into signatures; src/jsgen.c's
@@ -16,7 +16,7 @@
 // desc: Int32Array [size, align, kind (0 struct, 1 union, 2 array), n, (offset, FFIType, count)
 // × n], the scalar leaves with absolute offsets (nested layouts flattened, union members
 // overlapping, an array of scalars one leaf). `where`: an argument index or a label for messages.
-// `dv` is H.DV (hardened at load, see DV_METHODS); any other DataView works but is not
+// `dv` is H.DV (hardened at load, see harden); any other DataView works but is not
 // protected against a replaced DataView.prototype method.
 "use strict";
 const { isArrayBuffer } = require("node:util").types;
@@ -58,16 +58,11 @@ const dvByteLength = getter(DVP, "byteLength");
 const WeakMapGet = uncurry(WeakMap.prototype.get);
 const WeakMapSet = uncurry(WeakMap.prototype.set);
 const SetHas = uncurry(Set.prototype.has);
-// The generated code calls DataView methods with method syntax (V8 inlines them; an uncurried
-// call is 3x slower once inlined into a caller). On the DataViews it is given (H.DV and
-// hardened() ones) those methods are own, read-only properties: the captured built-ins, never
-// a replacement on DataView.prototype. The DataViews of L.view() objects are plain: their
-// getters and setters run no FFI call, so a replaced prototype method only affects the user.
-const DV_METHODS = {};
-for (const n of ["Int8", "Uint8", "Int16", "Uint16", "Int32", "Uint32", "Float32", "Float64", "BigInt64", "BigUint64"]) {
-  for (const k of [`get${n}`, `set${n}`]) DV_METHODS[k] = { value: DVP[k], writable: false, enumerable: false, configurable: false };
-}
-const harden = (dv) => Object.defineProperties(dv, DV_METHODS);
+// The generated code calls DataView methods with method syntax. The DataViews it is given (H.DV
+// and harden()ed ones) have them as own, read-only properties (lib/memory.js hardenDataView).
+// The DataViews of L.view() objects are plain: their getters and setters run no FFI call, so a
+// replaced prototype method only affects the user.
+const harden = memory.hardenDataView;
 harden(H.DV);
 const AREA_BUFFER = dvBuffer(H.DV); // the shared buffer (its layout area: lib/abi.js)
 const TA = {

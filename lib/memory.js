@@ -1,5 +1,6 @@
 // memory.js: ptr(), read.*, toArrayBuffer(), toBuffer() and CString (SPEC §9–12), plus
-// toAddress() and readOffset(), the address validation other modules reuse (lib/layout.js).
+// toAddress() and readOffset(), the address validation other modules reuse (lib/layout.js), and
+// hardenDataView().
 // JS validates and throws; src/memory.c does the raw loads, address lookups and external
 // buffers.
 //
@@ -194,21 +195,25 @@ const WINDOW = 1 << 20;
 const WINDOW_AFTER = 8;
 const MAX_WINDOWS = 16;
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-// The DataView methods the windows use, as own read-only properties of each window (SPEC
-// §16: a replaced DataView.prototype method never runs in read.*).
+// hardenDataView(dv) gives dv the DataView get/set methods as own, read-only properties: the
+// built-ins captured here, never a replacement on DataView.prototype (SPEC §16). Code calls
+// them with method syntax, which V8 inlines (an uncurried call is 3x slower once inlined into
+// a caller). The windows have them, and so do the DataViews lib/layout.js encodes through.
 const DVP = DataView.prototype;
-const WINDOW_METHODS = {};
+const DV_METHODS = {};
 for (const n of ["Int8", "Uint8", "Int16", "Uint16", "Int32", "Uint32", "Float32", "Float64", "BigInt64", "BigUint64"]) {
-  WINDOW_METHODS[`get${n}`] = { value: DVP[`get${n}`], writable: false, enumerable: false, configurable: false };
+  for (const k of [`get${n}`, `set${n}`]) DV_METHODS[k] = { value: DVP[k], writable: false, enumerable: false, configurable: false };
 }
+const defineProperties = Object.defineProperties;
+const hardenDataView = (dv) => defineProperties(dv, DV_METHODS);
+
 const windows = new Map(); // region number (address / WINDOW) → its window
 const windowsGet = builtins.uncurry(Map.prototype.get);
 const windowsSet = builtins.uncurry(Map.prototype.set);
 const windowsClear = builtins.uncurry(Map.prototype.clear);
+const windowsSize = builtins.getter(Map.prototype, "size");
 const DataViewCtor = DataView;
-const defineProperties = Object.defineProperties;
-let windowCount = 0;
-let win = defineProperties(new DataViewCtor(new ArrayBuffer(8)), WINDOW_METHODS); // the current window
+let win = hardenDataView(new DataViewCtor(new ArrayBuffer(8))); // the current window
 let winBase = -(2 ** 60); // its first address (none yet: no address is within WINDOW of it)
 let missRegion = -1; // the last region read outside any window, and how many times in a row
 let missCount = 0;
@@ -247,12 +252,9 @@ function enterWindow(a) {
       U32[1] = (a / TWO32) >>> 0;
       return -1;
     }
-    if (++windowCount > MAX_WINDOWS) {
-      windowsClear(windows);
-      windowCount = 1;
-    }
+    if (windowsSize(windows) >= MAX_WINDOWS) windowsClear(windows);
     try {
-      w = defineProperties(new DataViewCtor(makeExternal(false, region * WINDOW, WINDOW + 8, 0, 0)), WINDOW_METHODS);
+      w = hardenDataView(new DataViewCtor(makeExternal(false, region * WINDOW, WINDOW + 8, 0, 0)));
     } catch {
       // No external ArrayBuffers here (a V8 sandbox, as in Electron): native loads only.
       windowsOff = true;
@@ -397,4 +399,4 @@ function cstringArrayBuffer(p, byteOffset, byteLength) {
 
 setPtrOf(ptr); // a JSCallback's pointer result given as a view (abi.helpers.addressOf)
 
-module.exports = { ptr, read, toArrayBuffer, toBuffer, CString, toAddress, readOffset };
+module.exports = { ptr, read, toArrayBuffer, toBuffer, CString, toAddress, readOffset, hardenDataView };
