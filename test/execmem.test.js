@@ -11,7 +11,6 @@
 // closure in cffi's own memfd pages (src/cb_stub.c), never in writable+executable memory. That
 // is x86-64 only: elsewhere closures come from libffi's allocator, which maps them writable and
 // executable, so the callback part runs on x86-64.
-const withCallback = process.arch === "x64";
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -20,6 +19,8 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { fixtures, cffiPath, cffiDir } = require("./helpers.js");
+
+const withCallback = process.arch === "x64";
 
 if (process.env.CFFI_EXECMEM_CHILD === "1") {
   const cffi = require(cffiPath);
