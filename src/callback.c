@@ -1,15 +1,23 @@
-/* callback.c: JSCallback. A libffi closure gives each JS function a C address (its memory from
- * cb_stub.c on x86-64 Linux, else from libffi's allocator); when C calls it on the JS thread,
+/* callback.c: JSCallback. Each JS function gets a C address; when C calls it on the JS thread,
  * the C arguments are written into the shared buffer, the per-signature JS wrapper
  * (JSCallback, lib/library.js) reads them, calls the user's function and writes its result
  * back. Calls from other threads, and threadsafe void callbacks, go through threads.c.
  *
- * Tiering (x86-64 Linux): `.ptr` is a stub (cb_stub.c) that jumps to the libffi closure.
- * After jit_threshold * CB_JIT_FACTOR synchronous calls on the JS thread, a C trampoline of
- * the callback's own signature is compiled for this instance (call_jit.c) and the stub is
- * pointed at it: C then reaches cb_dispatch without libffi's generic argument decoding
- * (measured, bench cb1000 per callback: libffi ~98 ns, compiled ~91 ns, hand-written
- * Node-API addon ~91 ns). Both paths run cb_dispatch, so they behave the same.
+ * The address (x86-64 Linux, JIT on, no layout arguments): a direct entry (cb_stub.c), a
+ * trampoline in cffi.node's own code that passes the argument registers to cffi_direct_call:
+ * creating one maps no memory, where the first libffi closure of a process cost ~60-100 us of
+ * system calls (memfd, mappings) and page faults. Beyond cb_stub.c's 1,024 live direct
+ * entries, or for layout arguments, a libffi closure (its memory from cb_stub.c, else from
+ * libffi's allocator), behind a stub where the JIT is on. With the JIT off, and elsewhere, the
+ * libffi closure's own address: the reference path.
+ *
+ * Tiering (x86-64 Linux): after jit_threshold * CB_JIT_FACTOR synchronous calls on the JS
+ * thread, a C trampoline of the callback's own signature is compiled for this instance
+ * (call_jit.c) and the direct entry or stub is pointed at it: C then reaches cb_dispatch
+ * without decoding the arguments by type at run time (measured, ns per callback of a C loop
+ * calling an (i32) -> i32 callback, minimum of 12 fresh processes: libffi closure 137, direct
+ * entry 132, compiled 123; bench cb1000 before direct entries: libffi ~98, compiled ~91,
+ * hand-written Node-API addon ~91). Every path runs cb_dispatch, so they behave the same.
  * The address handed out never changes. */
 #include <ffi.h>
 #include <stdlib.h>
@@ -214,8 +222,24 @@ static void cb_tier_up(cb_ext_t *x) {
 /* The closure handler: C calls of a JSCallback's pointer land here until it tiers up. */
 static void cb_handler(ffi_cif *cif, void *ret, void **args, void *user) { cb_dispatch(user, ret, args); }
 
-/* Every C call of a JSCallback's pointer: from cb_handler, or from the JIT trampoline, which
- * passes the same libffi-style argument pointers and result buffer. */
+/* A C call through a direct entry (cb_stub.c): the SysV x86-64 argument registers and stack
+ * as the caller left them, read into libffi-style argument pointers. Direct entries serve
+ * signatures without layouts, so every argument is one INTEGER or SSE eightbyte: the next
+ * free register of its class, else the next stack slot. */
+void cffi_direct_call(void *ctx, uint64_t *regs, uint64_t *stack, void *ret) {
+  cffi_cb_t *cb = ctx;
+  void *args[CFFI_MAX_ARGS];
+  int gp = 0, sse = 0;
+  for (int i = 0; i < cb->sig.nargs; i++) {
+    uint8_t t = cb->sig.args[i];
+    if (t == CFFI_T_F32 || t == CFFI_T_F64) args[i] = sse < 8 ? &regs[6 + sse++] : stack++;
+    else args[i] = gp < 6 ? &regs[gp++] : stack++;
+  }
+  cb_dispatch(cb, ret, args);
+}
+
+/* Every C call of a JSCallback's pointer: from cffi_direct_call or cb_handler, or from the JIT
+ * trampoline, which pass the same libffi-style argument pointers and result buffer. */
 static void cb_dispatch(cffi_cb_t *cb, void *ret, void **args) {
   /* atomic: environment teardown (threads.c) repoints st at a dead environment from the JS
    * thread while other threads may be calling */
@@ -275,28 +299,30 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
   cb->ffi = f;
   if (cffi_sig_from_js(env, argv[1], argv[2], &cb->sig) != 0) goto fail;
   napi_get_value_bool(env, argv[3], &cb->threadsafe);
-  for (int i = 0; i < cb->sig.nargs; i++) f->atypes[i] = cffi_sig_ffi_type(&cb->sig, 1 + i);
-  if (ffi_prep_cif(&f->cif, FFI_DEFAULT_ABI, cb->sig.nargs, cffi_sig_ffi_type(&cb->sig, 0), f->atypes) != FFI_OK) {
-    cffi_throw_error(env, "ERR_CFFI_FFI", "cffi: libffi could not prepare this callback signature");
-    goto fail;
+  /* With the JIT on: a direct entry (x86-64 Linux), else a libffi closure behind a stub; both
+   * tier up. Without it (or for layout arguments): the libffi closure's own address. */
+  bool tiers = cb->st->jit_enabled && !cb->sig.x && cffi_jit_supports(&cb->sig);
+  if (tiers) x->stub = cffi_direct_alloc(cb);
+  if (!x->stub) {
+    for (int i = 0; i < cb->sig.nargs; i++) f->atypes[i] = cffi_sig_ffi_type(&cb->sig, 1 + i);
+    if (ffi_prep_cif(&f->cif, FFI_DEFAULT_ABI, cb->sig.nargs, cffi_sig_ffi_type(&cb->sig, 0), f->atypes) != FFI_OK) {
+      cffi_throw_error(env, "ERR_CFFI_FFI", "cffi: libffi could not prepare this callback signature");
+      goto fail;
+    }
+    cb->closure = cffi_closure_alloc(&x->closure_code); /* cb_stub.c: cheaper than libffi's */
+    x->own_closure = cb->closure != NULL;
+    if (!cb->closure) cb->closure = ffi_closure_alloc(sizeof(ffi_closure), &x->closure_code);
+    if (!cb->closure) {
+      cffi_throw_error(env, "ERR_CFFI_FFI", "cffi: could not allocate a closure");
+      goto fail;
+    }
+    if (ffi_prep_closure_loc(cb->closure, &f->cif, cb_handler, cb, x->closure_code) != FFI_OK) {
+      cffi_throw_error(env, "ERR_CFFI_FFI", "cffi: could not prepare a closure");
+      goto fail;
+    }
+    if (tiers) x->stub = cffi_stub_alloc(x->closure_code);
   }
-  cb->closure = cffi_closure_alloc(&x->closure_code); /* cb_stub.c: cheaper than libffi's */
-  x->own_closure = cb->closure != NULL;
-  if (!cb->closure) cb->closure = ffi_closure_alloc(sizeof(ffi_closure), &x->closure_code);
-  if (!cb->closure) {
-    cffi_throw_error(env, "ERR_CFFI_FFI", "cffi: could not allocate a closure");
-    goto fail;
-  }
-  if (ffi_prep_closure_loc(cb->closure, &f->cif, cb_handler, cb, x->closure_code) != FFI_OK) {
-    cffi_throw_error(env, "ERR_CFFI_FFI", "cffi: could not prepare a closure");
-    goto fail;
-  }
-  /* Without the JIT (or a stub) the closure's own address is handed out, as before. */
-  x->tier = TIER_NONE;
-  if (cb->st->jit_enabled && !cb->sig.x && cffi_jit_supports(&cb->sig)) {
-    x->stub = cffi_stub_alloc(x->closure_code);
-    if (x->stub) x->tier = TIER_COUNTING;
-  }
+  x->tier = x->stub ? TIER_COUNTING : TIER_NONE;
   cb->code = x->stub ? x->stub : x->closure_code;
   if (cffi_threads_cb_init(cb) != 0) {
     cffi_throw_error(env, "ERR_CFFI_THREADS", "cffi: could not set up the callback's thread relay");

@@ -1,6 +1,19 @@
-/* cb_stub.h: stable, retargetable C addresses and libffi closures for JSCallbacks (cb_stub.c). */
+/* cb_stub.h: stable, retargetable C addresses (direct entries, stubs) and libffi closures for
+ * JSCallbacks (cb_stub.c). */
 #ifndef CFFI_CB_STUB_H
 #define CFFI_CB_STUB_H
+
+#include <stdint.h>
+
+/* A direct entry: a trampoline in cffi.node's code (no memory is mapped for it) through which
+ * C calls reach cffi_direct_call(ctx, …) below, or NULL (all TRAMP_COUNT are in use, or not
+ * x86-64 Linux). It is a stub too: cffi_stub_set retargets it (to a function of the
+ * callback's C signature), cffi_stub_free returns it. Any thread. */
+void *cffi_direct_alloc(void *ctx);
+/* Defined by callback.c: a C call of a direct entry. regs: the six integer argument registers,
+ * then the low 8 bytes of xmm0-7; stack: the caller's stack arguments (8 bytes each); ret: 16
+ * zeroed bytes, returned as rax:rdx and (the first 8) xmm0. */
+void cffi_direct_call(void *ctx, uint64_t *regs, uint64_t *stack, void *ret);
 
 /* A new stub that jumps to `target`, or NULL (out of memory, or not x86-64 Linux: then the
  * caller hands out `target` itself and never retargets). Any thread. */

@@ -448,17 +448,22 @@ test("a callback can be called directly from JS through CFunction", () => {
   });
 });
 
+// 1,100: more than cffi.node's 1,024 direct entries (x86-64 Linux, src/cb_stub.c), so the last
+// ones run through stubs and libffi closures; closing them all makes every entry reusable.
 test("many callbacks alive at once, each distinct", () => {
-  const cbs = Array.from({ length: 200 }, (_, k) => new JSCallback((x) => x + k, { args: ["i32"], returns: "i32" }));
-  try {
-    for (let k = 0; k < 200; k++) assert.equal(S.call_i32(cbs[k], 1000), 1000 + k);
-  } finally {
-    for (const c of cbs) c.close();
+  for (let round = 0; round < 2; round++) {
+    const cbs = Array.from({ length: 1100 }, (_, k) => new JSCallback((x) => x + k * 3 + round, { args: ["i32"], returns: "i32" }));
+    try {
+      assert.equal(new Set(cbs.map((c) => c.ptr)).size, 1100);
+      for (let k = 0; k < 1100; k++) assert.equal(S.call_i32(cbs[k], 1000), 1000 + k * 3 + round);
+    } finally {
+      for (const c of cbs) c.close();
+    }
   }
 });
 
-// Callbacks start on a libffi closure and, once hot, jump to a JIT-compiled trampoline behind
-// the same address (src/callback.c). With CFFI_JIT_THRESHOLD=0 every callback tiers up at its
+// Callbacks start on a direct entry (x86-64 Linux) or a libffi closure and, once hot, jump to a
+// JIT-compiled trampoline behind the same address (src/callback.c). With CFFI_JIT_THRESHOLD=0 every callback tiers up at its
 // first call, so running this whole file again that way checks the compiled path against
 // every expectation above (the default run exercises the libffi path of each callback).
 if (jit && !process.env.CFFI_CB_TIER_CHILD) {

@@ -7,10 +7,11 @@
 // is compiled) give the right results, the process ends normally with status 0 and runs its
 // 'exit' handlers, nothing on stderr, and cffi.node never asks for memory writable and
 // executable at once. The child always has the JIT on (CFFI_JIT=1), on both passes of the suite.
-// Where some executable memory is allowed, a JSCallback called from C works too, its libffi
-// closure in cffi's own memfd pages (src/cb_stub.c), never in writable+executable memory. That
-// is x86-64 only: elsewhere closures come from libffi's allocator, which maps them writable and
-// executable, so the callback part runs on x86-64.
+// Where some executable memory is allowed, JSCallbacks called from C work too (x86-64 only:
+// elsewhere closures come from libffi's allocator, which maps them writable and executable):
+// a scalar one through a direct entry in cffi.node's own code (src/cb_stub.c: nothing mapped),
+// one taking a struct through a libffi closure in cffi's memfd pages, never in writable+
+// executable memory.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -34,18 +35,36 @@ if (process.env.CFFI_EXECMEM_CHILD === "1") {
     if (lib.symbols.id_i32(i * 7 - 50) === i * 7 - 50 && lib.symbols.id_f64(i / 4) === i / 4 &&
       lib.symbols.str_len("x".repeat(i)) === BigInt(i)) ok++;
   }
-  let cb = null;
+  // the file of the mapping that holds address `a` ("" for an anonymous one), from /proc/self/maps
+  const mappedFile = (maps, a) => {
+    for (const line of maps.split("\n")) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (m && BigInt(`0x${m[1]}`) <= BigInt(a) && BigInt(a) < BigInt(`0x${m[2]}`)) return m[3];
+    }
+    return null;
+  };
+  let cb = null, cbStruct = null, direct = null, sumIn = null;
   if (process.env.CFFI_EXECMEM_CALLBACK === "1") {
     const twice = new cffi.JSCallback((x) => x * 2, { args: ["i32"], returns: "i32" });
     const r = cffi.dlopen(fixtures.jit, { reenter: { args: ["function", "i32", "f64", "i64", "cstring", "f32"], returns: "f64" } });
     cb = r.symbols.reenter(twice, 21, 0.5, 1n, "abc", 0.25); // 42 + 0.5 + 1 + 3 + 0.25
+    const Pair = cffi.struct({ x: "i32", y: "f64" });
+    const sum = new cffi.JSCallback((p) => p.x + p.y, { args: [Pair], returns: "f64" });
+    cbStruct = cffi.CFunction({ ptr: sum.ptr, args: [Pair], returns: "f64" })({ x: 3, y: 0.5 });
+    const maps = fs.readFileSync("/proc/self/maps", "utf8");
+    direct = mappedFile(maps, twice.ptr);
+    sumIn = mappedFile(maps, sum.ptr);
     twice.close();
+    sum.close();
     r.close();
   }
   const maps = fs.readFileSync("/proc/self/maps", "utf8");
   const out = {
     ok,
     cb,
+    cbStruct,
+    direct,
+    sumIn,
     closures: /\/memfd:cffi-closures/.test(maps),
     jit: require(path.join(cffiDir, "lib", "abi.js")).binding.state().jit,
     memfd: /\/memfd:cffi-jit/.test(maps),
@@ -84,7 +103,10 @@ test("nothing writable+executable allowed: the JIT works (code written, then mad
   assert.equal(out.memfd, false);
   if (withCallback) {
     assert.equal(out.cb, 46.75, "a JSCallback called from C");
-    assert.equal(out.closures, true, "its closure is in cffi's memfd pages");
+    assert.match(out.direct, /\/cffi\.node$/, "its address is a direct entry in cffi.node's code");
+    assert.equal(out.cbStruct, 3.5, "a JSCallback taking a struct, called from C");
+    assert.equal(out.sumIn, "/memfd:cffi-closures (deleted)", "its closure is in cffi's memfd pages");
+    assert.equal(out.closures, true);
   }
 });
 
@@ -95,7 +117,10 @@ test("no anonymous executable memory (SELinux deny_execmem): the JIT works throu
   assert.equal(out.memfd, true);
   if (withCallback) {
     assert.equal(out.cb, 46.75, "a JSCallback called from C");
-    assert.equal(out.closures, true, "its closure is in cffi's memfd pages");
+    assert.match(out.direct, /\/cffi\.node$/, "its address is a direct entry in cffi.node's code");
+    assert.equal(out.cbStruct, 3.5, "a JSCallback taking a struct, called from C");
+    assert.equal(out.sumIn, "/memfd:cffi-closures (deleted)", "its closure is in cffi's memfd pages");
+    assert.equal(out.closures, true);
   }
 });
 
