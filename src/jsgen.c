@@ -40,17 +40,53 @@ static bool is_ptrlike(uint8_t t) {
   return t == CFFI_T_PTR || t == CFFI_T_CSTRING || t == CFFI_T_FUNCTION || t == CFFI_T_BUFFER;
 }
 
-static const char prelude[] =
-    "\"use strict\";\n"
-    "const { I32, U32, F64, B64, BU64, T } = H.H;\n"
-    "const { toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, "
-    "bufferLength, addressOf, floor, isView, isArrayBuffer } = H;\n";
-/* ... and what sources with layouts by value use (only they pay V8 for parsing it) */
-static const char layout_prelude[] = "const { DV, AT } = H.H;\nconst { reserve } = H;\n";
+/* The source's first lines take the helpers its body names from H.H (buffer views) and H
+ * (functions), and no others: V8 compiles and runs each name taken (a context slot, a
+ * property load), ~12 us of the compile of a callback wrapper when every name was taken.
+ * Each name is an identifier the body uses as is. */
+static const char *const view_names[] = {"I32", "U32", "F64", "B64", "BU64", "T", "DV", "AT"};
+static const char *const helper_names[] = {
+    "toInt32",       "toF64",       "write64",      "writePointer", "writeFunction", "functionAddress",
+    "writeBuffer",   "bufferLength", "addressOf",   "floor",        "isView",        "isArrayBuffer",
+    "reserve",
+};
+#define NAMES(a) (sizeof(a) / sizeof((a)[0]))
 
-static void emit_prelude(sbuf_t *b, bool layouts) {
-  sb_puts(b, prelude);
-  if (layouts) sb_puts(b, layout_prelude);
+static bool ident_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$';
+}
+
+/* "use strict", the helpers `body` uses, then `body` (freed). NULL after an allocation failure. */
+static char *finish_with_prelude(sbuf_t *body) {
+  char *text = sb_finish(body);
+  if (!text) return NULL;
+  bool used_view[NAMES(view_names)] = {false}, used_helper[NAMES(helper_names)] = {false};
+  for (const char *p = text; *p;) {
+    if (!ident_char(*p)) {
+      p++;
+      continue;
+    }
+    const char *start = p;
+    while (ident_char(*p)) p++;
+    size_t len = (size_t)(p - start);
+    for (size_t k = 0; k < NAMES(view_names); k++)
+      if (strlen(view_names[k]) == len && !memcmp(start, view_names[k], len)) used_view[k] = true;
+    for (size_t k = 0; k < NAMES(helper_names); k++)
+      if (strlen(helper_names[k]) == len && !memcmp(start, helper_names[k], len)) used_helper[k] = true;
+  }
+  sbuf_t b = {0};
+  sb_puts(&b, "\"use strict\";\n");
+  const char *sep = "const { ";
+  for (size_t k = 0; k < NAMES(view_names); k++)
+    if (used_view[k]) sb_printf(&b, "%s%s", sep, view_names[k]), sep = ", ";
+  if (*sep == ',') sb_puts(&b, " } = H.H;\n");
+  sep = "const { ";
+  for (size_t k = 0; k < NAMES(helper_names); k++)
+    if (used_helper[k]) sb_printf(&b, "%s%s", sep, helper_names[k]), sep = ", ";
+  if (*sep == ',') sb_puts(&b, " } = H;\n");
+  sb_puts(&b, text);
+  free(text);
+  return sb_finish(&b);
 }
 
 /* The common case of an address argument, an exact positive number: the double goes into the
@@ -341,9 +377,6 @@ char *cffi_jsgen_batch(cffi_fn_t *const *fns, const char *const *names, size_t n
   for (size_t i = 0; i < n; i++)
     if (first[i] != i) shared[first[i]] = true;
   sbuf_t b = {0};
-  bool layouts = false;
-  for (size_t i = 0; i < n; i++) layouts |= fns[i]->sig.x != NULL;
-  emit_prelude(&b, layouts);
   for (size_t i = 0; i < n; i++) {
     if (!shared[i]) continue;
     char w[24];
@@ -362,25 +395,23 @@ char *cffi_jsgen_batch(cffi_fn_t *const *fns, const char *const *names, size_t n
   sb_puts(&b, "], function set(e) {\n");
   for (size_t i = 0; i < n; i++) sb_printf(&b, "g%zu = e[%zu];\n", i, i);
   sb_puts(&b, "}];\n");
-  return sb_finish(&b);
+  return finish_with_prelude(&b);
 }
 
 char *cffi_jsgen_async(const cffi_sig_t *sig) {
   sbuf_t b = {0};
-  emit_prelude(&b, sig->x != NULL);
   /* lib/library.js calls w with Reflect.apply; both are compiled with the source (see
    * EAGER_MAX): they are made for the .async call about to run */
   emit_writer(&b, sig, "w", true, 0, true);
   sb_puts(&b, "const read = (function read() { return ");
   emit_result(&b, sig, 0);
   sb_puts(&b, "; });\nreturn { write: w, read };\n");
-  return sb_finish(&b);
+  return finish_with_prelude(&b);
 }
 
 char *cffi_jsgen_callback(const cffi_sig_t *sig) {
   sbuf_t b = {0};
   int n = sig->nargs;
-  emit_prelude(&b, sig->x != NULL);
   /* parenthesized: compiled with the source (see EAGER_MAX), since a signature's wrapper is
    * made for a callback that is about to be created and called */
   sb_puts(&b, "return (function make(userFn) {\nreturn (function (");
@@ -412,5 +443,5 @@ char *cffi_jsgen_callback(const cffi_sig_t *sig) {
     emit_write(&b, t == CFFI_T_CSTRING ? CFFI_T_PTR : t, "r", 0, "\"Return value\"", NULL);
   }
   sb_puts(&b, "});\n});\n");
-  return sb_finish(&b);
+  return finish_with_prelude(&b);
 }
