@@ -63,7 +63,7 @@ function withCb(fn, def, body) {
 test("JSCallback: construction errors", () => {
   for (const d of [undefined, null, 5, "i32"]) expectTypeError(() => new JSCallback(() => {}, d), "Expected object");
   for (const f of [undefined, null, 5, "f", {}]) expectTypeError(() => new JSCallback(f, {}), "Expected callback function");
-  expectTypeError(() => JSCallback(() => {}, {}), undefined);
+  expectTypeError(() => JSCallback(() => {}, {}), "Class constructor JSCallback cannot be invoked without 'new'");
   expectTypeError(() => new JSCallback(() => {}, { args: "i32" }), 'Expected an object with "args" as an array');
   expectTypeError(() => new JSCallback(() => {}, { returns: "nope" }), "Unknown return type nope", "ERR_INVALID_ARG_VALUE");
 });
@@ -89,6 +89,27 @@ test("JSCallback: instance shape, defaults, toPrimitive, close", () => {
   const cbs = Array.from({ length: 50 }, () => new JSCallback(() => 1, { returns: "i32" }));
   assert.equal(new Set(cbs.map((c) => c.ptr)).size, 50, "distinct pointers");
   for (const c of cbs) c.close();
+});
+
+test("JSCallback behaves as a class: prototype methods not enumerable, subclasses, foreign `this`", () => {
+  assert.deepEqual(Object.keys(JSCallback.prototype), []);
+  assert.equal(Object.getOwnPropertyDescriptor(JSCallback, "prototype").writable, false);
+  class Counted extends JSCallback {
+    constructor(fn, def) {
+      super(fn, def);
+      this.made = true;
+    }
+  }
+  const cb = new Counted((x) => x + 1, { args: ["i32"], returns: "i32" });
+  assert.ok(cb instanceof Counted && cb instanceof JSCallback);
+  assert.deepEqual(Object.keys(cb), ["ptr", "threadsafe", "made"]);
+  assert.equal(S.call_i32(cb, 41), 42);
+  cb.close();
+  assert.equal(cb.ptr, null);
+  // close() and the other methods work on JSCallbacks only (a class's private field would refuse too)
+  for (const other of [{}, { ptr: 5 }, Object.create(JSCallback.prototype), null, 1]) {
+    expectTypeError(() => JSCallback.prototype.close.call(other), "JSCallback.prototype.close called on an object that is not a JSCallback");
+  }
 });
 
 test("JSCallback: Symbol.dispose closes it (where the runtime has Symbol.dispose)", (t) => {
