@@ -136,6 +136,7 @@ static napi_value init(napi_env env, napi_value exports) {
   st->env = env;
   st->thread = pthread_self();
   st->jit_enabled = env_flag("CFFI_JIT", true);
+  st->direct_callbacks = st->jit_enabled;
   st->debug_source = env_flag("CFFI_DEBUG_SOURCE", false);
   if (st->jit_enabled) st->jit_enabled = cffi_jit_available(st);
   st->jit_threshold = jit_threshold();

@@ -3,13 +3,14 @@
  * (JSCallback, lib/library.js) reads them, calls the user's function and writes its result
  * back. Calls from other threads, and threadsafe void callbacks, go through threads.c.
  *
- * The address (x86-64 Linux, JIT on, no layout arguments): a direct entry (cb_stub.c), a
+ * The address (x86-64 Linux, no layout arguments, not CFFI_JIT=0): a direct entry (cb_stub.c), a
  * trampoline in cffi.node's own code that passes the argument registers to cffi_direct_call:
  * creating one maps no memory, where the first libffi closure of a process cost ~60-100 us of
  * system calls (memfd, mappings) and page faults. Beyond cb_stub.c's 1,024 live direct
  * entries, or for layout arguments, a libffi closure (its memory from cb_stub.c, else from
- * libffi's allocator), behind a stub where the JIT is on. With the JIT off, and elsewhere, the
- * libffi closure's own address: the reference path.
+ * libffi's allocator), behind a stub where the JIT is on. With CFFI_JIT=0, and elsewhere, the
+ * libffi closure's own address: the reference path. Where executable memory is refused (no
+ * JIT), direct entries still work and never tier up; closures cannot be made there.
  *
  * Tiering (x86-64 Linux): after jit_threshold * CB_JIT_FACTOR synchronous calls on the JS
  * thread, a C trampoline of the callback's own signature is compiled for this instance
@@ -25,6 +26,7 @@
 
 #include "cb_stub.h"
 #include "prelude.h"
+#include "tcc_memory.h"
 
 /* A callback tiers up after jit_threshold (default 100) * CB_JIT_FACTOR calls. Compiling its
  * trampoline costs ~115-125 us (measured in Node; mostly TinyCC's fixed cost per state) and
@@ -299,10 +301,12 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
   cb->ffi = f;
   if (cffi_sig_from_js(env, argv[1], argv[2], &cb->sig) != 0) goto fail;
   napi_get_value_bool(env, argv[3], &cb->threadsafe);
-  /* With the JIT on: a direct entry (x86-64 Linux), else a libffi closure behind a stub; both
-   * tier up. Without it (or for layout arguments): the libffi closure's own address. */
+  /* A direct entry (x86-64 Linux, no layout arguments, not CFFI_JIT=0), else a libffi
+   * closure: behind a stub where it may tier up, else its own address. Direct entries need no
+   * executable memory, so where the system refuses it they are the only way C can call a
+   * callback (a closure cannot be made there). */
   bool tiers = cb->st->jit_enabled && !cb->sig.x && cffi_jit_supports(&cb->sig);
-  if (tiers) x->stub = cffi_direct_alloc(cb);
+  if (cb->st->direct_callbacks && !cb->sig.x) x->stub = cffi_direct_alloc(cb);
   if (!x->stub) {
     for (int i = 0; i < cb->sig.nargs; i++) f->atypes[i] = cffi_sig_ffi_type(&cb->sig, 1 + i);
     if (ffi_prep_cif(&f->cif, FFI_DEFAULT_ABI, cb->sig.nargs, cffi_sig_ffi_type(&cb->sig, 0), f->atypes) != FFI_OK) {
@@ -311,9 +315,13 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
     }
     cb->closure = cffi_closure_alloc(&x->closure_code); /* cb_stub.c: cheaper than libffi's */
     x->own_closure = cb->closure != NULL;
-    if (!cb->closure) cb->closure = ffi_closure_alloc(sizeof(ffi_closure), &x->closure_code);
+    /* Where the probe found no executable memory, libffi's allocator would only ask for
+     * writable+executable pages in vain (and a policy would log the denial). */
+    bool refused = cffi_exec_probe(NULL) == CFFI_EXEC_NONE;
+    if (!cb->closure && !refused) cb->closure = ffi_closure_alloc(sizeof(ffi_closure), &x->closure_code);
     if (!cb->closure) {
-      cffi_throw_error(env, "ERR_CFFI_FFI", "cffi: could not allocate a closure");
+      cffi_throw_error(env, "ERR_CFFI_FFI", refused ? "cffi: could not allocate a closure: the system refuses executable memory"
+                                                    : "cffi: could not allocate a closure");
       goto fail;
     }
     if (ffi_prep_closure_loc(cb->closure, &f->cif, cb_handler, cb, x->closure_code) != FFI_OK) {
@@ -322,7 +330,7 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
     }
     if (tiers) x->stub = cffi_stub_alloc(x->closure_code);
   }
-  x->tier = x->stub ? TIER_COUNTING : TIER_NONE;
+  x->tier = x->stub && tiers ? TIER_COUNTING : TIER_NONE;
   cb->code = x->stub ? x->stub : x->closure_code;
   if (cffi_threads_cb_init(cb) != 0) {
     cffi_throw_error(env, "ERR_CFFI_THREADS", "cffi: could not set up the callback's thread relay");

@@ -107,6 +107,8 @@ typedef struct cffi_env_s {
   int npend, pend_cap;
   int last_errno;          /* errno after the last synchronous call */
   bool jit_enabled;        /* false with CFFI_JIT=0 or when the JIT is unavailable */
+  bool direct_callbacks;   /* JSCallbacks may use direct entries (callback.c): unless CFFI_JIT=0,
+                              even where executable memory is refused (they need none) */
   uint32_t jit_threshold;  /* libffi calls of a function before its batch is compiled
                               (CFFI_JIT_THRESHOLD; 0 = compile when declared); the
                               counting and tier-up are in lib/library.js */

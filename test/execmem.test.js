@@ -7,11 +7,11 @@
 // is compiled) give the right results, the process ends normally with status 0 and runs its
 // 'exit' handlers, nothing on stderr, and cffi.node never asks for memory writable and
 // executable at once. The child always has the JIT on (CFFI_JIT=1), on both passes of the suite.
-// Where some executable memory is allowed, JSCallbacks called from C work too (x86-64 only:
-// elsewhere closures come from libffi's allocator, which maps them writable and executable):
-// a scalar one through a direct entry in cffi.node's own code (src/cb_stub.c: nothing mapped),
-// one taking a struct through a libffi closure in cffi's memfd pages, never in writable+
-// executable memory.
+// JSCallbacks called from C (x86-64 only: elsewhere closures come from libffi's allocator,
+// which maps them writable and executable): a scalar one works under every policy, through a
+// direct entry in cffi.node's own code (src/cb_stub.c: nothing mapped); one taking a struct
+// needs a libffi closure, in cffi's memfd pages (never writable+executable memory) where some
+// executable memory is allowed, and is a clear error where none is.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -49,13 +49,18 @@ if (process.env.CFFI_EXECMEM_CHILD === "1") {
     const r = cffi.dlopen(fixtures.jit, { reenter: { args: ["function", "i32", "f64", "i64", "cstring", "f32"], returns: "f64" } });
     cb = r.symbols.reenter(twice, 21, 0.5, 1n, "abc", 0.25); // 42 + 0.5 + 1 + 3 + 0.25
     const Pair = cffi.struct({ x: "i32", y: "f64" });
-    const sum = new cffi.JSCallback((p) => p.x + p.y, { args: [Pair], returns: "f64" });
-    cbStruct = cffi.CFunction({ ptr: sum.ptr, args: [Pair], returns: "f64" })({ x: 3, y: 0.5 });
+    let sum = null;
+    try {
+      sum = new cffi.JSCallback((p) => p.x + p.y, { args: [Pair], returns: "f64" });
+      cbStruct = cffi.CFunction({ ptr: sum.ptr, args: [Pair], returns: "f64" })({ x: 3, y: 0.5 });
+    } catch (e) {
+      cbStruct = `${e.name}: ${e.message}`;
+    }
     const maps = fs.readFileSync("/proc/self/maps", "utf8");
     direct = mappedFile(maps, twice.ptr);
-    sumIn = mappedFile(maps, sum.ptr);
+    sumIn = sum && mappedFile(maps, sum.ptr);
     twice.close();
-    sum.close();
+    if (sum) sum.close();
     r.close();
   }
   const maps = fs.readFileSync("/proc/self/maps", "utf8");
@@ -125,10 +130,17 @@ test("no anonymous executable memory (SELinux deny_execmem): the JIT works throu
 });
 
 test("no executable memory at all: everything runs on libffi, silently; CFFI_DEBUG_SOURCE says why", { skip }, () => {
-  const out = runPolicy("noexec");
+  const out = runPolicy("noexec", withCallback ? { CFFI_EXECMEM_CALLBACK: "1" } : {});
   assert.equal(out.stderr, "");
   assert.equal(out.jit, false);
   assert.match(out.note, /libffi/);
+  if (withCallback) {
+    // a direct entry needs no executable memory; a libffi closure (struct argument) cannot be made
+    assert.equal(out.cb, 46.75, "a JSCallback called from C");
+    assert.match(out.direct, /\/cffi\.node$/, "its address is a direct entry in cffi.node's code");
+    assert.equal(out.cbStruct, "Error: cffi: could not allocate a closure: the system refuses executable memory");
+    assert.equal(out.closures, false);
+  }
   const dbg = runPolicy("noexec", { CFFI_DEBUG_SOURCE: "1" });
   assert.match(dbg.stderr, /^cffi: executable memory is refused \(.*Permission denied.*\): the JIT is off, calls use libffi\n$/);
 });
