@@ -3,16 +3,17 @@
  * (JSCallback, lib/library.js) reads them, calls the user's function and writes its result
  * back. Calls from other threads, and threadsafe void callbacks, go through threads.c.
  *
- * The address (x86-64 Linux, no layout arguments, not CFFI_JIT=0): a direct entry (cb_stub.c), a
- * trampoline in cffi.node's own code that passes the argument registers to cffi_direct_call:
- * creating one maps no memory, where the first libffi closure of a process cost ~60-100 us of
- * system calls (memfd, mappings) and page faults. Beyond cb_stub.c's 1,024 live direct
- * entries, or for layout arguments, a libffi closure (its memory from cb_stub.c, else from
- * libffi's allocator), behind a stub where the JIT is on. With CFFI_JIT=0, and elsewhere, the
- * libffi closure's own address: the reference path. Where executable memory is refused (no
- * JIT), direct entries still work and never tier up; closures cannot be made there.
+ * The address (x86-64 or arm64 Linux, no layout arguments, not CFFI_JIT=0): a direct entry
+ * (cb_direct.c), a trampoline in cffi.node's own code that passes the argument registers to
+ * cffi_direct_call: creating one maps no memory, where the first libffi closure of a process
+ * cost ~60-100 us of system calls (memfd, mappings) and page faults. Beyond the 1,024 live
+ * direct entries, or for layout arguments, a libffi closure (its memory from cb_stub.c on
+ * x86-64 Linux, else from libffi's allocator), behind a stub where the JIT is on (x86-64).
+ * With CFFI_JIT=0, and elsewhere, the libffi closure's own address: the reference path. Where
+ * executable memory is refused (no JIT), direct entries still work and never tier up;
+ * closures cannot be made there.
  *
- * Tiering (x86-64 Linux): after jit_threshold * CB_JIT_FACTOR synchronous calls on the JS
+ * Tiering (direct entries, stubs): after jit_threshold * CB_JIT_FACTOR synchronous calls on the JS
  * thread, a C trampoline of the callback's own signature is compiled for this instance
  * (call_jit.c) and the direct entry or stub is pointed at it: C then reaches cb_dispatch
  * without decoding the arguments by type at run time (measured, ns per callback of a C loop
@@ -224,18 +225,19 @@ static void cb_tier_up(cb_ext_t *x) {
 /* The closure handler: C calls of a JSCallback's pointer land here until it tiers up. */
 static void cb_handler(ffi_cif *cif, void *ret, void **args, void *user) { cb_dispatch(user, ret, args); }
 
-/* A C call through a direct entry (cb_stub.c): the SysV x86-64 argument registers and stack
- * as the caller left them, read into libffi-style argument pointers. Direct entries serve
- * signatures without layouts, so every argument is one INTEGER or SSE eightbyte: the next
- * free register of its class, else the next stack slot. */
+/* A C call through a direct entry (cb_direct.c): the argument registers and stack as the
+ * caller left them (SysV x86-64, or AAPCS64 as Linux has it), read into libffi-style argument
+ * pointers. Direct entries serve signatures without layouts, so in both ABIs every argument
+ * is one integer or one floating-point value of at most 8 bytes: the next free register of
+ * its class, else the next 8-byte stack slot. */
 void cffi_direct_call(void *ctx, uint64_t *regs, uint64_t *stack, void *ret) {
   cffi_cb_t *cb = ctx;
   void *args[CFFI_MAX_ARGS];
-  int gp = 0, sse = 0;
+  int gp = 0, fp = 0;
   for (int i = 0; i < cb->sig.nargs; i++) {
     uint8_t t = cb->sig.args[i];
-    if (t == CFFI_T_F32 || t == CFFI_T_F64) args[i] = sse < 8 ? &regs[6 + sse++] : stack++;
-    else args[i] = gp < 6 ? &regs[gp++] : stack++;
+    if (t == CFFI_T_F32 || t == CFFI_T_F64) args[i] = fp < 8 ? &regs[CFFI_DIRECT_GP + fp++] : stack++;
+    else args[i] = gp < CFFI_DIRECT_GP ? &regs[gp++] : stack++;
   }
   cb_dispatch(cb, ret, args);
 }
@@ -301,7 +303,7 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
   cb->ffi = f;
   if (cffi_sig_from_js(env, argv[1], argv[2], &cb->sig) != 0) goto fail;
   napi_get_value_bool(env, argv[3], &cb->threadsafe);
-  /* A direct entry (x86-64 Linux, no layout arguments, not CFFI_JIT=0), else a libffi
+  /* A direct entry (x86-64/arm64 Linux, no layout arguments, not CFFI_JIT=0), else a libffi
    * closure: behind a stub where it may tier up, else its own address. Direct entries need no
    * executable memory, so where the system refuses it they are the only way C can call a
    * callback (a closure cannot be made there). */

@@ -1,8 +1,5 @@
-/* cb_stub.c: the C addresses of JSCallbacks: direct entries, stubs and libffi closures.
- *
- * Direct entries (see "direct entries" below): 1,024 trampolines in cffi.node's own code and
- * one hand-written entry that hands the SysV argument registers to callback.c. A JSCallback
- * takes one when it can, so that creating it maps no memory; stubs and closures serve the rest.
+/* cb_stub.c: the C addresses of JSCallbacks that cannot have a direct entry (cb_direct.c):
+ * stubs and libffi closures.
  *
  * Stubs: stable C addresses for JSCallbacks whose code may be replaced later. A stub is
  * an indirect jump through a data word; callback.c hands out the stub's address as `.ptr`,
@@ -104,124 +101,6 @@ static void **stub_word(void *stub) {
   return (void **)(base + page + ((uintptr_t)stub - base) / STUB_SIZE * 8);
 }
 
-/* ---- direct entries ---- */
-
-/* TRAMP_COUNT trampolines in cffi.node's own code, TRAMP_SIZE bytes apart, and a word pair
- * per trampoline in its data. Trampoline i is
- *
- *   endbr64
- *   movq  words[i].ctx(%rip), %r10
- *   jmp   *words[i].target(%rip)
- *   int3 padding
- *
- * so C calling it reaches `target` with every argument register and the stack untouched and
- * words[i].ctx in %r10 (a scratch register in the SysV ABI: no C caller expects it kept).
- * The first target is cffi_direct_entry, which saves the argument registers and calls
- * cffi_direct_call(ctx, regs, stack, ret); a later one may be any C function of the callback's
- * signature (a compiled trampoline, which ignores %r10). Nothing is mapped: the first
- * callback of a process costs no system call, where a libffi closure needs executable
- * memory mapped for it. Beyond TRAMP_COUNT live callbacks, callback.c uses stubs. */
-#define TRAMP_COUNT 1024
-#define TRAMP_SIZE 32
-
-typedef struct {
-  void *ctx;
-  void *target;
-} tramp_word_t;
-
-__attribute__((visibility("hidden"))) tramp_word_t cffi_tramp_words[TRAMP_COUNT];
-extern const uint8_t cffi_tramp_table[] __attribute__((visibility("hidden")));
-void cffi_direct_entry(void) __attribute__((visibility("hidden")));
-
-#define STR_(x) #x
-#define STR(x) STR_(x)
-__asm__(
-    "  .pushsection .text\n"
-    "  .balign " STR(TRAMP_SIZE) "\n"
-    "  .globl cffi_tramp_table\n"
-    "  .hidden cffi_tramp_table\n"
-    "cffi_tramp_table:\n"
-    "  .set cffi_tramp_i, 0\n"
-    "  .rept " STR(TRAMP_COUNT) "\n"
-    "  endbr64\n"
-    "  movq cffi_tramp_words+cffi_tramp_i*16(%rip), %r10\n"
-    "  jmp *cffi_tramp_words+cffi_tramp_i*16+8(%rip)\n"
-    "  .balign " STR(TRAMP_SIZE) ", 0xcc\n"
-    "  .set cffi_tramp_i, cffi_tramp_i+1\n"
-    "  .endr\n"
-    /* The frame cffi_direct_call reads: regs[0..5] = rdi rsi rdx rcx r8 r9, regs[6..13] =
-     * xmm0..xmm7 (their low 8 bytes), then the 16-byte result, read back into rax, rdx and
-     * xmm0 (the caller takes what its return type says). stack = the caller's stack
-     * arguments, 8 bytes each. */
-    "  .globl cffi_direct_entry\n"
-    "  .hidden cffi_direct_entry\n"
-    "  .type cffi_direct_entry, @function\n"
-    "cffi_direct_entry:\n"
-    "  .cfi_startproc\n"
-    "  endbr64\n"
-    "  pushq %rbp\n"
-    "  .cfi_def_cfa_offset 16\n"
-    "  .cfi_offset %rbp, -16\n"
-    "  movq %rsp, %rbp\n"
-    "  .cfi_def_cfa_register %rbp\n"
-    "  subq $128, %rsp\n"
-    "  movq %rdi, 0(%rsp)\n"
-    "  movq %rsi, 8(%rsp)\n"
-    "  movq %rdx, 16(%rsp)\n"
-    "  movq %rcx, 24(%rsp)\n"
-    "  movq %r8, 32(%rsp)\n"
-    "  movq %r9, 40(%rsp)\n"
-    "  movsd %xmm0, 48(%rsp)\n"
-    "  movsd %xmm1, 56(%rsp)\n"
-    "  movsd %xmm2, 64(%rsp)\n"
-    "  movsd %xmm3, 72(%rsp)\n"
-    "  movsd %xmm4, 80(%rsp)\n"
-    "  movsd %xmm5, 88(%rsp)\n"
-    "  movsd %xmm6, 96(%rsp)\n"
-    "  movsd %xmm7, 104(%rsp)\n"
-    "  movq $0, 112(%rsp)\n"
-    "  movq $0, 120(%rsp)\n"
-    "  movq %r10, %rdi\n"
-    "  movq %rsp, %rsi\n"
-    "  leaq 16(%rbp), %rdx\n"
-    "  leaq 112(%rsp), %rcx\n"
-    "  call cffi_direct_call\n"
-    "  movq 112(%rsp), %rax\n"
-    "  movq 120(%rsp), %rdx\n"
-    "  movsd 112(%rsp), %xmm0\n"
-    "  leave\n"
-    "  .cfi_def_cfa %rsp, 8\n"
-    "  ret\n"
-    "  .cfi_endproc\n"
-    "  .size cffi_direct_entry, .-cffi_direct_entry\n"
-    "  .popsection\n");
-
-static uint16_t tramp_free[TRAMP_COUNT]; /* a stack of released trampolines */
-static size_t tramp_free_count;
-static size_t tramp_used; /* trampolines ever handed out: 0 … tramp_used-1 */
-
-static bool is_tramp(const void *stub) {
-  uintptr_t a = (uintptr_t)stub, base = (uintptr_t)cffi_tramp_table;
-  return a >= base && a < base + TRAMP_COUNT * TRAMP_SIZE;
-}
-
-static size_t tramp_index(const void *stub) { return ((uintptr_t)stub - (uintptr_t)cffi_tramp_table) / TRAMP_SIZE; }
-
-static void **tramp_target(const void *stub) { return &cffi_tramp_words[tramp_index(stub)].target; }
-
-void *cffi_direct_alloc(void *ctx) {
-  size_t i;
-  pthread_mutex_lock(&stub_lock);
-  if (tramp_free_count) i = tramp_free[--tramp_free_count];
-  else if (tramp_used < TRAMP_COUNT) i = tramp_used++;
-  else i = TRAMP_COUNT;
-  pthread_mutex_unlock(&stub_lock);
-  if (i == TRAMP_COUNT) return NULL;
-  cffi_tramp_words[i].ctx = ctx;
-  __atomic_store_n(&cffi_tramp_words[i].target, (void *)cffi_direct_entry, __ATOMIC_RELEASE);
-  return (void *)(cffi_tramp_table + i * TRAMP_SIZE);
-}
-
 void *cffi_stub_alloc(void *target) {
   pthread_mutex_lock(&stub_lock);
   if (!free_count && stub_grow() != 0) {
@@ -235,17 +114,17 @@ void *cffi_stub_alloc(void *target) {
 }
 
 void cffi_stub_set(void *stub, void *target) {
+  if (cffi_direct_owns(stub)) return cffi_direct_set(stub, target);
   /* an aligned 8-byte store: a thread jumping through the stub sees the old or the new
    * target, both valid (the caller frees neither while the stub is in use) */
-  __atomic_store_n(is_tramp(stub) ? tramp_target(stub) : stub_word(stub), target, __ATOMIC_RELEASE);
+  __atomic_store_n(stub_word(stub), target, __ATOMIC_RELEASE);
 }
 
 void cffi_stub_free(void *stub) {
+  if (cffi_direct_owns(stub)) return cffi_direct_free(stub);
   pthread_mutex_lock(&stub_lock);
-  /* free_cap >= mapped (stub_grow), and the trampolines' stack has room for all of them, so
-   * neither push needs to grow */
-  if (is_tramp(stub)) tramp_free[tramp_free_count++] = (uint16_t)tramp_index(stub);
-  else free_stubs[free_count++] = stub;
+  /* free_cap >= mapped (stub_grow), so this push never needs to grow */
+  free_stubs[free_count++] = stub;
   pthread_mutex_unlock(&stub_lock);
 }
 
@@ -310,12 +189,15 @@ void cffi_closure_free(void *closure, void *code) {
   pthread_mutex_unlock(&closure_lock);
 }
 
-#else /* no stubs: callbacks keep their libffi closure address */
+#else /* no stubs: callbacks keep their direct entry or libffi closure address */
 
-void *cffi_direct_alloc(void *ctx) { return NULL; }
 void *cffi_stub_alloc(void *target) { return NULL; }
-void cffi_stub_set(void *stub, void *target) {}
-void cffi_stub_free(void *stub) {}
+void cffi_stub_set(void *stub, void *target) {
+  if (cffi_direct_owns(stub)) cffi_direct_set(stub, target);
+}
+void cffi_stub_free(void *stub) {
+  if (cffi_direct_owns(stub)) cffi_direct_free(stub);
+}
 void *cffi_closure_alloc(void **code) { return NULL; }
 void cffi_closure_free(void *closure, void *code) {}
 

@@ -1,18 +1,28 @@
-/* cb_stub.h: stable, retargetable C addresses (direct entries, stubs) and libffi closures for
- * JSCallbacks (cb_stub.c). */
+/* cb_stub.h: the C addresses of JSCallbacks: direct entries (cb_direct.c), stable retargetable
+ * stubs and libffi closures (cb_stub.c). */
 #ifndef CFFI_CB_STUB_H
 #define CFFI_CB_STUB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
-/* A direct entry: a trampoline in cffi.node's code (no memory is mapped for it) through which
- * C calls reach cffi_direct_call(ctx, …) below, or NULL (all TRAMP_COUNT are in use, or not
- * x86-64 Linux). It is a stub too: cffi_stub_set retargets it (to a function of the
+/* cb_direct.c. A direct entry: a trampoline in cffi.node's own code (no memory is mapped for
+ * it) through which C calls reach cffi_direct_call(ctx, …) below, or NULL (all are in use, or
+ * not x86-64/arm64 Linux). It is a stub too: cffi_stub_set retargets it (to a function of the
  * callback's C signature), cffi_stub_free returns it. Any thread. */
 void *cffi_direct_alloc(void *ctx);
-/* Defined by callback.c: a C call of a direct entry. regs: the six integer argument registers,
- * then the low 8 bytes of xmm0-7; stack: the caller's stack arguments (8 bytes each); ret: 16
- * zeroed bytes, returned as rax:rdx and (the first 8) xmm0. */
+bool cffi_direct_owns(const void *p);
+void cffi_direct_set(void *p, void *target);
+void cffi_direct_free(void *p);
+/* Defined by callback.c: a C call of a direct entry. regs: the CFFI_DIRECT_GP integer argument
+ * registers, then the low 8 bytes of the first eight floating-point ones; stack: the caller's
+ * stack arguments (8 bytes each); ret: 16 zeroed bytes, returned in the first two integer
+ * registers and (its first 8) the first floating-point one. */
+#if defined(__aarch64__)
+#define CFFI_DIRECT_GP 8
+#else
+#define CFFI_DIRECT_GP 6
+#endif
 void cffi_direct_call(void *ctx, uint64_t *regs, uint64_t *stack, void *ret);
 
 /* A new stub that jumps to `target`, or NULL (out of memory, or not x86-64 Linux: then the

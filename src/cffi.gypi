@@ -31,6 +31,7 @@
         "sbuf.c",
         "tcc_glibc.c",
         "cb_stub.c",
+        "cb_direct.c",
         "glibc_compat.c",
         "tcc_memory.c"
       ],

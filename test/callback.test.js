@@ -469,6 +469,30 @@ test("a callback can be called directly from JS through CFunction", () => {
   });
 });
 
+// Direct entries (src/cb_direct.c): on x86-64 and arm64 Linux a callback's address is in
+// cffi.node's own code, unless CFFI_JIT=0 (a libffi closure, the reference path) or it takes a
+// struct (a closure too).
+test("a callback's address: a direct entry in cffi.node's code (x86-64/arm64 Linux), else a libffi closure", (t) => {
+  if (process.platform !== "linux" || !["x64", "arm64"].includes(process.arch)) return t.skip("no direct entries here");
+  const fileOf = (a) => {
+    for (const line of require("node:fs").readFileSync("/proc/self/maps", "utf8").split("\n")) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (m && BigInt(`0x${m[1]}`) <= BigInt(a) && BigInt(a) < BigInt(`0x${m[2]}`)) return m[3];
+    }
+    return null;
+  };
+  const scalar = new JSCallback((x) => x + 1, { args: ["i32"], returns: "i32" });
+  const withStruct = new JSCallback((p) => p.a, { args: [cffi.struct({ a: "i32", b: "f64" })], returns: "i32" });
+  try {
+    assert.equal(S.call_i32(scalar, 41), 42);
+    assert.equal(fileOf(scalar.ptr).endsWith("/cffi.node"), jit, `scalar callback at ${fileOf(scalar.ptr)}`);
+    assert.equal(fileOf(withStruct.ptr).endsWith("/cffi.node"), false, `struct callback at ${fileOf(withStruct.ptr)}`);
+  } finally {
+    scalar.close();
+    withStruct.close();
+  }
+});
+
 // 1,100: more than cffi.node's 1,024 direct entries (x86-64 Linux, src/cb_stub.c), so the last
 // ones run through stubs and libffi closures; closing them all makes every entry reusable.
 test("many callbacks alive at once, each distinct", () => {
