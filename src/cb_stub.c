@@ -6,8 +6,9 @@
  * points the word at the libffi closure first and, once the callback is hot, at a
  * JIT-compiled trampoline (call_jit.c). The address never changes; only the word does.
  *
- * Only on x86-64 (the one hand-written instruction sequence in cffi); elsewhere
- * cffi_stub_alloc returns NULL and callbacks stay on their libffi closure for good.
+ * Only on x86-64 (hand-written instructions, like cb_direct.c's); elsewhere cffi_stub_alloc
+ * returns NULL and callbacks stay on their libffi closure for good. cffi_stub_set and
+ * cffi_stub_free also take direct entries (they are stubs too) and pass them to cb_direct.c.
  *
  * Layout: stubs come in blocks of two pages mapped together. The first page holds
  * STUB_SIZE-byte stubs and is read+execute; the second holds one 8-byte target word per
@@ -30,9 +31,10 @@
  * cost. Here closures come from pages of a memfd mapped twice, a read+write view where
  * ffi_prep_closure_loc writes them and a read+execute view that C calls: no page is ever
  * writable and executable at once (as for compiled code, tcc_memory.c), and the first block
- * costs four system calls. Where a memfd cannot be mapped so (or the JIT's probe found no way to
- * execute memory it wrote), callback.c uses ffi_closure_alloc as before. Blocks are never
- * unmapped (a freed closure is reused, like a stub). */
+ * costs four system calls. Where a memfd cannot be mapped so, callback.c uses
+ * ffi_closure_alloc as before, unless the JIT's probe found no way at all to execute memory
+ * it wrote (then no closure can be made). Blocks are never unmapped (a freed closure is
+ * reused, like a stub). */
 #include <ffi.h>
 #include <pthread.h>
 #include <stdbool.h>
