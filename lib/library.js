@@ -359,8 +359,9 @@ function viewSource(symbols, isCallback = false) {
 
 // ---- JSCallback -----------------------------------------------------------------------------
 // The native side (src/callback.c) gives the function a C address, `.ptr` (a direct entry or a
-// libffi closure, later a compiled trampoline behind the same address); when C calls it, the per-signature
-// wrapper (makeCallbackWrapper) reads the C arguments from the shared buffer and calls `fn`.
+// libffi closure, later a compiled trampoline behind the same address); when C calls it, the
+// per-signature wrapper (makeCallbackWrapper) reads the C arguments from the shared buffer and
+// calls `fn`.
 
 // (userFn) -> the function native code calls for a JSCallback of `sig`: reads the C arguments
 // from the buffer, calls userFn, writes its result into slot 0. One per signature.
