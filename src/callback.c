@@ -291,16 +291,10 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
   napi_value argv[4], out, handle;
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   cb_ext_t *x = calloc(1, sizeof(*x));
+  if (!x) return cffi_throw_error(env, NULL, "cffi: out of memory");
   cffi_cb_t *cb = &x->cb;
-  cb_ffi_t *f = calloc(1, sizeof(*f));
-  if (!x || !f) {
-    free(x);
-    free(f);
-    return cffi_throw_error(env, NULL, "cffi: out of memory");
-  }
   cb->st = cffi_env_get(env);
   cb->thread = cb->st->thread;
-  cb->ffi = f;
   if (cffi_sig_from_js(env, argv[1], argv[2], &cb->sig) != 0) goto fail;
   napi_get_value_bool(env, argv[3], &cb->threadsafe);
   /* A direct entry (x86-64/arm64 Linux, no layout arguments, not CFFI_JIT=0), else a libffi
@@ -310,6 +304,12 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
   bool tiers = cb->st->jit_enabled && !cb->sig.x && cffi_jit_supports(&cb->sig);
   if (cb->st->direct_callbacks && !cb->sig.x) x->stub = cffi_direct_alloc(cb);
   if (!x->stub) {
+    /* libffi's data for the closure (a direct entry needs none) */
+    cb_ffi_t *f = cb->ffi = calloc(1, sizeof(*f));
+    if (!f) {
+      cffi_throw_error(env, NULL, "cffi: out of memory");
+      goto fail;
+    }
     for (int i = 0; i < cb->sig.nargs; i++) f->atypes[i] = cffi_sig_ffi_type(&cb->sig, 1 + i);
     if (ffi_prep_cif(&f->cif, FFI_DEFAULT_ABI, cb->sig.nargs, cffi_sig_ffi_type(&cb->sig, 0), f->atypes) != FFI_OK) {
       cffi_throw_error(env, "ERR_CFFI_FFI", "cffi: libffi could not prepare this callback signature");
