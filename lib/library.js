@@ -387,16 +387,13 @@ const createCallback = (function createCallback(fn, def) {
 
 // What each JSCallback keeps out of reach of user code: its native handle (null once closed),
 // the `.async` calls in flight that were passed it (pins), and whether close() was called
-// while pinned (closing: freed when the last pin goes). The methods below are the only ones
-// that see it; another object as `this` is a TypeError, as a class's private field would be.
+// while pinned (closing: freed when the last pin goes); stateOf(x) is undefined for anything
+// else. The methods below are the only ones that see it; another object as `this` is a
+// TypeError, as a class's private field would be.
 const callbacks = new WeakMap();
 const callbackGet = uncurry(WeakMap.prototype.get);
 const callbackSet = uncurry(WeakMap.prototype.set);
-const stateOf = (function stateOf(cb, what) {
-  const st = cb !== null && typeof cb === "object" ? callbackGet(callbacks, cb) : undefined;
-  if (st === undefined) throw new TypeError(`${what} called on an object that is not a JSCallback`);
-  return st;
-});
+const stateOf = (cb) => (cb !== null && typeof cb === "object" ? callbackGet(callbacks, cb) : undefined);
 
 // JSCallback is a function, not a class, though it behaves as one (`new` only, methods on its
 // prototype, not enumerable): V8 compiles a parenthesized function with this module, where a
@@ -412,7 +409,8 @@ const JSCallback = (function JSCallback(fn, def) {
 
 const methods = {
   close() {
-    const st = stateOf(this, "JSCallback.prototype.close");
+    const st = stateOf(this);
+    if (st === undefined) throw new TypeError("JSCallback.prototype.close called on an object that is not a JSCallback");
     if (st.handle === null || st.closing) return;
     this.ptr = null;
     if (st.pins > 0) {
@@ -440,7 +438,7 @@ Object.defineProperty(JSCallback, "prototype", { writable: false });
 // pin(cb) / unpin(cb): an `.async` call that was given `cb` keeps its native side alive until
 // the call settles, because the C function may still call it after the JS caller closed it.
 const pin = (cb) => {
-  const st = cb !== null && typeof cb === "object" ? callbackGet(callbacks, cb) : undefined;
+  const st = stateOf(cb);
   if (st === undefined || st.handle === null || st.closing) return false;
   st.pins++;
   return true;
