@@ -5,7 +5,7 @@
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { fixtures, cffiPath, expectTypeError, collect, jit } = require("./helpers.js");
+const { fixtures, cffiPath, expectTypeError, collect, jit, mappedFileOf } = require("./helpers.js");
 const cffi = require(cffiPath);
 const { dlopen, JSCallback } = cffi;
 
@@ -474,19 +474,12 @@ test("a callback can be called directly from JS through CFunction", () => {
 // struct (a closure too).
 test("a callback's address: a direct entry in cffi.node's code (x86-64/arm64 Linux), else a libffi closure", (t) => {
   if (process.platform !== "linux" || !["x64", "arm64"].includes(process.arch)) return t.skip("no direct entries here");
-  const fileOf = (a) => {
-    for (const line of require("node:fs").readFileSync("/proc/self/maps", "utf8").split("\n")) {
-      const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-      if (m && BigInt(`0x${m[1]}`) <= BigInt(a) && BigInt(a) < BigInt(`0x${m[2]}`)) return m[3];
-    }
-    return null;
-  };
   const scalar = new JSCallback((x) => x + 1, { args: ["i32"], returns: "i32" });
   const withStruct = new JSCallback((p) => p.a, { args: [cffi.struct({ a: "i32", b: "f64" })], returns: "i32" });
   try {
     assert.equal(S.call_i32(scalar, 41), 42);
-    assert.equal(fileOf(scalar.ptr).endsWith("/cffi.node"), jit, `scalar callback at ${fileOf(scalar.ptr)}`);
-    assert.equal(fileOf(withStruct.ptr).endsWith("/cffi.node"), false, `struct callback at ${fileOf(withStruct.ptr)}`);
+    assert.equal(mappedFileOf(scalar.ptr).endsWith("/cffi.node"), jit, `scalar callback at ${mappedFileOf(scalar.ptr)}`);
+    assert.equal(mappedFileOf(withStruct.ptr).endsWith("/cffi.node"), false, `struct callback at ${mappedFileOf(withStruct.ptr)}`);
   } finally {
     scalar.close();
     withStruct.close();

@@ -19,7 +19,7 @@ const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
-const { fixtures, cffiPath, cffiDir } = require("./helpers.js");
+const { fixtures, cffiPath, cffiDir, mappedFileOf } = require("./helpers.js");
 
 const withCallback = process.arch === "x64";
 
@@ -35,14 +35,6 @@ if (process.env.CFFI_EXECMEM_CHILD === "1") {
     if (lib.symbols.id_i32(i * 7 - 50) === i * 7 - 50 && lib.symbols.id_f64(i / 4) === i / 4 &&
       lib.symbols.str_len("x".repeat(i)) === BigInt(i)) ok++;
   }
-  // the file of the mapping that holds address `a` ("" for an anonymous one), from /proc/self/maps
-  const mappedFile = (maps, a) => {
-    for (const line of maps.split("\n")) {
-      const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-      if (m && BigInt(`0x${m[1]}`) <= BigInt(a) && BigInt(a) < BigInt(`0x${m[2]}`)) return m[3];
-    }
-    return null;
-  };
   let cb = null, cbStruct = null, direct = null, sumIn = null;
   if (process.env.CFFI_EXECMEM_CALLBACK === "1") {
     const twice = new cffi.JSCallback((x) => x * 2, { args: ["i32"], returns: "i32" });
@@ -56,9 +48,8 @@ if (process.env.CFFI_EXECMEM_CHILD === "1") {
     } catch (e) {
       cbStruct = `${e.name}: ${e.message}`;
     }
-    const maps = fs.readFileSync("/proc/self/maps", "utf8");
-    direct = mappedFile(maps, twice.ptr);
-    sumIn = sum && mappedFile(maps, sum.ptr);
+    direct = mappedFileOf(twice.ptr);
+    sumIn = sum && mappedFileOf(sum.ptr);
     twice.close();
     if (sum) sum.close();
     r.close();

@@ -176,6 +176,16 @@ function isMapped(file) {
   return fs.readFileSync("/proc/self/maps", "utf8").includes(file);
 }
 
+// The file of the mapping that holds address `a` in this process ("" for an anonymous one,
+// null when none does).
+function mappedFileOf(a) {
+  for (const line of fs.readFileSync("/proc/self/maps", "utf8").split("\n")) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m && BigInt(`0x${m[1]}`) <= BigInt(a) && BigInt(a) < BigInt(`0x${m[2]}`)) return m[3];
+  }
+  return null;
+}
+
 module.exports = {
   root,
   testCC: cc,
@@ -198,4 +208,5 @@ module.exports = {
   heapInUse,
   emulated,
   isMapped,
+  mappedFileOf,
 };
