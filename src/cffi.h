@@ -229,6 +229,8 @@ void cffi_tmp_free(cffi_tmp_t *tmp);
 void cffi_store_value(uint8_t type, cffi_slot_t v, cffi_slot_t *slot, uint8_t *tag);
 /* The JS value of a C string (NULL -> null). */
 napi_value cffi_cstring_value(napi_env env, const char *s);
+/* A string from len bytes of UTF-8; a RangeError (ERR_STRING_TOO_LONG) when too long for V8. */
+napi_value cffi_utf8_value(napi_env env, const char *s, size_t len);
 /* After a synchronous call's C function returned (depth already decremented), when
  * st->pending is set: the exception a callback left for this call, or NULL when the waiting
  * one belongs to an outer call. Then cffi_rethrow_ref throws it and returns NULL. */

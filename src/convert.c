@@ -4,7 +4,9 @@
  * into a slot for JS to read. The JIT inlines the common cases and calls these for the rest,
  * so they define the behaviour both paths must agree on. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,11 +194,23 @@ napi_value cffi_cstring_value(napi_env env, const char *s) {
     if (napi_get_null(env, &v) != napi_ok) return NULL;
     return v;
   }
-  if (napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v) != napi_ok) {
-    cffi_throw_last(env);
-    return NULL;
+  return cffi_utf8_value(env, s, strlen(s));
+}
+
+/* Always with an explicit length: given NAPI_AUTO_LENGTH, Node's napi_create_string_utf8 ends
+ * the process (a failed V8 check) when the text is longer than V8 allows, where with a length
+ * it fails and can be reported. Lengths over INT_MAX it refuses outright. */
+napi_value cffi_utf8_value(napi_env env, const char *s, size_t len) {
+  napi_value v;
+  if (len <= INT_MAX && napi_create_string_utf8(env, s, len, &v) == napi_ok) return v;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "cffi: a C string of %zu bytes is longer than a JavaScript string can be", len);
+    cffi_throw_range(env, "ERR_STRING_TOO_LONG", msg);
   }
-  return v;
+  return NULL;
 }
 
 /* Exceptions wait in st->pend[], tagged with the depth of the call they belong to (see

@@ -256,15 +256,13 @@ static napi_value str_len(napi_env env, napi_callback_info info) {
 /* decodeUtf8(address, length): length < 0 -> up to the NUL. Bad sequences -> U+FFFD. */
 static napi_value decode_utf8(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2], out;
+  napi_value argv[2];
   void *addr;
   double dlen;
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (get_addr(env, argv[0], &addr) < 0) return NULL;
   CFFI_CALL(env, napi_get_value_double(env, argv[1], &dlen));
-  size_t len = dlen < 0 ? NAPI_AUTO_LENGTH : (size_t)dlen;
-  CFFI_CALL(env, napi_create_string_utf8(env, addr, len, &out));
-  return out;
+  return cffi_utf8_value(env, addr, dlen < 0 ? strlen(addr) : (size_t)dlen);
 }
 
 /* ---- Registration and teardown --------------------------------------------------------- */

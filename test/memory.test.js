@@ -6,7 +6,7 @@ const assert = require("node:assert/strict");
 const { test } = require("node:test");
 const { Worker } = require("node:worker_threads");
 const {
-  fixtures, cffiPath, expectError, expectTypeError, expectTypeErrorContaining, getGC, collect,
+  fixtures, cffiPath, expectError, expectTypeError, expectTypeErrorContaining, getGC, collect, emulated,
 } = require("./helpers.js");
 const cffi = require(cffiPath);
 const { ptr, read, toArrayBuffer, toBuffer, CString } = cffi;
@@ -652,6 +652,32 @@ test("new CString: a String object with ptr/byteOffset/byteLength and a cached a
   const sub = new Sub(p);
   assert.ok(sub instanceof Sub && sub instanceof CString);
   assert.equal(sub.toString(), "hello");
+});
+
+// V8's longest string is 2^29 - 24 UTF-16 units here. Node's napi_create_string_utf8 ended the
+// process (a failed V8 check) when asked for a longer one up to the NUL.
+test("C strings longer than a JavaScript string can be: a RangeError, not a crash", { skip: emulated && "slow under qemu" }, () => {
+  const TOO_LONG = { name: "RangeError", code: "ERR_STRING_TOO_LONG", message: /a C string of 600000000 bytes is longer than a JavaScript string can be/ };
+  const big = Buffer.alloc(600e6 + 1, 0x61);
+  big[600e6] = 0;
+  const p = ptr(big);
+  assert.throws(() => CString(p), TOO_LONG);
+  assert.throws(() => new CString(p), TOO_LONG);
+  assert.throws(() => CString(p, 0, 600e6), TOO_LONG);
+  // over INT_MAX bytes Node-API refuses to look at them at all (nothing is read here)
+  assert.throws(() => CString(p, 0, 2 ** 40), { name: "RangeError", code: "ERR_STRING_TOO_LONG", message: /1099511627776 bytes/ });
+  // a cstring result, and a cstring argument of a callback (rethrown by the call)
+  const libc = cffi.dlopen("libc.so.6", { strchr: { args: ["ptr", "i32"], returns: "cstring" } });
+  for (let i = 0; i < 2; i++) assert.throws(() => libc.symbols.strchr(big, 0x61), TOO_LONG);
+  libc.close();
+  const basic = cffi.dlopen(fixtures.basic, { call_with_cstring: { args: ["function", "cstring"], returns: "i32" } });
+  let called = false;
+  const cb = new cffi.JSCallback(() => (called = true, 1), { args: ["cstring"], returns: "i32" });
+  assert.throws(() => basic.symbols.call_with_cstring(cb, big), TOO_LONG);
+  assert.equal(called, false);
+  assert.equal(CString(p, 599999990), "aaaaaaaaaa", "shorter texts of the same memory still convert");
+  cb.close();
+  basic.close();
 });
 
 test("CString: errors", () => {
