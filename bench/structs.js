@@ -1,7 +1,8 @@
 // structs.js: what structs cost (SPEC §17), cffi next to koffi in the same run: a 2 × f64
-// struct argument, a 4 × i32 struct result, and a loop reading 100 structs of a C array
-// through a pointer (cffi: L.read; koffi: koffi.decode); and, cffi only, a field read through
-// a live L.view next to read.f64 of the same field.
+// struct argument, a 4 × i32 struct result, a C loop calling a JS callback with a 2 × f64
+// struct 100 times, and a loop reading 100 structs of a C array through a pointer (cffi:
+// L.read; koffi: koffi.decode); and, cffi only, a field read through a live L.view next to
+// read.f64 of the same field.
 // Each (system, op) runs in a fresh process (like bench/worker.js): calibrate, warm up, then
 // 7 timed samples; the median is reported in ns per call (per loop of 100 for the array).
 // Usage: node bench/structs.js [--quick] [--out=<file>]   (koffi from bench/setup.js)
@@ -15,6 +16,7 @@ const lib = path.join(benchDir, "build", "libstructs.so");
 const OPS = {
   pt_arg: "pt_norm2(pt_t {f64 x, y}): a 2 × f64 struct argument",
   quad_ret: "quad_from(i32) → quad_t {i32 a, b, c, d}: a 4 × i32 struct result",
+  pt_cb100: "pt_cb_sum(cb, 100): C calls a JS callback taking a pt_t by value (per loop of 100)",
   read100: "100 × read of a pt_t from a C array (per loop of 100)",
 };
 const SYSTEMS = {
@@ -25,19 +27,22 @@ const SYSTEMS = {
 
 // ---- one measurement (child process) -----------------------------------------------------
 function cffiOps() {
-  const { dlopen, struct, read } = require("../lib/index.js");
+  const { dlopen, struct, read, JSCallback } = require("../lib/index.js");
   const Pt = struct({ x: "f64", y: "f64" });
   const Quad = struct({ a: "i32", b: "i32", c: "i32", d: "i32" });
   const { symbols: s } = dlopen(lib, {
     pt_norm2: { args: [Pt], returns: "f64" },
     quad_from: { args: ["i32"], returns: Quad },
+    pt_cb_sum: { args: ["function", "i32"], returns: "f64" },
     points_array: { returns: "ptr" },
   });
+  const cb = new JSCallback((p) => p.x + p.y, { args: [Pt], returns: "f64" });
   const base = s.points_array();
   const view = Pt.view(base + 7 * 16); // a live view of points[7]
   return {
     pt_arg: [(p) => s.pt_norm2(p), [{ x: 3, y: 4 }, { x: 1, y: 2 }], [25, 5]],
     quad_ret: [(k) => s.quad_from(k).d, [1, 2], [4, 5]],
+    pt_cb100: [() => s.pt_cb_sum(cb, 100), [undefined, undefined], [7425, 7425]],
     read100: [() => {
       let sum = 0;
       for (let i = 0; i < 100; i++) sum += Pt.read(base, 16 * i).y;
@@ -55,11 +60,15 @@ function koffiOps() {
   const L = koffi.load(lib);
   const ptNorm2 = L.func("double pt_norm2(pt_t p)");
   const quadFrom = L.func("quad_t quad_from(int32_t s)");
+  const PtCb = koffi.proto("double pt_cb(pt_t p)");
+  const ptCbSum = L.func("double pt_cb_sum(pt_cb *cb, int32_t n)");
+  const cb = koffi.register((p) => p.x + p.y, koffi.pointer(PtCb));
   const pointsArray = L.func("pt_t *points_array(void)");
   const base = pointsArray();
   return {
     pt_arg: [(p) => ptNorm2(p), [{ x: 3, y: 4 }, { x: 1, y: 2 }], [25, 5]],
     quad_ret: [(k) => quadFrom(k).d, [1, 2], [4, 5]],
+    pt_cb100: [() => ptCbSum(cb, 100), [undefined, undefined], [7425, 7425]],
     read100: [() => {
       let sum = 0;
       for (let i = 0; i < 100; i++) sum += koffi.decode(base, 16 * i, Pt).y;

@@ -3,23 +3,24 @@
  * (JSCallback, lib/library.js) reads them, calls the user's function and writes its result
  * back. Calls from other threads, and threadsafe void callbacks, go through threads.c.
  *
- * The address (x86-64 or arm64 Linux, no layout arguments, not CFFI_JIT=0): a direct entry
- * (cb_direct.c), a trampoline in cffi.node's own code that passes the argument registers to
- * cffi_direct_call: creating one maps no memory, where the first libffi closure of a process
+ * The address (x86-64 or arm64 Linux, not CFFI_JIT=0): a direct entry (cb_direct.c), a
+ * trampoline in cffi.node's own code that passes the argument registers to cffi_direct_call,
+ * which reads them by the C ABI (structs and unions by value included, unless aligned to more
+ * than 8 bytes): creating one maps no memory, where the first libffi closure of a process
  * cost ~60-100 us of system calls (memfd, mappings) and page faults. Beyond the 1,024 live
- * direct entries, or for layout arguments, a libffi closure (its memory from cb_stub.c on
- * x86-64 Linux, else from libffi's allocator), behind a stub where the JIT is on (x86-64).
+ * direct entries, or for an over-aligned layout, a libffi closure (its memory from cb_stub.c
+ * on x86-64 Linux, else from libffi's allocator), behind a stub where the JIT is on (x86-64).
  * With CFFI_JIT=0, and elsewhere, the libffi closure's own address: the reference path. Where
  * executable memory is refused (no JIT), direct entries still work and never tier up;
  * closures cannot be made there.
  *
  * Tiering (direct entries, stubs): after jit_threshold * CB_JIT_FACTOR synchronous calls on the JS
  * thread, a C trampoline of the callback's own signature is compiled for this instance
- * (call_jit.c) and the direct entry or stub is pointed at it: C then reaches cb_dispatch
+ * (call_jit.c) and the direct entry or stub is pointed at it: C then reaches cffi_cb_dispatch
  * without decoding the arguments by type at run time (measured, ns per callback of a C loop
  * calling an (i32) -> i32 callback, minimum of 12 fresh processes: libffi closure 137, direct
  * entry 132, compiled 123; bench cb1000 before direct entries: libffi ~98, compiled ~91,
- * hand-written Node-API addon ~91). Every path runs cb_dispatch, so they behave the same.
+ * hand-written Node-API addon ~91). Every path runs cffi_cb_dispatch, so they behave the same.
  * The address handed out never changes. */
 #include <ffi.h>
 #include <stdlib.h>
@@ -205,7 +206,6 @@ static void cb_free(cffi_cb_t *cb) {
   free(cb);
 }
 
-static void cb_dispatch(cffi_cb_t *cb, void *ret, void **args);
 
 /* Compiles this callback's trampoline and points its stub there (JS thread). */
 static void cb_tier_up(cb_ext_t *x) {
@@ -213,7 +213,7 @@ static void cb_tier_up(cb_ext_t *x) {
   if (__atomic_add_fetch(&cb_jit_count, 1, __ATOMIC_RELAXED) > CB_JIT_MAX) return;
   void *entry;
   cffi_code_t *code;
-  if (cffi_jit_callback(x->cb.st, &x->cb.sig, &x->cb, (const void *)cb_dispatch, &entry, &code) != 0) {
+  if (cffi_jit_callback(x->cb.st, &x->cb.sig, &x->cb, (const void *)cffi_cb_dispatch, &entry, &code) != 0) {
     __atomic_sub_fetch(&cb_jit_count, 1, __ATOMIC_RELAXED);
     return;
   }
@@ -223,28 +223,11 @@ static void cb_tier_up(cb_ext_t *x) {
 }
 
 /* The closure handler: C calls of a JSCallback's pointer land here until it tiers up. */
-static void cb_handler(ffi_cif *cif, void *ret, void **args, void *user) { cb_dispatch(user, ret, args); }
-
-/* A C call through a direct entry (cb_direct.c): the argument registers and stack as the
- * caller left them (SysV x86-64, or AAPCS64 as Linux has it), read into libffi-style argument
- * pointers. Direct entries serve signatures without layouts, so in both ABIs every argument
- * is one integer or one floating-point value of at most 8 bytes: the next free register of
- * its class, else the next 8-byte stack slot. */
-void cffi_direct_call(void *ctx, uint64_t *regs, uint64_t *stack, void *ret) {
-  cffi_cb_t *cb = ctx;
-  void *args[CFFI_MAX_ARGS];
-  int gp = 0, fp = 0;
-  for (int i = 0; i < cb->sig.nargs; i++) {
-    uint8_t t = cb->sig.args[i];
-    if (t == CFFI_T_F32 || t == CFFI_T_F64) args[i] = fp < 8 ? &regs[CFFI_DIRECT_GP + fp++] : stack++;
-    else args[i] = gp < CFFI_DIRECT_GP ? &regs[gp++] : stack++;
-  }
-  cb_dispatch(cb, ret, args);
-}
+static void cb_handler(ffi_cif *cif, void *ret, void **args, void *user) { cffi_cb_dispatch(user, ret, args); }
 
 /* Every C call of a JSCallback's pointer: from cffi_direct_call or cb_handler, or from the JIT
  * trampoline, which pass the same libffi-style argument pointers and result buffer. */
-static void cb_dispatch(cffi_cb_t *cb, void *ret, void **args) {
+void cffi_cb_dispatch(cffi_cb_t *cb, void *ret, void **args) {
   /* atomic: environment teardown (threads.c) repoints st at a dead environment from the JS
    * thread while other threads may be calling */
   cffi_env_t *st = __atomic_load_n(&cb->st, __ATOMIC_ACQUIRE);
@@ -302,7 +285,7 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
    * executable memory, so where the system refuses it they are the only way C can call a
    * callback (a closure cannot be made there). */
   bool tiers = cb->st->jit_enabled && !cb->sig.x && cffi_jit_supports(&cb->sig);
-  if (cb->st->direct_callbacks && !cb->sig.x) x->stub = cffi_direct_alloc(cb);
+  if (cb->st->direct_callbacks && cffi_direct_fits(&cb->sig)) x->stub = cffi_direct_alloc(cb);
   if (!x->stub) {
     /* libffi's data for the closure (a direct entry needs none) */
     cb_ffi_t *f = cb->ffi = calloc(1, sizeof(*f));

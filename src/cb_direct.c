@@ -9,12 +9,16 @@
  *   arm64:  bti c; adrp x16, words[i]; add x16, x16, :lo12:words[i]; ldp x16, x17, [x16]; br x17
  *
  * The first target is cffi_direct_entry (below), which stores the argument registers (the
- * integer ones, then the low 8 bytes of the first eight floating-point ones) in its frame,
- * zeroes 16 bytes for the result and calls cffi_direct_call(ctx, regs, stack args, result)
- * (callback.c), then returns the result in both integer registers and the first floating-
- * point one: the caller reads the one its return type says. A later target may be any C
- * function of the callback's own signature (a compiled trampoline: it ignores the scratch
- * register). Retargeting is one aligned 8-byte store, as for cb_stub.c's stubs.
+ * integer ones, the low 8 bytes of the first eight floating-point ones and, on arm64, x8, the
+ * address for a large result) in its frame, zeroes the result block and calls
+ * cffi_direct_call(ctx, regs, stack args, result), then returns the result block in the
+ * registers that return values: the caller reads those its return type says.
+ * cffi_direct_call reads the arguments as the ABI placed them (structs and unions by value
+ * too, classified as layout.c does for libffi) into libffi-style argument pointers, runs
+ * callback.c's cffi_cb_dispatch as every other path does, and places the result. A later
+ * target may be any C function of the callback's own signature (a compiled trampoline: it
+ * ignores the scratch register). Retargeting is one aligned 8-byte store, as for cb_stub.c's
+ * stubs.
  *
  * Nothing is mapped: the first JSCallback of a process makes no system call and faults in no
  * new page, where a libffi closure needs executable memory mapped for it; and direct entries
@@ -24,8 +28,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cb_stub.h"
+#include "cffi.h"
 
 #define DIRECT_COUNT 1024
 #define DIRECT_SIZE 32
@@ -68,8 +74,8 @@ void cffi_direct_entry(void) __attribute__((visibility("hidden")));
   "  .popsection\n"
 
 #if defined(__x86_64__)
-/* Frame: regs[0..5] = rdi rsi rdx rcx r8 r9, regs[6..13] = xmm0-7, then the result (16
- * bytes) at 112; the caller's stack arguments start above the return address. */
+/* Frame: regs[0..5] = rdi rsi rdx rcx r8 r9, regs[6..13] = xmm0-7, then the result block at
+ * 112 (rax, rdx, xmm0, xmm1); the caller's stack arguments start above the return address. */
 __asm__(TABLE_START
         "  endbr64\n"
         "  movq cffi_direct_words+cffi_direct_i*16(%rip), %r10\n"
@@ -83,7 +89,7 @@ __asm__(TABLE_START
         "  .cfi_offset %rbp, -16\n"
         "  movq %rsp, %rbp\n"
         "  .cfi_def_cfa_register %rbp\n"
-        "  subq $128, %rsp\n"
+        "  subq $144, %rsp\n"
         "  movq %rdi, 0(%rsp)\n"
         "  movq %rsi, 8(%rsp)\n"
         "  movq %rdx, 16(%rsp)\n"
@@ -100,6 +106,8 @@ __asm__(TABLE_START
         "  movsd %xmm7, 104(%rsp)\n"
         "  movq $0, 112(%rsp)\n"
         "  movq $0, 120(%rsp)\n"
+        "  movq $0, 128(%rsp)\n"
+        "  movq $0, 136(%rsp)\n"
         "  movq %r10, %rdi\n"
         "  movq %rsp, %rsi\n"
         "  leaq 16(%rbp), %rdx\n"
@@ -107,14 +115,16 @@ __asm__(TABLE_START
         "  call cffi_direct_call\n"
         "  movq 112(%rsp), %rax\n"
         "  movq 120(%rsp), %rdx\n"
-        "  movsd 112(%rsp), %xmm0\n"
+        "  movsd 128(%rsp), %xmm0\n"
+        "  movsd 136(%rsp), %xmm1\n"
         "  leave\n"
         "  .cfi_def_cfa %rsp, 8\n"
         "  ret\n"
         ENTRY_END);
 #else
-/* Frame (above the saved x29, x30): regs[0..7] = x0-x7 at 16, regs[8..15] = d0-d7 at 80, the
- * result (16 bytes) at 144; the caller's stack arguments start at the entry's sp (+160). */
+/* Frame (above the saved x29, x30): regs[0..7] = x0-x7 at 16, regs[8..15] = d0-d7 at 80,
+ * regs[16] = x8 at 144, the result block at 160 (x0, x1, d0-d3); the caller's stack arguments
+ * start at the entry's sp (+208). */
 __asm__(TABLE_START
         "  hint #34\n" /* bti c */
         "  adrp x16, cffi_direct_words+cffi_direct_i*16\n"
@@ -125,10 +135,10 @@ __asm__(TABLE_START
         "  .type cffi_direct_entry, %function\n"
         ENTRY_START
         "  hint #34\n"
-        "  stp x29, x30, [sp, #-160]!\n"
-        "  .cfi_def_cfa_offset 160\n"
-        "  .cfi_offset x29, -160\n"
-        "  .cfi_offset x30, -152\n"
+        "  stp x29, x30, [sp, #-208]!\n"
+        "  .cfi_def_cfa_offset 208\n"
+        "  .cfi_offset x29, -208\n"
+        "  .cfi_offset x30, -200\n"
         "  mov x29, sp\n"
         "  stp x0, x1, [sp, #16]\n"
         "  stp x2, x3, [sp, #32]\n"
@@ -138,15 +148,19 @@ __asm__(TABLE_START
         "  stp d2, d3, [sp, #96]\n"
         "  stp d4, d5, [sp, #112]\n"
         "  stp d6, d7, [sp, #128]\n"
-        "  stp xzr, xzr, [sp, #144]\n"
+        "  stp x8, xzr, [sp, #144]\n"
+        "  stp xzr, xzr, [sp, #160]\n"
+        "  stp xzr, xzr, [sp, #176]\n"
+        "  stp xzr, xzr, [sp, #192]\n"
         "  mov x0, x16\n"
         "  add x1, sp, #16\n"
-        "  add x2, sp, #160\n"
-        "  add x3, sp, #144\n"
+        "  add x2, sp, #208\n"
+        "  add x3, sp, #160\n"
         "  bl cffi_direct_call\n"
-        "  ldp x0, x1, [sp, #144]\n"
-        "  ldr d0, [sp, #144]\n"
-        "  ldp x29, x30, [sp], #160\n"
+        "  ldp x0, x1, [sp, #160]\n"
+        "  ldp d0, d1, [sp, #176]\n"
+        "  ldp d2, d3, [sp, #192]\n"
+        "  ldp x29, x30, [sp], #208\n"
         "  .cfi_def_cfa_offset 0\n"
         "  .cfi_restore x30\n"
         "  .cfi_restore x29\n"
@@ -189,11 +203,142 @@ void cffi_direct_free(void *p) {
   pthread_mutex_unlock(&direct_lock);
 }
 
+/* ---- Reading a call ------------------------------------------------------------------------
+ * regs: the GP integer argument registers, then the low 8 bytes of the first eight
+ * floating-point ones (and on arm64 x8); stack: the caller's stack arguments, 8 bytes a slot;
+ * out: the result block, zeroed: out[0], out[1] the integer result registers, out[2…] the
+ * floating-point ones. Layouts by value are read into `copies` when they came in registers. */
+
+#define GP CFFI_DIRECT_GP
+
+/* Signatures a direct entry can read. Layouts: on x86-64 aligned to at most 16 bytes (more is
+ * refused for arguments by value; a result aligned to more stays with libffi); on arm64 to at
+ * most 8, since AAPCS64 places a composite by its members' natural alignment, not the
+ * alignment asked of the whole (gcc 9 and later), which a layout's description does not
+ * keep apart. */
+bool cffi_direct_fits(const cffi_sig_t *sig) {
+#if defined(__x86_64__)
+  const uint32_t max_align = 16;
+#else
+  const uint32_t max_align = 8;
+#endif
+  if (!sig->x) return true;
+  for (int pos = 0; pos <= sig->nargs; pos++)
+    if (sig->x->layout[pos] && sig->x->layout[pos]->align > max_align) return false;
+  return true;
+}
+
+/* The next stack slots (8 bytes each; the first at a 16-byte boundary for a 16-aligned value)
+ * for a layout L. */
+static void *take_stack(uint64_t **stack, const cffi_layout_t *L) {
+  if (L->align > 8) *stack += ((uintptr_t)*stack / 8) & 1;
+  void *p = *stack;
+  *stack += (L->size + 7) / 8;
+  return p;
+}
+
+/* Per ABI: layout_arg, where a layout argument is (its bytes read into `copy`, 32 bytes, when
+ * they came in registers); result_at, where the result is to be written (`rbuf`, 32 zeroed
+ * bytes, unless the caller gave an address); result_out, the result block from there. */
+#if defined(__x86_64__)
+/* SysV: a layout of at most 16 bytes whose eightbytes are classed INTEGER or SSE (layout.c)
+ * comes in the next free registers of those classes when all of them are free, else on the
+ * stack (taking no register); MEMORY-class ones on the stack. A MEMORY-class result is
+ * written where the hidden first argument (rdi) points, which is returned in rax; another
+ * one's eightbytes are returned in rax/rdx and xmm0/xmm1 by class. */
+static void *layout_arg(const cffi_layout_t *L, uint64_t *regs, uint64_t **stack, int *gp, int *fp, uint64_t *copy) {
+  const uint8_t *cls = L->cls;
+  int ni = (cls[0] == CFFI_CLS_INT) + (cls[1] == CFFI_CLS_INT);
+  int ns = (cls[0] == CFFI_CLS_SSE) + (cls[1] == CFFI_CLS_SSE);
+  if (cls[0] == CFFI_CLS_MEMORY || *gp + ni > GP || *fp + ns > 8) return take_stack(stack, L);
+  for (int e = 0; e < 2 && cls[e] != CFFI_CLS_NONE; e++) copy[e] = cls[e] == CFFI_CLS_INT ? regs[(*gp)++] : regs[GP + (*fp)++];
+  return copy;
+}
+
+static void *result_at(const cffi_layout_t *R, uint64_t *regs, int *gp, uint64_t *rbuf) {
+  return R->cls[0] == CFFI_CLS_MEMORY ? (void *)regs[(*gp)++] : rbuf;
+}
+
+static void result_out(const cffi_layout_t *R, void *ret, const uint64_t *rbuf, uint64_t *out) {
+  if (R->cls[0] == CFFI_CLS_MEMORY) {
+    out[0] = (uint64_t)(uintptr_t)ret;
+    return;
+  }
+  int ni = 0, ns = 0;
+  for (int e = 0; e < 2 && R->cls[e] != CFFI_CLS_NONE; e++) {
+    if (R->cls[e] == CFFI_CLS_INT) out[ni++] = rbuf[e];
+    else out[2 + ns++] = rbuf[e];
+  }
+}
+#else
+/* AAPCS64 (Linux): a homogeneous floating-point aggregate of n members comes in the next n
+ * FP registers, one member each, when they are free, else on the stack (and no FP register is
+ * used after it); another layout of up to 16 bytes in the next one or two integer registers,
+ * else on the stack (and no integer register is used after it); a larger one by reference: a
+ * pointer in the next integer register or stack slot. Results the same way in x0/x1 or d0-d3;
+ * a larger one is written where x8 points. */
+static void *layout_arg(const cffi_layout_t *L, uint64_t *regs, uint64_t **stack, int *gp, int *fp, uint64_t *copy) {
+  if (L->hfa) {
+    uint32_t size = cffi_types[L->hfa_type].size;
+    if (*fp + L->hfa > 8) {
+      *fp = 8;
+      return take_stack(stack, L);
+    }
+    for (int k = 0; k < L->hfa; k++) memcpy((char *)copy + k * size, &regs[GP + (*fp)++], size);
+    return copy;
+  }
+  if (L->size > 16) return (void *)(*gp < GP ? regs[(*gp)++] : *(*stack)++);
+  int n = (int)(L->size + 7) / 8;
+  if (*gp + n > GP) {
+    *gp = GP;
+    return take_stack(stack, L);
+  }
+  *gp += n;
+  return &regs[*gp - n];
+}
+
+static void *result_at(const cffi_layout_t *R, uint64_t *regs, int *gp, uint64_t *rbuf) {
+  return !R->hfa && R->size > 16 ? (void *)regs[GP + 8] : rbuf;
+}
+
+static void result_out(const cffi_layout_t *R, void *ret, const uint64_t *rbuf, uint64_t *out) {
+  if (R->hfa) {
+    uint32_t size = cffi_types[R->hfa_type].size;
+    for (int k = 0; k < R->hfa; k++) memcpy(&out[2 + k], (const char *)rbuf + k * size, size);
+  } else if (R->size <= 16) {
+    out[0] = rbuf[0];
+    out[1] = rbuf[1];
+  }
+}
+#endif
+
+/* Scalars take the next register of their class, else the next stack slot (Linux, both ABIs). */
+void cffi_direct_call(void *ctx, uint64_t *regs, uint64_t *stack, uint64_t *out) {
+  cffi_cb_t *cb = ctx;
+  const cffi_sig_t *sig = &cb->sig;
+  void *args[CFFI_MAX_ARGS];
+  /* room for layouts that came in registers only where there are layouts: nested calls
+   * (C → JS → C → …) stack these frames, so a scalar callback's stays small */
+  uint64_t copies[sig->x ? 4 * sig->nargs : 1], rbuf[4] = {0, 0, 0, 0};
+  int gp = 0, fp = 0;
+  const cffi_layout_t *R = sig->ret == CFFI_T_LAYOUT ? sig->x->layout[0] : NULL;
+  void *ret = R ? result_at(R, regs, &gp, rbuf) : out;
+  for (int i = 0; i < sig->nargs; i++) {
+    uint8_t t = sig->args[i];
+    if (t == CFFI_T_LAYOUT) args[i] = layout_arg(sig->x->layout[1 + i], regs, &stack, &gp, &fp, &copies[4 * i]);
+    else if (t == CFFI_T_F32 || t == CFFI_T_F64) args[i] = fp < 8 ? &regs[GP + fp++] : stack++;
+    else args[i] = gp < GP ? &regs[gp++] : stack++;
+  }
+  cffi_cb_dispatch(cb, ret, args);
+  if (R) result_out(R, ret, rbuf, out);
+  else out[2] = out[0]; /* a scalar: the caller reads the integer or the FP register */
+}
 #else
 
 void *cffi_direct_alloc(void *ctx) { return NULL; }
 bool cffi_direct_owns(const void *p) { return false; }
 void cffi_direct_set(void *p, void *target) {}
 void cffi_direct_free(void *p) {}
+bool cffi_direct_fits(const cffi_sig_t *sig) { return false; }
 
 #endif

@@ -14,16 +14,14 @@ void *cffi_direct_alloc(void *ctx);
 bool cffi_direct_owns(const void *p);
 void cffi_direct_set(void *p, void *target);
 void cffi_direct_free(void *p);
-/* Defined by callback.c: a C call of a direct entry. regs: the CFFI_DIRECT_GP integer argument
- * registers, then the low 8 bytes of the first eight floating-point ones; stack: the caller's
- * stack arguments (8 bytes each); ret: 16 zeroed bytes, returned in the first two integer
- * registers and (its first 8) the first floating-point one. */
+/* The registers a direct entry stores: CFFI_DIRECT_GP integer argument registers, then eight
+ * floating-point ones (and on arm64 x8); cffi_direct_call reads them (cb_direct.c). */
 #if defined(__aarch64__)
 #define CFFI_DIRECT_GP 8
 #else
 #define CFFI_DIRECT_GP 6
 #endif
-void cffi_direct_call(void *ctx, uint64_t *regs, uint64_t *stack, void *ret);
+void cffi_direct_call(void *ctx, uint64_t *regs, uint64_t *stack, uint64_t *out);
 
 /* A new stub that jumps to `target`, or NULL (out of memory, or not x86-64 Linux: then the
  * caller hands out `target` itself and never retargets). Any thread. */

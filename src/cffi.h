@@ -145,6 +145,8 @@ typedef struct {
   uint8_t cls[2]; /* the SysV classes of its (at most two) eightbytes; cls[0] == CFFI_CLS_MEMORY
                      when it is passed and returned in memory (more than 16 bytes, or a
                      misaligned field). Computed on every architecture; used on x86-64. */
+  uint8_t hfa, hfa_type; /* AAPCS64: hfa members (1-4) of type hfa_type (f32 or f64) when it is a
+                            homogeneous floating-point aggregate, else 0; used on arm64 */
   void *ffi;      /* the ffi_type libffi is given (layout.c) */
   cffi_leaf_t leaves[];
 } cffi_layout_t;
@@ -320,6 +322,11 @@ void cffi_threads_env_cleanup(cffi_env_t *st); /* from cffi_callback_env_cleanup
 void cffi_threads_set_job(void *job);
 int cffi_async_job_exception(void *job, cffi_env_t *st, napi_value exc);
 void cffi_cb_free(cffi_cb_t *cb); /* closure, libffi data and the struct */
+/* Every C call of a JSCallback's address, from whichever entry (callback.c): libffi-style
+ * argument pointers and result buffer. */
+void cffi_cb_dispatch(cffi_cb_t *cb, void *ret, void **args);
+/* Can a direct entry (cb_direct.c) read calls of this signature? */
+bool cffi_direct_fits(const cffi_sig_t *sig);
 
 /* ---- Module parts: each registers its exports on the binding object ------------------- */
 

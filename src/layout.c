@@ -56,6 +56,26 @@ static void classify(const cffi_layout_t *L, uint8_t cls[2]) {
   }
 }
 
+/* AAPCS64: the number of members (1 to 4) of L as a homogeneous floating-point aggregate, all
+ * of type *type, else 0: floats only, or doubles only, covering every byte (no padding, which
+ * gcc's rule implies and libffi's walk of listed fields would not see; union members
+ * included). Computed on every architecture; used on arm64. */
+static uint8_t hfa_of(const cffi_layout_t *L, uint8_t *type) {
+  uint8_t ft = L->leaves[0].type;
+  uint32_t fsize = cffi_types[ft].size;
+  if (!is_float(ft) || L->size % fsize != 0 || L->size / fsize > 4) return 0;
+  for (uint32_t i = 0; i < L->nleaves; i++)
+    if (L->leaves[i].type != ft || L->leaves[i].offset % fsize != 0) return 0;
+  for (uint32_t slot = 0; slot < L->size / fsize; slot++) { /* every float slot covered by some leaf */
+    bool covered = false;
+    for (uint32_t i = 0; i < L->nleaves && !covered; i++)
+      covered = slot * fsize >= L->leaves[i].offset && slot * fsize < L->leaves[i].offset + L->leaves[i].count * fsize;
+    if (!covered) return 0;
+  }
+  *type = ft;
+  return (uint8_t)(L->size / fsize);
+}
+
 /* The ffi_type stand-in of L (see the top of this file), in L->ffi. */
 static int build_ffi_type(cffi_layout_t *L) {
   ffi_type *t = calloc(1, sizeof(ffi_type) + (L->size + 2) * sizeof(ffi_type *));
@@ -90,28 +110,11 @@ static int build_ffi_type(cffi_layout_t *L) {
     }
   }
 #else
-  /* AAPCS64: a homogeneous floating-point aggregate (one to four floats, or doubles, and
-   * nothing else: no padding either, which gcc's rule implies and libffi's walk of listed
-   * fields would not see; union members included) goes in FP registers; any other aggregate
-   * of up to 16 bytes in integer registers, a larger one by reference. libffi is given the
-   * floats for an HFA, else bytes, which it treats like any other non-HFA. */
-  uint8_t ft = L->leaves[0].type;
-  uint32_t fsize = cffi_types[ft].size;
-  bool hfa = is_float(ft) && L->size % fsize == 0 && L->size / fsize <= 4;
-  for (uint32_t i = 0; i < L->nleaves && hfa; i++)
-    hfa = L->leaves[i].type == ft && L->leaves[i].offset % fsize == 0;
-  if (hfa) { /* every float slot must be covered by some leaf (no padding) */
-    uint32_t covered = 0;
-    for (uint32_t slot = 0; slot < L->size / fsize; slot++)
-      for (uint32_t i = 0; i < L->nleaves; i++)
-        if (slot * fsize >= L->leaves[i].offset && slot * fsize < L->leaves[i].offset + L->leaves[i].count * fsize) {
-          covered++;
-          break;
-        }
-    hfa = covered == L->size / fsize;
-  }
-  if (hfa) {
-    for (uint32_t k = 0; k < L->size / fsize; k++) el[n++] = scalar_type(ft);
+  /* AAPCS64: a homogeneous floating-point aggregate (hfa_of) goes in FP registers; any other
+   * aggregate of up to 16 bytes in integer registers, a larger one by reference. libffi is
+   * given the floats for an HFA, else bytes, which it treats like any other non-HFA. */
+  if (L->hfa) {
+    for (uint32_t k = 0; k < L->hfa; k++) el[n++] = scalar_type(L->hfa_type);
   } else {
     for (uint32_t k = 0; k < L->size; k++) el[n++] = &ffi_type_uint8;
   }
@@ -176,6 +179,7 @@ static cffi_layout_t *layout_from_js(napi_env env, napi_value desc) {
     L->leaves[i] = (cffi_leaf_t){(uint32_t)off, (uint32_t)count, (uint8_t)type};
   }
   classify(L, L->cls);
+  L->hfa = hfa_of(L, &L->hfa_type);
   if (build_ffi_type(L) != 0) {
     free(L);
     cffi_throw_error(env, "ERR_CFFI_OUT_OF_MEMORY", "cffi: out of memory");

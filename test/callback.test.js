@@ -476,13 +476,18 @@ test("a callback's address: a direct entry in cffi.node's code (x86-64/arm64 Lin
   if (process.platform !== "linux" || !["x64", "arm64"].includes(process.arch)) return t.skip("no direct entries here");
   const scalar = new JSCallback((x) => x + 1, { args: ["i32"], returns: "i32" });
   const withStruct = new JSCallback((p) => p.a, { args: [cffi.struct({ a: "i32", b: "f64" })], returns: "i32" });
+  // a result aligned to more than 16 bytes: a libffi closure on both paths
+  const overAligned = new JSCallback(() => ({ a: 1 }), { returns: cffi.struct({ a: "i32" }, { align: 32 }) });
+  const where = (cb) => mappedFileOf(cb.ptr);
   try {
     assert.equal(S.call_i32(scalar, 41), 42);
-    assert.equal(mappedFileOf(scalar.ptr).endsWith("/cffi.node"), jit, `scalar callback at ${mappedFileOf(scalar.ptr)}`);
-    assert.equal(mappedFileOf(withStruct.ptr).endsWith("/cffi.node"), false, `struct callback at ${mappedFileOf(withStruct.ptr)}`);
+    assert.equal(where(scalar).endsWith("/cffi.node"), jit, `scalar callback at ${where(scalar)}`);
+    assert.equal(where(withStruct).endsWith("/cffi.node"), jit, `struct callback at ${where(withStruct)}`);
+    assert.equal(where(overAligned).endsWith("/cffi.node"), false, `over-aligned struct callback at ${where(overAligned)}`);
   } finally {
     scalar.close();
     withStruct.close();
+    overAligned.close();
   }
 });
 

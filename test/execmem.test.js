@@ -35,7 +35,7 @@ if (process.env.CFFI_EXECMEM_CHILD === "1") {
     if (lib.symbols.id_i32(i * 7 - 50) === i * 7 - 50 && lib.symbols.id_f64(i / 4) === i / 4 &&
       lib.symbols.str_len("x".repeat(i)) === BigInt(i)) ok++;
   }
-  let cb = null, cbStruct = null, direct = null, sumIn = null;
+  let cb = null, cbStruct = null, direct = null, sumIn = null, cbClosure = null, wideIn = null;
   if (process.env.CFFI_EXECMEM_CALLBACK === "1") {
     const twice = new cffi.JSCallback((x) => x * 2, { args: ["i32"], returns: "i32" });
     const r = cffi.dlopen(fixtures.jit, { reenter: { args: ["function", "i32", "f64", "i64", "cstring", "f32"], returns: "f64" } });
@@ -48,10 +48,21 @@ if (process.env.CFFI_EXECMEM_CHILD === "1") {
     } catch (e) {
       cbStruct = `${e.name}: ${e.message}`;
     }
+    // a result aligned to more than 16 bytes: a direct entry does not take it, a closure does
+    const Wide = cffi.struct({ x: "f64" }, { align: 32 });
+    let wide = null;
+    try {
+      wide = new cffi.JSCallback(() => ({ x: 3.5 }), { returns: Wide });
+      cbClosure = cffi.CFunction({ ptr: wide.ptr, returns: Wide })().x;
+    } catch (e) {
+      cbClosure = `${e.name}: ${e.message}`;
+    }
     direct = mappedFileOf(twice.ptr);
     sumIn = sum && mappedFileOf(sum.ptr);
+    wideIn = wide && mappedFileOf(wide.ptr);
     twice.close();
     if (sum) sum.close();
+    if (wide) wide.close();
     r.close();
   }
   const maps = fs.readFileSync("/proc/self/maps", "utf8");
@@ -59,8 +70,10 @@ if (process.env.CFFI_EXECMEM_CHILD === "1") {
     ok,
     cb,
     cbStruct,
+    cbClosure,
     direct,
     sumIn,
+    wideIn,
     closures: /\/memfd:cffi-closures/.test(maps),
     jit: require(path.join(cffiDir, "lib", "abi.js")).binding.state().jit,
     memfd: /\/memfd:cffi-jit/.test(maps),
@@ -101,7 +114,9 @@ test("nothing writable+executable allowed: the JIT works (code written, then mad
     assert.equal(out.cb, 46.75, "a JSCallback called from C");
     assert.match(out.direct, /\/cffi\.node$/, "its address is a direct entry in cffi.node's code");
     assert.equal(out.cbStruct, 3.5, "a JSCallback taking a struct, called from C");
-    assert.equal(out.sumIn, "/memfd:cffi-closures (deleted)", "its closure is in cffi's memfd pages");
+    assert.match(out.sumIn, /\/cffi\.node$/, "a direct entry too");
+    assert.equal(out.cbClosure, 3.5, "a JSCallback returning a 32-aligned struct, called from C");
+    assert.equal(out.wideIn, "/memfd:cffi-closures (deleted)", "its closure is in cffi's memfd pages");
     assert.equal(out.closures, true);
   }
 });
@@ -115,7 +130,9 @@ test("no anonymous executable memory (SELinux deny_execmem): the JIT works throu
     assert.equal(out.cb, 46.75, "a JSCallback called from C");
     assert.match(out.direct, /\/cffi\.node$/, "its address is a direct entry in cffi.node's code");
     assert.equal(out.cbStruct, 3.5, "a JSCallback taking a struct, called from C");
-    assert.equal(out.sumIn, "/memfd:cffi-closures (deleted)", "its closure is in cffi's memfd pages");
+    assert.match(out.sumIn, /\/cffi\.node$/, "a direct entry too");
+    assert.equal(out.cbClosure, 3.5, "a JSCallback returning a 32-aligned struct, called from C");
+    assert.equal(out.wideIn, "/memfd:cffi-closures (deleted)", "its closure is in cffi's memfd pages");
     assert.equal(out.closures, true);
   }
 });
@@ -126,10 +143,13 @@ test("no executable memory at all: everything runs on libffi, silently; CFFI_DEB
   assert.equal(out.jit, false);
   assert.match(out.note, /libffi/);
   if (withCallback) {
-    // a direct entry needs no executable memory; a libffi closure (struct argument) cannot be made
+    // a direct entry needs no executable memory (struct arguments too); a libffi closure (an
+    // over-aligned result) cannot be made
     assert.equal(out.cb, 46.75, "a JSCallback called from C");
     assert.match(out.direct, /\/cffi\.node$/, "its address is a direct entry in cffi.node's code");
-    assert.equal(out.cbStruct, "Error: cffi: could not allocate a closure: the system refuses executable memory");
+    assert.equal(out.cbStruct, 3.5, "a JSCallback taking a struct, called from C");
+    assert.match(out.sumIn, /\/cffi\.node$/, "a direct entry too");
+    assert.equal(out.cbClosure, "Error: cffi: could not allocate a closure: the system refuses executable memory");
     assert.equal(out.closures, false);
   }
   const dbg = runPolicy("noexec", { CFFI_DEBUG_SOURCE: "1" });

@@ -13,6 +13,10 @@
 //   uint64_t hash_stack_S(int32_t x6, double x8, S s, int32_t tail) (+ hash_stack_made_S)
 //   uint64_t through_cb_S(S (*mk)(uint32_t), uint64_t (*take)(S), uint32_t seed)
 //                                        = take(mk(seed)) ^ hash_S(7, mk(seed), 0.5)
+//   uint64_t through_cb_late_S(mk, take, seed): the same with the structs after five int32_t
+//                                        and seven doubles (CB_LATE), so that they come in the
+//                                        last free registers or on the stack: mk(…, seed, 4.5),
+//                                        take(…, mk(…), -9, make_S(seed + 1), 4.5)
 //   uint32_t layout_S(uint32_t *out)    sizeof, _Alignof, then offset/size/align of each
 //                                        (nested) field path; returns the count written
 //   void bytes_S(seed, uint8_t *out), uint64_t hash_bytes_S(a, const uint8_t *in, d): the same
@@ -362,6 +366,12 @@ const fill = (t, lv, kx) => `${lv} = ${MK[t] || `(${SCALARS[t].c})`}(mixk(seed, 
 const hash = (t, lv) => `h = fnv(h, ${BITS[t] ? `${BITS[t]}(${lv})` : t === "ptr" ? `(uint64_t)(uintptr_t)${lv}`
   : SCALARS[t].signed ? `(uint64_t)(int64_t)${lv}` : `(uint64_t)${lv}`});`;
 
+// The arguments before the structs in through_cb_late_S: most registers of both ABIs taken.
+const CB_LATE = "int32_t, int32_t, int32_t, int32_t, int32_t, double, double, double, double, double, double, double, ";
+const CB_LATE_VALUES = "1, 2, 3, 4, 5, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, ";
+const CB_LATE_ARGS = { types: ["i32", "i32", "i32", "i32", "i32", "f64", "f64", "f64", "f64", "f64", "f64", "f64"],
+  values: [1, 2, 3, 4, 5, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5] };
+
 function shapeSource({ name: n, node, decl, paths }) {
   const mk = [];
   const hs = [];
@@ -381,6 +391,9 @@ uint64_t hash_stack_${n}(int32_t a1, int32_t a2, int32_t a3, int32_t a4, int32_t
   return fnv(hash_${n}(a1 + 3 * a2 + 5 * a3 + 7 * a4 + 11 * a5 + 13 * a6, s, d1 + 2 * d2 + 3 * d3 + 4 * d4 + 5 * d5 + 6 * d6 + 7 * d7 + 8 * d8), (uint64_t)(int64_t)tail); }
 uint64_t hash_stack_made_${n}(uint32_t seed, int32_t tail) { return hash_stack_${n}(1, 2, 3, 4, 5, 6, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, make_${n}(seed), tail); }
 uint64_t through_cb_${n}(${n} (*mk)(uint32_t), uint64_t (*take)(${n}), uint32_t seed) { ${n} s = mk(seed); return take(s) ^ hash_${n}(7, s, 0.5); }
+uint64_t through_cb_late_${n}(${n} (*mk)(${CB_LATE}uint32_t, double), uint64_t (*take)(${CB_LATE}${n}, int32_t, ${n}, double), uint32_t seed) {
+  ${n} s = mk(${CB_LATE_VALUES}seed, 4.5);
+  return take(${CB_LATE_VALUES}s, -9, make_${n}(seed + 1), 4.5) ^ hash_${n}(7, s, 0.5); }
 void bytes_${n}(uint32_t seed, uint8_t *out) { ${n} s = make_${n}(seed); memcpy(out, &s, sizeof s); }
 uint64_t hash_bytes_${n}(int32_t a, const uint8_t *in, double d) { ${n} s; memcpy(&s, in, sizeof s); return hash_${n}(a, s, d); }
 uint32_t layout_${n}(uint32_t *out) { out[0] = sizeof(${n}); out[1] = _Alignof(${n}); ${lay.join(" ")} return ${2 + 3 * paths.length}; }
@@ -427,4 +440,4 @@ function compile(shapes) {
   return so;
 }
 
-module.exports = { generate, compile, jsLayout, argValue, bytes, expected, ANY, Partial };
+module.exports = { generate, compile, jsLayout, argValue, bytes, expected, ANY, Partial, CB_LATE_ARGS };

@@ -5,7 +5,7 @@
 // (make_S), as an argument (hash_S, checked against the hash C computes itself; also as raw
 // bytes), both ways (echo_S), on the stack after the registers are used up (hash_stack_S),
 // among several struct arguments (echo3_S, hash3_S), through JSCallbacks in both directions
-// (through_cb_S), with .async, declared through linkSymbols and CFunction; and L.read, L.write,
+// (through_cb_S, and after most argument registers are taken: through_cb_late_S), with .async, declared through linkSymbols and CFunction; and L.read, L.write,
 // L.alloc and L.view must agree with the bytes C makes. One test per property; a failure names
 // the shapes and the C declaration of the first with each problem. test/shapes-check.js holds
 // the comparison and the known bugs (reported as todo until fixed).
@@ -65,6 +65,7 @@ function fn(shape, what) {
       hash3: { args: [L, "i32", L, "f64", L], returns: "u64" },
       hash_stack: { args: [...Array(6).fill("i32"), ...Array(8).fill("f64"), L, "i32"], returns: "u64" },
       through_cb: { args: ["function", "function", "u32"], returns: "u64" },
+      through_cb_late: { args: ["function", "function", "u32"], returns: "u64" },
     }[what];
     d.fns[what] = dlopen(lib(), { [`${what}_${shape.name}`]: sig }).symbols[`${what}_${shape.name}`];
   }
@@ -235,6 +236,41 @@ test("struct shapes: JSCallbacks return a struct to C and receive one from C", o
     take.close();
   }
 }));
+
+test("struct shapes: JSCallbacks with structs after most argument registers are taken", opts, (t) => eachShape(t, SHAPES, (shape) => {
+  const L = layoutOf(shape);
+  const { types, values } = shapes.CB_LATE_ARGS;
+  const K = 0x0fedcba987654321n;
+  let got;
+  const mk = new JSCallback((...a) => {
+    got = a;
+    return shapes.argValue(shape, a[types.length]);
+  }, { args: [...types, "u32", "f64"], returns: L });
+  const take = new JSCallback((...a) => {
+    got = a;
+    return K;
+  }, { args: [...types, L, "i32", L, "f64"], returns: "u64" });
+  try {
+    for (const seed of SEEDS) {
+      got = undefined;
+      const r = fn(shape, "through_cb_late")(mk, take, seed);
+      const where = `through_cb_late_${shape.name}(seed ${seed})`;
+      if (!got) return `${where}: take was not called`;
+      assert.deepEqual(got.slice(0, types.length), values, `${where}: the arguments before the structs`);
+      assert.deepEqual(got.slice(types.length + 1, types.length + 2), [-9], `${where}: the int32_t between the structs`);
+      assert.equal(got[types.length + 3], 4.5, `${where}: the last double`);
+      let d = diff(got[types.length], shapes.expected(shape, seed));
+      if (d) return `${where}: the first struct take received ${d}`;
+      d = diff(got[types.length + 2], shapes.expected(shape, seed + 1));
+      if (d) return `${where}: the second struct take received ${d}`;
+      const want = K ^ C(shape).hashMade(7, seed, 0.5);
+      if (r !== want) return `${where} = ${r}, expected ${want} (the struct C got from mk is wrong)`;
+    }
+  } finally {
+    mk.close();
+    take.close();
+  }
+}, "callback-late"));
 
 // A few shapes of every kind for the other entry points.
 const FEW = SHAPES.filter((s, i) => [0, 2, 9, 14, 44, 58, 62, 75, 80, 86, 102, 107].includes(i));
