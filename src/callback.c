@@ -293,7 +293,7 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
       cffi_throw_error(env, NULL, "cffi: out of memory");
       goto fail;
     }
-    for (int i = 0; i < cb->sig.nargs; i++) f->atypes[i] = cffi_sig_ffi_type(&cb->sig, 1 + i);
+    cffi_closure_arg_types(&cb->sig, (void **)f->atypes);
     if (ffi_prep_cif(&f->cif, FFI_DEFAULT_ABI, cb->sig.nargs, cffi_sig_ffi_type(&cb->sig, 0), f->atypes) != FFI_OK) {
       cffi_throw_error(env, "ERR_CFFI_FFI", "cffi: libffi could not prepare this callback signature");
       goto fail;

@@ -247,11 +247,9 @@ static void *take_stack(uint64_t **stack, const cffi_layout_t *L) {
  * written where the hidden first argument (rdi) points, which is returned in rax; another
  * one's eightbytes are returned in rax/rdx and xmm0/xmm1 by class. */
 static void *layout_arg(const cffi_layout_t *L, uint64_t *regs, uint64_t **stack, int *gp, int *fp, uint64_t *copy) {
-  const uint8_t *cls = L->cls;
-  int ni = (cls[0] == CFFI_CLS_INT) + (cls[1] == CFFI_CLS_INT);
-  int ns = (cls[0] == CFFI_CLS_SSE) + (cls[1] == CFFI_CLS_SSE);
-  if (cls[0] == CFFI_CLS_MEMORY || *gp + ni > GP || *fp + ns > 8) return take_stack(stack, L);
-  for (int e = 0; e < 2 && cls[e] != CFFI_CLS_NONE; e++) copy[e] = cls[e] == CFFI_CLS_INT ? regs[(*gp)++] : regs[GP + (*fp)++];
+  int g = *gp, f = *fp;
+  if (!cffi_sysv_in_regs(L, gp, fp)) return take_stack(stack, L);
+  for (int e = 0; e < 2 && L->cls[e] != CFFI_CLS_NONE; e++) copy[e] = L->cls[e] == CFFI_CLS_INT ? regs[g++] : regs[GP + f++];
   return copy;
 }
 

@@ -203,6 +203,16 @@ void *cffi_sig_ffi_type(const cffi_sig_t *sig, int pos);
  * {double; int64_t} and {float; int32_t; float} wrong, and passes misaligned fields in
  * registers. Elsewhere: not known, so no.) The JIT's results and memory arguments, and cc(). */
 bool cffi_layout_tcc_agrees(const cffi_layout_t *L);
+/* x86-64 SysV: whether a layout argument comes in registers when *gp general and *fp vector
+ * argument registers are taken (then counting its own), or on the stack (taking none). */
+bool cffi_sysv_in_regs(const cffi_layout_t *L, int *gp, int *fp);
+/* The libffi argument types of a JSCallback's closure (atypes[nargs]): cffi_sig_ffi_type's,
+ * except on x86-64, where libffi 3.4's closures take a general register for an eightbyte that
+ * is only padding (a 16-byte layout aligned to 16 with 8 bytes of data) where gcc and libffi's
+ * own calls take none, so the arguments after it were read from the wrong registers: such a
+ * layout, where it comes in registers, is given to the closure as its one eightbyte (the
+ * rest is padding); on the stack the whole stand-in is right. */
+void cffi_closure_arg_types(const cffi_sig_t *sig, void **atypes);
 /* Where a call's frame of the layout area starts now, and whether sig's frame fits there. */
 uint8_t *cffi_area_base(const cffi_env_t *st);
 bool cffi_area_fits(const cffi_env_t *st, const cffi_sig_t *sig);

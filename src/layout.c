@@ -124,6 +124,45 @@ static int build_ffi_type(cffi_layout_t *L) {
   return 0;
 }
 
+bool cffi_sysv_in_regs(const cffi_layout_t *L, int *gp, int *fp) {
+  const uint8_t *cls = L->cls;
+  int ni = (cls[0] == CFFI_CLS_INT) + (cls[1] == CFFI_CLS_INT);
+  int ns = (cls[0] == CFFI_CLS_SSE) + (cls[1] == CFFI_CLS_SSE);
+  if (cls[0] == CFFI_CLS_MEMORY || *gp + ni > 6 || *fp + ns > 8) return false;
+  *gp += ni;
+  *fp += ns;
+  return true;
+}
+
+#if defined(__x86_64__)
+/* One eightbyte of each class, for cffi_closure_arg_types. */
+static ffi_type *half_int_el[] = {&ffi_type_uint64, NULL};
+static ffi_type *half_sse_el[] = {&ffi_type_double, NULL};
+static ffi_type half_int = {8, 8, FFI_TYPE_STRUCT, half_int_el};
+static ffi_type half_sse = {8, 8, FFI_TYPE_STRUCT, half_sse_el};
+#endif
+
+void cffi_closure_arg_types(const cffi_sig_t *sig, void **atypes) {
+  for (int i = 0; i < sig->nargs; i++) atypes[i] = cffi_sig_ffi_type(sig, 1 + i);
+#if defined(__x86_64__)
+  if (!sig->x) return;
+  const cffi_layout_t *R = sig->ret == CFFI_T_LAYOUT ? sig->x->layout[0] : NULL;
+  int gp = R && R->cls[0] == CFFI_CLS_MEMORY, fp = 0; /* rdi: where a MEMORY-class result goes */
+  for (int i = 0; i < sig->nargs; i++) {
+    uint8_t t = sig->args[i];
+    if (t == CFFI_T_LAYOUT) {
+      const cffi_layout_t *L = sig->x->layout[1 + i];
+      if (cffi_sysv_in_regs(L, &gp, &fp) && L->size > 8 && L->cls[1] == CFFI_CLS_NONE)
+        atypes[i] = L->cls[0] == CFFI_CLS_SSE ? &half_sse : &half_int;
+    } else if (t == CFFI_T_F32 || t == CFFI_T_F64) {
+      fp += fp < 8;
+    } else {
+      gp += gp < 6;
+    }
+  }
+#endif
+}
+
 void *cffi_sig_ffi_type(const cffi_sig_t *sig, int pos) {
   uint8_t t = pos == 0 ? sig->ret : sig->args[pos - 1];
   if (t == CFFI_T_LAYOUT) return sig->x->layout[pos]->ffi;

@@ -55,21 +55,9 @@ function diff(actual, expected, at = "value") {
 // that TypeError (structs aligned to more than 16 bytes, which libffi places on the stack
 // differently from gcc), and everything else about it must work.
 const maxAlign = (n) => (n.k === "s" ? 0 : n.k === "array" ? maxAlign(n.elem) : Math.max(n.over, ...n.fields.map((f) => maxAlign(f.type))));
-// Where a node's last byte of data ends (the rest up to its size is padding).
-const dataEnd = (n) => (n.k === "s" ? n.size : n.k === "array" ? n.size
-  : Math.max(...n.fields.map((f) => (n.k === "union" ? 0 : f.offset) + dataEnd(f.type))));
-
 function knownBug(shape, mode) {
   if (mode === "memory") return undefined; // no by-value call
   if (maxAlign(shape.node) > 16) return { rejected: /^Argument \d+: structs aligned to more than 16 bytes cannot be passed by value; pass a pointer$/ };
-  // libffi 3.4's x86-64 closures take a register for an eightbyte that is only padding (a
-  // 16-byte struct aligned to 16 with 8 bytes of data), where gcc and libffi's own calls take
-  // none: the JSCallback arguments after it are read wrong. Direct entries (the JIT path) read
-  // them right; callbacks on closures (CFFI_JIT=0) do not.
-  if (mode === "callback-late" && process.arch === "x64" && process.env.CFFI_JIT === "0" &&
-      shape.node.size === 16 && dataEnd(shape.node) <= 8) {
-    return { bug: "libffi's x86-64 closures give a padding-only eightbyte a register (CFFI_JIT=0)" };
-  }
 }
 
 module.exports = { diff, show, knownBug };

@@ -270,7 +270,7 @@ test("struct shapes: JSCallbacks with structs after most argument registers are 
     mk.close();
     take.close();
   }
-}, "callback-late"));
+}));
 
 // A few shapes of every kind for the other entry points.
 const FEW = SHAPES.filter((s, i) => [0, 2, 9, 14, 44, 58, 62, 75, 80, 86, 102, 107].includes(i));
