@@ -14,8 +14,9 @@
 // generated wrappers call enc/dec on the frame in the layout area, src/cffi.h; src/layout.c reads
 // desc): layoutInfo(x) → { id, desc, enc(dv, off, value, where), dec(dv, off) } or undefined.
 // desc: Int32Array [size, align, kind (0 struct, 1 union, 2 array), n, (offset, FFIType, count)
-// × n], the scalar leaves with absolute offsets (nested layouts flattened, union members
-// overlapping, an array of scalars one leaf). `where`: an argument index or a label for messages.
+// × n, natural], the scalar leaves with absolute offsets (nested layouts flattened, union
+// members overlapping, an array of scalars one leaf), then the natural alignment: that of the
+// most aligned member, before `align` (AAPCS64 passes arguments by it). `where`: an argument index or a label for messages.
 // `dv` is H.DV (hardened at load, see harden); any other DataView works but is not
 // protected against a replaced DataView.prototype method.
 "use strict";
@@ -727,10 +728,11 @@ function defineRecord(kind, fields, options) {
     size = kind === "union" ? Math.max(size, sizeOf(t)) : offset + sizeOf(t);
     align = Math.max(align, a);
   }
+  const natural = align;
   if (opts.align) align = Math.max(align, opts.align);
   size = roundUp(size, align);
   if (size > MAX_SIZE) throw new RangeErrorCtor(`${kind} too large: ${size} bytes`);
-  const rec = { kind, size, align, fields: list, what: kind, names: new Set(list.map((f) => f.name)) };
+  const rec = { kind, size, align, natural, fields: list, what: kind, names: new Set(list.map((f) => f.name)) };
   return finish(rec);
 }
 
@@ -742,7 +744,7 @@ function array(type, length) {
   const size = sizeOf(t) * length;
   if (size > MAX_SIZE) throw new RangeErrorCtor(`array too large: ${size} bytes`);
   const what = `${typeof t === "number" ? SCALAR[t].name : t.what}[${length}]`;
-  return finish({ kind: "array", size, align: alignOf(t), elem: t, length, what }).L;
+  return finish({ kind: "array", size, align: alignOf(t), natural: alignOf(t), elem: t, length, what }).L;
 }
 
 function struct(fields, options) {
@@ -763,9 +765,10 @@ function finish(rec) {
     get() {
       if (desc === null) {
         const l = leaves(rec, 0, []);
-        desc = new Int32Array(4 + l.length);
+        desc = new Int32Array(5 + l.length);
         desc.set([rec.size, rec.align, KIND[rec.kind], l.length / 3], 0);
         desc.set(l, 4);
+        desc[4 + l.length] = rec.natural;
       }
       return desc;
     },

@@ -6,7 +6,7 @@
  * The address (x86-64 or arm64 Linux, not CFFI_JIT=0): a direct entry (cb_direct.c), a
  * trampoline in cffi.node's own code that passes the argument registers to cffi_direct_call,
  * which reads them by the C ABI (structs and unions by value included, unless aligned to more
- * than 8 bytes): creating one maps no memory, where the first libffi closure of a process
+ * than 16 bytes): creating one maps no memory, where the first libffi closure of a process
  * cost ~60-100 us of system calls (memfd, mappings) and page faults. Beyond the 1,024 live
  * direct entries, or for an over-aligned layout, a libffi closure (its memory from cb_stub.c
  * on x86-64 Linux, else from libffi's allocator), behind a stub where the JIT is on (x86-64).

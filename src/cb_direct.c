@@ -211,27 +211,25 @@ void cffi_direct_free(void *p) {
 
 #define GP CFFI_DIRECT_GP
 
-/* Signatures a direct entry can read. Layouts: on x86-64 aligned to at most 16 bytes (more is
- * refused for arguments by value; a result aligned to more stays with libffi); on arm64 to at
- * most 8, since AAPCS64 places a composite by its members' natural alignment, not the
- * alignment asked of the whole (gcc 9 and later), which a layout's description does not
- * keep apart. */
+/* Signatures a direct entry can read: layouts aligned to at most 16 bytes (more is refused for
+ * arguments by value; a result aligned to more stays with libffi). */
 bool cffi_direct_fits(const cffi_sig_t *sig) {
-#if defined(__x86_64__)
-  const uint32_t max_align = 16;
-#else
-  const uint32_t max_align = 8;
-#endif
   if (!sig->x) return true;
   for (int pos = 0; pos <= sig->nargs; pos++)
-    if (sig->x->layout[pos] && sig->x->layout[pos]->align > max_align) return false;
+    if (sig->x->layout[pos] && sig->x->layout[pos]->align > 16) return false;
   return true;
 }
 
-/* The next stack slots (8 bytes each; the first at a 16-byte boundary for a 16-aligned value)
- * for a layout L. */
+/* The next stack slots (8 bytes each; the first at a 16-byte boundary for a value aligned to
+ * 16) for a layout L: x86-64 aligns by its alignment, AAPCS64 by its natural alignment (that
+ * of its members, before an `align` asked of the whole: gcc 9 and later). */
 static void *take_stack(uint64_t **stack, const cffi_layout_t *L) {
-  if (L->align > 8) *stack += ((uintptr_t)*stack / 8) & 1;
+#if defined(__x86_64__)
+  uint32_t align = L->align;
+#else
+  uint32_t align = L->natural;
+#endif
+  if (align > 8) *stack += ((uintptr_t)*stack / 8) & 1;
   void *p = *stack;
   *stack += (L->size + 7) / 8;
   return p;
@@ -287,6 +285,7 @@ static void *layout_arg(const cffi_layout_t *L, uint64_t *regs, uint64_t **stack
   }
   if (L->size > 16) return (void *)(*gp < GP ? regs[(*gp)++] : *(*stack)++);
   int n = (int)(L->size + 7) / 8;
+  if (L->natural > 8) *gp += *gp & 1; /* naturally 16-aligned: from an even register */
   if (*gp + n > GP) {
     *gp = GP;
     return take_stack(stack, L);

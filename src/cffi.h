@@ -141,6 +141,7 @@ enum { CFFI_CLS_NONE, CFFI_CLS_SSE, CFFI_CLS_INT, CFFI_CLS_MEMORY };
 
 typedef struct {
   uint32_t size, align, nleaves;
+  uint32_t natural; /* the alignment of its most aligned member, before an `align` option */
   uint8_t kind;   /* 0 struct, 1 union */
   uint8_t cls[2]; /* the SysV classes of its (at most two) eightbytes; cls[0] == CFFI_CLS_MEMORY
                      when it is passed and returned in memory (more than 16 bytes, or a

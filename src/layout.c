@@ -83,7 +83,16 @@ static int build_ffi_type(cffi_layout_t *L) {
   ffi_type **el = (ffi_type **)(t + 1);
   size_t n = 0;
   t->size = L->size;
+#if defined(__aarch64__)
+  /* AAPCS64 places an argument by its natural alignment (gcc 9 and later), which libffi
+   * reads from here: an `align` asked of the whole would move it to the next 16-byte stack
+   * slot where gcc uses the next 8-byte one. A non-HFA larger than 16 bytes is passed by
+   * reference, and libffi's calls place that pointer's stack slot by this alignment too: at
+   * most 8 then. */
+  t->alignment = (unsigned short)(!L->hfa && L->size > 16 && L->natural > 8 ? 8 : L->natural);
+#else
   t->alignment = (unsigned short)L->align;
+#endif
   t->type = FFI_TYPE_STRUCT;
   t->elements = el;
 #if defined(__x86_64__)
@@ -178,18 +187,19 @@ static void layout_free(cffi_layout_t *L) {
 }
 
 /* Reads lib/layout.js's description (an Int32Array [size, align, kind, n, (offset, type,
- * count) × n]); NULL with a TypeError pending when it is malformed. */
+ * count) × n, natural alignment]); NULL with a TypeError pending when it is malformed. */
 static cffi_layout_t *layout_from_js(napi_env env, napi_value desc) {
   napi_typedarray_type tt;
   size_t len = 0;
   void *data = NULL;
-  if (napi_get_typedarray_info(env, desc, &tt, &len, &data, NULL, NULL) != napi_ok || tt != napi_int32_array || len < 7) {
+  if (napi_get_typedarray_info(env, desc, &tt, &len, &data, NULL, NULL) != napi_ok || tt != napi_int32_array || len < 8) {
     cffi_throw_type(env, "ERR_INVALID_ARG_VALUE", "invalid ABI type");
     return NULL;
   }
   const int32_t *d = data;
-  int32_t size = d[0], align = d[1], kind = d[2], n = d[3];
-  if (size <= 0 || size > CFFI_LAYOUT_MAX || align <= 0 || (align & (align - 1)) || n <= 0 || (size_t)n * 3 + 4 != len || kind < 0 || kind > 1) {
+  int32_t size = d[0], align = d[1], kind = d[2], n = d[3], natural = d[len - 1];
+  if (size <= 0 || size > CFFI_LAYOUT_MAX || align <= 0 || (align & (align - 1)) || n <= 0 || (size_t)n * 3 + 5 != len ||
+      kind < 0 || kind > 1 || natural <= 0 || natural > align || (natural & (natural - 1))) {
     cffi_throw_type(env, "ERR_INVALID_ARG_VALUE", "invalid ABI type");
     return NULL;
   }
@@ -200,6 +210,7 @@ static cffi_layout_t *layout_from_js(napi_env env, napi_value desc) {
   }
   L->size = (uint32_t)size;
   L->align = (uint32_t)align;
+  L->natural = (uint32_t)natural;
   L->kind = (uint8_t)kind;
   L->nleaves = (uint32_t)n;
   for (int32_t i = 0; i < n; i++) {

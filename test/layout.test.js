@@ -107,13 +107,17 @@ test("layoutInfo: id, desc (flattened leaves), enc/dec on a DataView", () => {
   const ib = layoutInfo(B);
   assert.ok(ia.id > 0 && ib.id > 0 && ia.id !== ib.id);
   assert.equal(layoutInfo(A), ia);
-  assert.deepEqual(Array.from(ia.desc), [24, 8, 0, 3, 0, 0, 1, 8, 9, 1, 16, 5, 1]);
+  assert.deepEqual(Array.from(ia.desc), [24, 8, 0, 3, 0, 0, 1, 8, 9, 1, 16, 5, 1, 8]);
   // nested: absolute offsets; arrays of scalars one leaf; arrays of layouts repeated
-  assert.deepEqual(Array.from(layoutInfo(H).desc), [48, 8, 0, 6, 0, 10, 3, 12, 1, 5, 24, 9, 1, 32, 0, 1, 32, 9, 1, 32, 5, 3]);
+  assert.deepEqual(Array.from(layoutInfo(H).desc), [48, 8, 0, 6, 0, 10, 3, 12, 1, 5, 24, 9, 1, 32, 0, 1, 32, 9, 1, 32, 5, 3, 8]);
   assert.deepEqual(Array.from(layoutInfo(I).desc).slice(0, 4), [80, 8, 0, 10]);
-  assert.deepEqual(Array.from(layoutInfo(I).desc).slice(-6), [64, 5, 1, 72, 4, 1]);
-  assert.deepEqual(Array.from(layoutInfo(U).desc), [16, 8, 1, 3, 0, 0, 1, 0, 9, 1, 0, 5, 3]);
-  assert.deepEqual(Array.from(layoutInfo(array("u8", 7)).desc), [7, 1, 2, 1, 0, 2, 7]);
+  assert.deepEqual(Array.from(layoutInfo(I).desc).slice(-7), [64, 5, 1, 72, 4, 1, 8]);
+  assert.deepEqual(Array.from(layoutInfo(U).desc), [16, 8, 1, 3, 0, 0, 1, 0, 9, 1, 0, 5, 3, 8]);
+  assert.deepEqual(Array.from(layoutInfo(array("u8", 7)).desc), [7, 1, 2, 1, 0, 2, 7, 1]);
+  // the last element: the natural alignment, before an `align` option (AAPCS64 passes by it)
+  assert.deepEqual(Array.from(layoutInfo(struct({ a: "i32" }, { align: 16 })).desc), [16, 16, 0, 1, 0, 5, 1, 4]);
+  assert.equal(layoutInfo(struct({ a: struct({ b: "i8" }, { align: 16 }) })).desc.at(-1), 16);
+  assert.equal(layoutInfo(struct({ a: "f64", b: "i8" }, { packed: true })).desc.at(-1), 1);
   const dv = new DataView(new ArrayBuffer(64));
   new Uint8Array(dv.buffer).fill(0xee);
   ia.enc(dv, 8, { c: 1, d: 2.5 }, 0);

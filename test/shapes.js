@@ -13,6 +13,9 @@
 //   uint64_t hash_stack_S(int32_t x6, double x8, S s, int32_t tail) (+ hash_stack_made_S)
 //   uint64_t through_cb_S(S (*mk)(uint32_t), uint64_t (*take)(S), uint32_t seed)
 //                                        = take(mk(seed)) ^ hash_S(7, mk(seed), 0.5)
+//   uint64_t hash_stack2_S(nine int32_t, S s, int32_t tail) (+ hash_stack2_made_S(seed, tail)), and
+//   uint64_t through_cb_stack2_S(take, seed) = take(1, …, 9, make_S(seed), -7) ^ hash_S(7, …):
+//                                        S after an odd number of stack slots on both ABIs
 //   uint64_t through_cb_late_S(mk, take, seed): the same with the structs after five int32_t
 //                                        and seven doubles (CB_LATE), so that they come in the
 //                                        last free registers or on the stack: mk(…, seed, 4.5),
@@ -391,6 +394,12 @@ uint64_t hash_stack_${n}(int32_t a1, int32_t a2, int32_t a3, int32_t a4, int32_t
   return fnv(hash_${n}(a1 + 3 * a2 + 5 * a3 + 7 * a4 + 11 * a5 + 13 * a6, s, d1 + 2 * d2 + 3 * d3 + 4 * d4 + 5 * d5 + 6 * d6 + 7 * d7 + 8 * d8), (uint64_t)(int64_t)tail); }
 uint64_t hash_stack_made_${n}(uint32_t seed, int32_t tail) { return hash_stack_${n}(1, 2, 3, 4, 5, 6, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, make_${n}(seed), tail); }
 uint64_t through_cb_${n}(${n} (*mk)(uint32_t), uint64_t (*take)(${n}), uint32_t seed) { ${n} s = mk(seed); return take(s) ^ hash_${n}(7, s, 0.5); }
+uint64_t hash_stack2_${n}(int32_t a1, int32_t a2, int32_t a3, int32_t a4, int32_t a5, int32_t a6, int32_t a7, int32_t a8, int32_t a9, ${n} s, int32_t tail) {
+  return fnv(hash_${n}(a1 + 3 * a2 + 5 * a3 + 7 * a4 + 11 * a5 + 13 * a6 + 17 * a7 + 19 * a8 + 23 * a9, s, 0.5), (uint64_t)(int64_t)tail); }
+uint64_t hash_stack2_made_${n}(uint32_t seed, int32_t tail) { return hash_stack2_${n}(1, 2, 3, 4, 5, 6, 7, 8, 9, make_${n}(seed), tail); }
+uint64_t through_cb_stack2_${n}(uint64_t (*take)(int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, ${n}, int32_t), uint32_t seed) {
+  ${n} s = make_${n}(seed);
+  return take(1, 2, 3, 4, 5, 6, 7, 8, 9, s, -7) ^ hash_${n}(7, s, 0.5); }
 uint64_t through_cb_late_${n}(${n} (*mk)(${CB_LATE}uint32_t, double), uint64_t (*take)(${CB_LATE}${n}, int32_t, ${n}, double), uint32_t seed) {
   ${n} s = mk(${CB_LATE_VALUES}seed, 4.5);
   return take(${CB_LATE_VALUES}s, -9, make_${n}(seed + 1), 4.5) ^ hash_${n}(7, s, 0.5); }

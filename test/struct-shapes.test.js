@@ -3,12 +3,14 @@
 // path this run uses (JIT, or libffi with CFFI_JIT=0), the layout type's size, alignment and
 // field offsets must equal gcc's, and values must cross by value bit for bit: returned
 // (make_S), as an argument (hash_S, checked against the hash C computes itself; also as raw
-// bytes), both ways (echo_S), on the stack after the registers are used up (hash_stack_S),
-// among several struct arguments (echo3_S, hash3_S), through JSCallbacks in both directions
-// (through_cb_S, and after most argument registers are taken: through_cb_late_S), with .async, declared through linkSymbols and CFunction; and L.read, L.write,
-// L.alloc and L.view must agree with the bytes C makes. One test per property; a failure names
-// the shapes and the C declaration of the first with each problem. test/shapes-check.js holds
-// the comparison and the known bugs (reported as todo until fixed).
+// bytes), both ways (echo_S), on the stack after the registers are used up (hash_stack_S) and
+// behind an odd number of stack slots (hash_stack2_S), among several struct arguments (echo3_S,
+// hash3_S), through JSCallbacks in both directions (through_cb_S; after most argument
+// registers are taken, through_cb_late_S; behind an odd number of stack slots,
+// through_cb_stack2_S), with .async, declared through linkSymbols and CFunction; and L.read,
+// L.write, L.alloc and L.view must agree with the bytes C makes. One test per property; a
+// failure names the shapes and the C declaration of the first with each problem.
+// test/shapes-check.js holds the comparison and the known bugs (reported as todo until fixed).
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -35,6 +37,7 @@ function C(shape) {
       defs[`hash_made_${n}`] = { args: ["i32", "u32", "f64"], returns: "u64" };
       defs[`hash3_made_${n}`] = { args: ["u32", "i32", "u32", "f64", "u32"], returns: "u64" };
       defs[`hash_stack_made_${n}`] = { args: ["u32", "i32"], returns: "u64" };
+      defs[`hash_stack2_made_${n}`] = { args: ["u32", "i32"], returns: "u64" };
       defs[`layout_${n}`] = { args: ["ptr"], returns: "u32" };
       defs[`bytes_${n}`] = { args: ["u32", "ptr"] };
       defs[`hash_bytes_${n}`] = { args: ["i32", "ptr", "f64"], returns: "u64" };
@@ -43,7 +46,7 @@ function C(shape) {
   }
   const s = shape.name;
   return { hashMade: plain[`hash_made_${s}`], hash3Made: plain[`hash3_made_${s}`],
-    stackMade: plain[`hash_stack_made_${s}`], layout: plain[`layout_${s}`], bytes: plain[`bytes_${s}`],
+    stackMade: plain[`hash_stack_made_${s}`], stack2Made: plain[`hash_stack2_made_${s}`], layout: plain[`layout_${s}`], bytes: plain[`bytes_${s}`],
     hashBytes: plain[`hash_bytes_${s}`] };
 }
 
@@ -66,6 +69,8 @@ function fn(shape, what) {
       hash_stack: { args: [...Array(6).fill("i32"), ...Array(8).fill("f64"), L, "i32"], returns: "u64" },
       through_cb: { args: ["function", "function", "u32"], returns: "u64" },
       through_cb_late: { args: ["function", "function", "u32"], returns: "u64" },
+      hash_stack2: { args: [...Array(9).fill("i32"), L, "i32"], returns: "u64" },
+      through_cb_stack2: { args: ["function", "u32"], returns: "u64" },
     }[what];
     d.fns[what] = dlopen(lib(), { [`${what}_${shape.name}`]: sig }).symbols[`${what}_${shape.name}`];
   }
@@ -200,6 +205,35 @@ test("struct shapes: a struct after 6 int and 8 double arguments (on the stack)"
     const got = stack(1, 2, 3, 4, 5, 6, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, shapes.argValue(shape, seed), -77);
     const want = C(shape).stackMade(seed, -77);
     if (got !== want) return `hash_stack_${shape.name}(..., seed ${seed}, -77) = ${got}, C computes ${want}`;
+  }
+}));
+
+// After nine int32_t: behind an odd number of stack slots on both ABIs, where a struct aligned
+// to 16 goes to the next 16-byte slot on x86-64, and on arm64 only when its members are.
+test("struct shapes: a struct after 9 int arguments (an odd stack slot), called and in a JSCallback", opts, (t) => eachShape(t, SHAPES, (shape) => {
+  const L = layoutOf(shape);
+  const ints = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+  let got;
+  const take = new JSCallback((...a) => {
+    got = a;
+    return 5n;
+  }, { args: [...Array(9).fill("i32"), L, "i32"], returns: "u64" });
+  try {
+    for (const seed of SEEDS) {
+      const r = fn(shape, "hash_stack2")(...ints, shapes.argValue(shape, seed), -77);
+      const want = C(shape).stack2Made(seed, -77);
+      if (r !== want) return `hash_stack2_${shape.name}(..., seed ${seed}, -77) = ${r}, C computes ${want}`;
+      got = undefined;
+      const back = fn(shape, "through_cb_stack2")(take, seed);
+      const where = `through_cb_stack2_${shape.name}(seed ${seed})`;
+      if (!got) return `${where}: take was not called`;
+      if (got.slice(0, 9).join() !== ints.join() || got[10] !== -7) return `${where}: the int32_t arguments arrived as ${got.slice(0, 9)} and ${got[10]}`;
+      const d = diff(got[9], shapes.expected(shape, seed));
+      if (d) return `${where}: the struct take received ${d}`;
+      if (back !== (5n ^ C(shape).hashMade(7, seed, 0.5))) return `${where} = ${back}: the callback's result did not reach C`;
+    }
+  } finally {
+    take.close();
   }
 }));
 
