@@ -22,6 +22,7 @@ const lib = dlopen(fixtures.threads, {
   call_mix_thread: { args: ["function", "i32"], returns: "f64" },
   strings_from_thread: { args: ["function"] },
   structs_from_thread: { args: ["function"] },
+  struct_blocking_from_thread: { args: ["function"], returns: "i64" },
 });
 const S = lib.symbols;
 
@@ -97,6 +98,24 @@ test("threadsafe void callbacks receive structs by value from another thread (qu
     assert.deepEqual(got[i], [{ d: i + 0.5, i: BigInt(-i), f: new Float32Array([i, 2 * i, 0.25]) }, { x: i / 4, k: 1000 + i }]);
   }
   cb.close();
+});
+
+test("a blocking callback takes and returns structs by value from another thread", async () => {
+  const Rec = cffi.struct({ d: "f64", i: "i64", f: cffi.array("f32", 3) });
+  const Pair = cffi.struct({ x: "f32", k: "i32" });
+  const Big = cffi.struct({ a: "i64", b: "i64", c: "i64" });
+  let seen;
+  const cb = new JSCallback((k, r, p) => {
+    seen = [k, r, p];
+    return { a: BigInt(k), b: r.i, c: BigInt(p.k) };
+  }, { args: ["i32", Rec, Pair], returns: Big });
+  try {
+    // .async: the JS thread stays free to answer the other thread's blocking call
+    assert.equal(await S.struct_blocking_from_thread.async(cb), 7n * 10000n - 3n * 100n + 42n);
+    assert.deepEqual(seen, [7, { d: 2.5, i: -3n, f: new Float32Array([1, 2, 3]) }, { x: 0.75, k: 42 }]);
+  } finally {
+    cb.close();
+  }
 });
 
 test("threadsafe: invocations queued before close() are still delivered", async () => {
