@@ -16,7 +16,8 @@
 // desc: Int32Array [size, align, kind (0 struct, 1 union, 2 array), n, (offset, FFIType, count)
 // × n, natural], the scalar leaves with absolute offsets (nested layouts flattened, union
 // members overlapping, an array of scalars one leaf), then the natural alignment: that of the
-// most aligned member, before `align` (AAPCS64 passes arguments by it). `where`: an argument index or a label for messages.
+// most aligned member, before `align` (AAPCS64 passes arguments by it). `where`: an argument
+// index or a label for messages.
 // `dv` is H.DV (hardened at load, see harden); any other DataView works but is not
 // protected against a replaced DataView.prototype method.
 "use strict";

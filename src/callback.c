@@ -206,7 +206,6 @@ static void cb_free(cffi_cb_t *cb) {
   free(cb);
 }
 
-
 /* Compiles this callback's trampoline and points its stub there (JS thread). */
 static void cb_tier_up(cb_ext_t *x) {
   x->tier = TIER_NONE;
@@ -280,8 +279,9 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
   cb->thread = cb->st->thread;
   if (cffi_sig_from_js(env, argv[1], argv[2], &cb->sig) != 0) goto fail;
   napi_get_value_bool(env, argv[3], &cb->threadsafe);
-  /* A direct entry (x86-64/arm64 Linux, no layout arguments, not CFFI_JIT=0), else a libffi
-   * closure: behind a stub where it may tier up, else its own address. Direct entries need no
+  /* A direct entry (x86-64/arm64 Linux, not CFFI_JIT=0, layouts aligned to at most 16 bytes:
+   * cffi_direct_fits), else a libffi closure: behind a stub where it may tier up, else its own
+   * address. Direct entries need no
    * executable memory, so where the system refuses it they are the only way C can call a
    * callback (a closure cannot be made there). */
   bool tiers = cb->st->jit_enabled && !cb->sig.x && cffi_jit_supports(&cb->sig);

@@ -470,8 +470,8 @@ test("a callback can be called directly from JS through CFunction", () => {
 });
 
 // Direct entries (src/cb_direct.c): on x86-64 and arm64 Linux a callback's address is in
-// cffi.node's own code, unless CFFI_JIT=0 (a libffi closure, the reference path) or it takes a
-// struct (a closure too).
+// cffi.node's own code, structs by value included, unless CFFI_JIT=0 (a libffi closure, the
+// reference path) or its result is aligned to more than 16 bytes (a closure too).
 test("a callback's address: a direct entry in cffi.node's code (x86-64/arm64 Linux), else a libffi closure", (t) => {
   if (process.platform !== "linux" || !["x64", "arm64"].includes(process.arch)) return t.skip("no direct entries here");
   const scalar = new JSCallback((x) => x + 1, { args: ["i32"], returns: "i32" });
@@ -491,8 +491,9 @@ test("a callback's address: a direct entry in cffi.node's code (x86-64/arm64 Lin
   }
 });
 
-// 1,100: more than cffi.node's 1,024 direct entries (x86-64 Linux, src/cb_stub.c), so the last
-// ones run through stubs and libffi closures; closing them all makes every entry reusable.
+// 1,100: more than cffi.node's 1,024 direct entries (x86-64 and arm64 Linux, src/cb_direct.c),
+// so the last ones run through libffi closures (behind stubs on x86-64); closing them all
+// makes every entry reusable.
 test("many callbacks alive at once, each distinct", () => {
   for (let round = 0; round < 2; round++) {
     const cbs = Array.from({ length: 1100 }, (_, k) => new JSCallback((x) => x + k * 3 + round, { args: ["i32"], returns: "i32" }));
@@ -505,7 +506,7 @@ test("many callbacks alive at once, each distinct", () => {
   }
 });
 
-// Callbacks start on a direct entry (x86-64 Linux) or a libffi closure and, once hot, jump to a
+// Callbacks start on a direct entry (x86-64 and arm64 Linux) or a libffi closure and, once hot, jump to a
 // JIT-compiled trampoline behind the same address (src/callback.c). With CFFI_JIT_THRESHOLD=0
 // (npm test) every callback tiers up at its first call, and with a huge threshold never, so
 // this whole file runs again at the other setting: every expectation above holds on the

@@ -8,10 +8,11 @@
 // 'exit' handlers, nothing on stderr, and cffi.node never asks for memory writable and
 // executable at once. The child always has the JIT on (CFFI_JIT=1), on both passes of the suite.
 // JSCallbacks called from C (x86-64 only: elsewhere closures come from libffi's allocator,
-// which maps them writable and executable): a scalar one works under every policy, through a
-// direct entry in cffi.node's own code (src/cb_stub.c: nothing mapped); one taking a struct
-// needs a libffi closure, in cffi's memfd pages (never writable+executable memory) where some
-// executable memory is allowed, and is a clear error where none is.
+// which maps them writable and executable): a scalar one and one taking a struct work under
+// every policy, through direct entries in cffi.node's own code (src/cb_direct.c: nothing
+// mapped); one returning a struct aligned to 32 needs a libffi closure, in cffi's memfd pages
+// (never writable+executable memory) where some executable memory is allowed, and is a clear
+// error where none is.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
