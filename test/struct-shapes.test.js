@@ -275,9 +275,9 @@ test("struct shapes: JSCallbacks with structs after most argument registers are 
   const L = layoutOf(shape);
   const { types, values } = shapes.CB_LATE_ARGS;
   const K = 0x0fedcba987654321n;
-  let got;
+  let got, mkGot;
   const mk = new JSCallback((...a) => {
-    got = a;
+    mkGot = a;
     return shapes.argValue(shape, a[types.length]);
   }, { args: [...types, "u32", "f64"], returns: L });
   const take = new JSCallback((...a) => {
@@ -286,10 +286,12 @@ test("struct shapes: JSCallbacks with structs after most argument registers are 
   }, { args: [...types, L, "i32", L, "f64"], returns: "u64" });
   try {
     for (const seed of SEEDS) {
-      got = undefined;
+      got = mkGot = undefined;
       const r = fn(shape, "through_cb_late")(mk, take, seed);
       const where = `through_cb_late_${shape.name}(seed ${seed})`;
       if (!got) return `${where}: take was not called`;
+      // mk's arguments (a struct result in memory takes the first integer register on x86-64)
+      assert.deepEqual(mkGot, [...values, seed, 4.5], `${where}: the arguments of mk`);
       assert.deepEqual(got.slice(0, types.length), values, `${where}: the arguments before the structs`);
       assert.deepEqual(got.slice(types.length + 1, types.length + 2), [-9], `${where}: the int32_t between the structs`);
       assert.equal(got[types.length + 3], 4.5, `${where}: the last double`);
