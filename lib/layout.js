@@ -80,10 +80,11 @@ const MIN_ADDRESS = 4096;
 const HI_SAFE = 2097152; // 2^21: a high word below it keeps a 64-bit value safe
 const MAX_SIZE = 0x7fffffff;
 
-const { memCopyIn, memCopyOut, memPtrView, memPtrArrayBuffer } = binding;
+const mb = binding.memory(); // src/memory.c's functions (lib/memory.js says more)
+const { memCopyIn, memCopyOut, memPtrView, memPtrArrayBuffer } = mb;
 // src/memory.c's scratch words: [0] address, [1] result, [2] area offset, [3] size
-const SC32 = new Uint32Array(binding.memScratch);
-const SC64 = new BigUint64Array(binding.memScratch);
+const SC32 = new Uint32Array(mb.memScratch);
+const SC64 = new BigUint64Array(mb.memScratch);
 
 // copyIn/copyOut (src/memory.c) with the arguments in the scratch words: C memory at address
 // `a` (validated) <-> the layout area at byte b.

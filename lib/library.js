@@ -156,7 +156,8 @@ const bindBatch = (function bindBatch(key, n, source, sigs, closedError, tierUp,
 // of them (CFFI_JIT_THRESHOLD; 0: at once), tierUp compiles the whole batch with the JIT in
 // one TinyCC state and swaps each wrapper to its compiled trampoline (or, where the JIT
 // cannot help, to the libffi entry without counting). Declaring stays cheap, functions
-// called a few times never pay for compiling, and hot ones get the JIT.
+// called a few times never pay for compiling, and hot ones get the JIT. state.jit is false
+// with CFFI_JIT=0; whether the system gives executable memory is only asked when compiling.
 const bindAll = (function bindAll(entries, closedMessage, owner) {
   const n = entries.length;
   const list = new ArrayCtor(n);
@@ -350,11 +351,13 @@ function viewSource(symbols, isCallback = false) {
     const sig = readSignature(symbols, "callback");
     // With the JIT, a JSCallback starts on a libffi closure and, after 100 × CFFI_JIT_THRESHOLD
     // calls on its thread, runs this trampoline.
-    return (state.jit && binding.source(sig.returns, sig.args, true)) || LIBFFI_NOTE("JSCallback");
+    return (binding.jitAvailable() && binding.source(sig.returns, sig.args, true)) || LIBFFI_NOTE("JSCallback");
   }
   const list = readSymbols(symbols, "viewsource");
-  // With the JIT off (CFFI_JIT=0) every signature runs on libffi, and says so.
-  return list.map((e) => (state.jit && binding.source(e.sig.returns, e.sig.args, false)) || LIBFFI_NOTE(e.name));
+  // With the JIT off (CFFI_JIT=0, or no executable memory) every signature runs on libffi, and
+  // says so.
+  const jit = binding.jitAvailable();
+  return list.map((e) => (jit && binding.source(e.sig.returns, e.sig.args, false)) || LIBFFI_NOTE(e.name));
 }
 
 // ---- JSCallback -----------------------------------------------------------------------------

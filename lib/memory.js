@@ -13,7 +13,10 @@ const { isArrayBuffer } = require("node:util").types;
 const { binding, builtins, isView, viewByteLength, abByteLength, viewGone, setPtrOf } = require("./abi.js");
 const floor = Math.floor;
 
-const scratch = binding.memScratch;
+// This module's native functions and the scratch buffer: made by the first binding.memory()
+// call, the same object after that (lib/layout.js takes it too).
+const mb = binding.memory();
+const scratch = mb.memScratch;
 const U8 = new Uint8Array(scratch);
 const I8 = new Int8Array(scratch);
 const U16 = new Uint16Array(scratch);
@@ -31,7 +34,7 @@ const {
   memLoad1: load1, memLoad2: load2, memLoad4: load4, memLoad8: load8,
   memPtrView: ptrView, memPtrArrayBuffer: ptrArrayBuffer,
   memMakeExternal: makeExternal, memDecodeUtf8: decodeUtf8, memStrlen: strlen,
-} = binding;
+} = mb;
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const TWO32 = 4294967296;

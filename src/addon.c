@@ -43,7 +43,8 @@ static bool env_flag(const char *name, bool dflt) {
   return !(strcmp(v, "0") == 0 || strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "off") == 0);
 }
 
-/* binding.state(viewGone): { buffer, jit, jitThreshold } — the shared buffer for lib/abi.js.
+/* binding.state(viewGone): { buffer, jit, jitThreshold } — the shared buffer for lib/abi.js;
+ * jit: not turned off by CFFI_JIT=0 (binding.jitAvailable() says whether the system allows it).
  * viewGone (a function) is kept for convert.c's check of empty views. */
 static napi_value get_state(napi_env env, napi_callback_info info) {
   cffi_env_t *st = cffi_env_get(env);
@@ -75,8 +76,16 @@ static napi_value get_errno(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* binding.jitAvailable(): CFFI_JIT is not 0 and the system gives executable memory. */
+static napi_value get_jit_available(napi_env env, napi_callback_info info) {
+  napi_value v;
+  CFFI_CALL(env, napi_get_boolean(env, cffi_jit_on(cffi_env_get(env)), &v));
+  return v;
+}
+
 static napi_status init_misc(napi_env env, napi_value exports) {
   CFFI_EXPORT_FN(env, exports, "state", get_state);
+  CFFI_EXPORT_FN(env, exports, "jitAvailable", get_jit_available);
   CFFI_EXPORT_FN(env, exports, "errno", get_errno);
   return napi_ok;
 }
@@ -135,10 +144,9 @@ static napi_value init(napi_env env, napi_value exports) {
   }
   st->env = env;
   st->thread = pthread_self();
-  st->jit_enabled = env_flag("CFFI_JIT", true);
+  st->jit_enabled = env_flag("CFFI_JIT", true); /* whether the system allows it: cffi_jit_on() */
   st->direct_callbacks = st->jit_enabled;
   st->debug_source = env_flag("CFFI_DEBUG_SOURCE", false);
-  if (st->jit_enabled) st->jit_enabled = cffi_jit_available(st);
   st->jit_threshold = jit_threshold();
   if (napi_set_instance_data(env, st, env_finalize, NULL) != napi_ok) {
     free(st);

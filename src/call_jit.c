@@ -4,7 +4,7 @@
  * block it owns, then makes the code pages read+execute and the data pages read-only
  * (tcc_memory.c; libtcc's own mprotect and exit are guarded there). Any failure returns -1 and
  * the caller keeps libffi, which behaves the same; if this process cannot get executable
- * memory at all, cffi_jit_available() says so once and the JIT stays off.
+ * memory at all, cffi_jit_on() says so once and the JIT stays off.
  *
  * Ownership of compiled code (cffi_code_t): one mapping per batch, reference counted.
  * cffi_jit_link() creates it with one reference per function it gave a trampoline to
@@ -284,10 +284,14 @@ static cffi_code_t *jit_compile(const char *src, size_t n, napi_callback *entrie
   return NULL;
 }
 
-bool cffi_jit_available(cffi_env_t *st) {
+bool cffi_jit_on(cffi_env_t *st) {
   const char *why;
+  if (!st->jit_enabled) return false;
   if (cffi_exec_probe(&why) != CFFI_EXEC_NONE) return true;
-  if (st->debug_source) fprintf(stderr, "cffi: executable memory is refused (%s): the JIT is off, calls use libffi\n", why);
+  if (st->debug_source && !st->jit_refusal_told) {
+    st->jit_refusal_told = true;
+    fprintf(stderr, "cffi: executable memory is refused (%s): the JIT is off, calls use libffi\n", why);
+  }
   return false;
 }
 

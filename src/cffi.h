@@ -106,7 +106,8 @@ typedef struct cffi_env_s {
   } *pend;
   int npend, pend_cap;
   int last_errno;          /* errno after the last synchronous call */
-  bool jit_enabled;        /* false with CFFI_JIT=0 or when the JIT is unavailable */
+  bool jit_enabled;        /* false with CFFI_JIT=0 (cffi_jit_on: also whether the system allows it) */
+  bool jit_refusal_told;   /* CFFI_DEBUG_SOURCE: the refusal of executable memory was printed */
   bool direct_callbacks;   /* JSCallbacks may use direct entries (callback.c): unless CFFI_JIT=0,
                               even where executable memory is refused (they need none) */
   uint32_t jit_threshold;  /* libffi calls of a function before its batch is compiled
@@ -267,9 +268,10 @@ void cffi_ffi_release(cffi_fn_t *fn);
  * success sets fns[i]->jit_entry/code and returns 0; on failure returns -1 and the caller
  * uses libffi. */
 int cffi_jit_link(cffi_env_t *st, cffi_fn_t **fns, size_t n);
-/* Can this process make compiled code executable? Probed once (tcc_memory.c); false turns
- * the JIT off (with CFFI_DEBUG_SOURCE, says why on stderr). */
-bool cffi_jit_available(cffi_env_t *st);
+/* Is the JIT on: not turned off by CFFI_JIT=0, and this process can make compiled code
+ * executable? That is probed once, when first needed (tcc_memory.c; not at require: ~30 us);
+ * a refusal keeps everything on libffi (with CFFI_DEBUG_SOURCE, says why on stderr, once). */
+bool cffi_jit_on(cffi_env_t *st);
 void cffi_code_release(cffi_code_t *code);
 /* TinyCC shared by call_jit.c and cc.c, the only files that include libtcc.h: the lock every
  * TinyCC call in the process is made under, and a sealed block (tcc_memory.c) of cc.c's

@@ -355,7 +355,7 @@ static napi_value lib_jit(napi_env env, napi_callback_info info) {
   size_t nt = 0;
   for (uint32_t i = 0; i < n; i++) {
     cffi_fn_t *fn = fns[i];
-    if (st->jit_enabled && !fn->jit_entry && cffi_jit_supports(&fn->sig)) todo[nt++] = fn;
+    if (!fn->jit_entry && cffi_jit_supports(&fn->sig) && cffi_jit_on(st)) todo[nt++] = fn;
   }
   if (nt) cffi_jit_link(st, todo, nt); /* on failure: everything stays on libffi */
   free(todo);

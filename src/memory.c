@@ -10,7 +10,8 @@
  * lib/memory.js (SCRATCH_* layout).
  *
  * Deallocators of toArrayBuffer/toBuffer never run inside the napi finalizer: the finalizer
- * only queues the call on a per-environment threadsafe function, whose callback runs it on
+ * only queues the call on a per-environment threadsafe function (made when the first
+ * deallocator is given, not at require: it cost ~60 us there), whose callback runs it on
  * the JS thread from the event loop (with a proper callback scope, so a JSCallback used as
  * deallocator can run JS and its exceptions surface as uncaught exceptions). Node closes
  * the threadsafe function itself at environment teardown; calls still queued then are
@@ -24,9 +25,11 @@
 #define SCRATCH_WORDS 4 /* [0] address in, [1] result out, [2..3] more arguments (memCopyIn/Out) */
 
 typedef struct mem_state_s {
-  uint64_t *scratch;          /* data of the scratch ArrayBuffer (kept alive by scratch_ref) */
-  napi_ref scratch_ref;
-  napi_threadsafe_function tsfn; /* runs queued deallocators; NULL once Node closed it */
+  uint64_t *scratch;          /* data of the scratch ArrayBuffer (kept alive by binding_ref) */
+  napi_ref binding_ref;       /* the object binding.memory() returns, made on its first call */
+  napi_threadsafe_function tsfn; /* runs queued deallocators; made with the first external buffer
+                                  * that has one (tsfn_made), NULL again once Node closed it */
+  bool tsfn_made;
   size_t queued;              /* deallocations queued and not yet run (tsfn is ref'd while > 0) */
   size_t live;                /* external buffers with a deallocator not yet finalized */
   bool env_alive;             /* cffi_memory_env_cleanup not yet called */
@@ -185,6 +188,17 @@ static void on_external_gc(napi_env env, void *bytes, void *hint) {
   maybe_free(ms);
 }
 
+/* The threadsafe function that runs deallocators, unref'd while none is queued. */
+static napi_status make_tsfn(napi_env env, mem_state_t *ms) {
+  napi_value name;
+  napi_status s = napi_create_string_utf8(env, "cffi:deallocator", NAPI_AUTO_LENGTH, &name);
+  if (s == napi_ok)
+    s = napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, ms, tsfn_finalize, NULL, run_dealloc, &ms->tsfn);
+  if (s != napi_ok) return s;
+  ms->tsfn_made = true;
+  return napi_unref_threadsafe_function(env, ms->tsfn);
+}
+
 /* makeExternal(asBuffer, address, length, deallocator, context): length < 0 -> strlen.
  * deallocator 0 -> borrowed memory, nothing runs. Validated in JS, except that a strlen
  * above the Buffer limit throws here. An ArrayBuffer has no limit of cffi's (SPEC §11), but
@@ -207,6 +221,10 @@ static napi_value make_external(napi_env env, napi_callback_info info) {
 
   dealloc_t *d = NULL;
   mem_state_t *ms = state(env);
+  if (fn && !ms->tsfn_made && make_tsfn(env, ms) != napi_ok) {
+    cffi_throw_last(env);
+    return NULL;
+  }
   if (fn) {
     d = malloc(sizeof(*d));
     if (!d) return cffi_throw_error(env, NULL, "cffi: out of memory");
@@ -267,42 +285,65 @@ static napi_value decode_utf8(napi_env env, napi_callback_info info) {
 
 /* ---- Registration and teardown --------------------------------------------------------- */
 
+#define MEMORY_FN(name, cb)                                                          \
+  do {                                                                               \
+    napi_value fn__;                                                                 \
+    if ((s = napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn__)) != napi_ok || \
+        (s = napi_set_named_property(env, out, name, fn__)) != napi_ok)              \
+      return s;                                                                      \
+  } while (0)
+
+/* The functions of lib/memory.js and lib/layout.js and the scratch buffer, on an object of
+ * their own: those modules load on first use, and making all this at require("cffi") cost
+ * ~40 us of every require. */
+static napi_status make_memory_binding(napi_env env, mem_state_t *ms, napi_value *result) {
+  napi_status s;
+  napi_value out, ab;
+  void *data;
+  if ((s = napi_create_object(env, &out)) != napi_ok) return s;
+  if ((s = napi_create_arraybuffer(env, SCRATCH_WORDS * 8, &data, &ab)) != napi_ok) return s;
+  memset(data, 0, SCRATCH_WORDS * 8);
+  if ((s = napi_set_named_property(env, out, "memScratch", ab)) != napi_ok) return s;
+  MEMORY_FN("memLoad1", load1);
+  MEMORY_FN("memLoad2", load2);
+  MEMORY_FN("memLoad4", load4);
+  MEMORY_FN("memLoad8", load8);
+  MEMORY_FN("memPtrView", ptr_view);
+  MEMORY_FN("memPtrArrayBuffer", ptr_arraybuffer);
+  MEMORY_FN("memMakeExternal", make_external);
+  MEMORY_FN("memStrlen", str_len);
+  MEMORY_FN("memDecodeUtf8", decode_utf8);
+  MEMORY_FN("copyIn", copy_in);
+  MEMORY_FN("copyOut", copy_out);
+  MEMORY_FN("memCopyIn", scratch_copy_in);
+  MEMORY_FN("memCopyOut", scratch_copy_out);
+  /* the reference keeps the buffer, so the functions may use ms->scratch */
+  if ((s = napi_create_reference(env, out, 1, &ms->binding_ref)) != napi_ok) return s;
+  ms->scratch = data;
+  *result = out;
+  return napi_ok;
+}
+
+/* binding.memory(): the same object every time in an environment. */
+static napi_value memory_binding(napi_env env, napi_callback_info info) {
+  mem_state_t *ms = state(env);
+  napi_value out;
+  if (ms->binding_ref) {
+    CFFI_CALL(env, napi_get_reference_value(env, ms->binding_ref, &out));
+  } else if (make_memory_binding(env, ms, &out) != napi_ok) {
+    cffi_throw_last(env);
+    return NULL;
+  }
+  return out;
+}
+
 napi_status cffi_init_memory(napi_env env, napi_value exports) {
   cffi_env_t *st = cffi_env_get(env);
   mem_state_t *ms = calloc(1, sizeof(*ms));
   if (!ms) return napi_generic_failure;
   ms->env_alive = true;
   st->memory = ms;
-
-  napi_status s;
-  napi_value ab, name;
-  void *data;
-  if ((s = napi_create_arraybuffer(env, SCRATCH_WORDS * 8, &data, &ab)) != napi_ok) return s;
-  memset(data, 0, SCRATCH_WORDS * 8);
-  ms->scratch = data;
-  if ((s = napi_create_reference(env, ab, 1, &ms->scratch_ref)) != napi_ok) return s;
-  if ((s = napi_set_named_property(env, exports, "memScratch", ab)) != napi_ok) return s;
-
-  if ((s = napi_create_string_utf8(env, "cffi:deallocator", NAPI_AUTO_LENGTH, &name)) != napi_ok)
-    return s;
-  s = napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, ms, tsfn_finalize, NULL,
-                                      run_dealloc, &ms->tsfn);
-  if (s != napi_ok) return s;
-  if ((s = napi_unref_threadsafe_function(env, ms->tsfn)) != napi_ok) return s;
-
-  CFFI_EXPORT_FN(env, exports, "memLoad1", load1);
-  CFFI_EXPORT_FN(env, exports, "memLoad2", load2);
-  CFFI_EXPORT_FN(env, exports, "memLoad4", load4);
-  CFFI_EXPORT_FN(env, exports, "memLoad8", load8);
-  CFFI_EXPORT_FN(env, exports, "memPtrView", ptr_view);
-  CFFI_EXPORT_FN(env, exports, "memPtrArrayBuffer", ptr_arraybuffer);
-  CFFI_EXPORT_FN(env, exports, "memMakeExternal", make_external);
-  CFFI_EXPORT_FN(env, exports, "memStrlen", str_len);
-  CFFI_EXPORT_FN(env, exports, "memDecodeUtf8", decode_utf8);
-  CFFI_EXPORT_FN(env, exports, "copyIn", copy_in);
-  CFFI_EXPORT_FN(env, exports, "copyOut", copy_out);
-  CFFI_EXPORT_FN(env, exports, "memCopyIn", scratch_copy_in);
-  CFFI_EXPORT_FN(env, exports, "memCopyOut", scratch_copy_out);
+  CFFI_EXPORT_FN(env, exports, "memory", memory_binding);
   return napi_ok;
 }
 
@@ -314,8 +355,8 @@ void cffi_memory_env_cleanup(cffi_env_t *st) {
   mem_state_t *ms = st->memory;
   if (!ms) return;
   st->memory = NULL;
-  if (ms->scratch_ref) napi_delete_reference(st->env, ms->scratch_ref);
-  ms->scratch_ref = NULL;
+  if (ms->binding_ref) napi_delete_reference(st->env, ms->binding_ref);
+  ms->binding_ref = NULL;
   ms->env_alive = false;
   if (ms->tsfn) {
     /* Not closed yet (unexpected order): abort it; tsfn_finalize frees the state later. */

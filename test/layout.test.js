@@ -314,7 +314,8 @@ test("view: live fields over JS and C memory", () => {
 });
 
 test("copyIn/copyOut: the layout area only", () => {
-  const { binding, H } = require(path.join(cffiDir, "lib", "abi.js"));
+  const { binding: { memory }, H } = require(path.join(cffiDir, "lib", "abi.js"));
+  const binding = memory();
   const src = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
   const dst = new Uint8Array(8);
   const b = H.AT[0];
