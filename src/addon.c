@@ -157,7 +157,9 @@ static napi_value init(napi_env env, napi_value exports) {
   void *data;
   napi_value ab;
   CFFI_CALL(env, napi_create_arraybuffer(env, CFFI_BUF_SIZE, &data, &ab));
-  memset(data, 0, CFFI_BUF_SIZE);
+  /* V8 zero-fills a new ArrayBuffer; clearing the slots and tags again costs one page that is
+   * touched anyway, where clearing all 64 KB faulted in 16 pages (~25 us of require). */
+  memset(data, 0, CFFI_AREA_OFFSET);
   CFFI_CALL(env, napi_create_reference(env, ab, 1, &st->buffer_ref));
   st->slots = data;
   st->tags = (uint8_t *)data + CFFI_TAGS_OFFSET;
