@@ -35,7 +35,13 @@
         "glibc_compat.c",
         "tcc_memory.c"
       ],
-      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden", "-O2"],
+      # -falign-functions=64: each function starts a cache line, so that growing one file does not
+      # move another's hot code across line boundaries. Without it, a callback from a C loop cost
+      # 121-126 or 134-145 ns depending on unrelated code before callback.c (an unused function
+      # added to addon.c was enough); with it, 121-125 either way (paired medians: -17 ns a
+      # callback), for 4 KB more code.
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden", "-O2",
+                 "-falign-functions=64"],
       "cflags!": ["-fno-exceptions"],
       "defines": ["NAPI_VERSION=8"],
       "libraries": ["-ltcc", "-Wl,-Bstatic", "-lffi_pic", "-Wl,-Bdynamic",
