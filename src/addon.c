@@ -44,7 +44,7 @@ static bool env_flag(const char *name, bool dflt) {
 }
 
 /* binding.state(viewGone): { buffer, jit, jitThreshold } — the shared buffer for lib/abi.js;
- * jit: not turned off by CFFI_JIT=0 (binding.jitAvailable() says whether the system allows it).
+ * jit: false with CFFI_JIT=0 (binding.jitAvailable() also asks whether the system allows it).
  * viewGone (a function) is kept for convert.c's check of empty views. */
 static napi_value get_state(napi_env env, napi_callback_info info) {
   cffi_env_t *st = cffi_env_get(env);
@@ -144,7 +144,7 @@ static napi_value init(napi_env env, napi_value exports) {
   }
   st->env = env;
   st->thread = pthread_self();
-  st->jit_enabled = env_flag("CFFI_JIT", true); /* whether the system allows it: cffi_jit_on() */
+  st->jit_enabled = env_flag("CFFI_JIT", true); /* the system is asked later: cffi_jit_on() */
   st->direct_callbacks = st->jit_enabled;
   st->debug_source = env_flag("CFFI_DEBUG_SOURCE", false);
   st->jit_threshold = jit_threshold();

@@ -11,7 +11,7 @@
  *
  * Deallocators of toArrayBuffer/toBuffer never run inside the napi finalizer: the finalizer
  * only queues the call on a per-environment threadsafe function (made when the first
- * deallocator is given, not at require: it cost ~60 us there), whose callback runs it on
+ * deallocator is given, not at require), whose callback runs it on
  * the JS thread from the event loop (with a proper callback scope, so a JSCallback used as
  * deallocator can run JS and its exceptions surface as uncaught exceptions). Node closes
  * the threadsafe function itself at environment teardown; calls still queued then are
@@ -285,17 +285,9 @@ static napi_value decode_utf8(napi_env env, napi_callback_info info) {
 
 /* ---- Registration and teardown --------------------------------------------------------- */
 
-#define MEMORY_FN(name, cb)                                                          \
-  do {                                                                               \
-    napi_value fn__;                                                                 \
-    if ((s = napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn__)) != napi_ok || \
-        (s = napi_set_named_property(env, out, name, fn__)) != napi_ok)              \
-      return s;                                                                      \
-  } while (0)
-
 /* The functions of lib/memory.js and lib/layout.js and the scratch buffer, on an object of
- * their own: those modules load on first use, and making all this at require("cffi") cost
- * ~40 us of every require. */
+ * their own: those modules load on first use. Made at require("cffi") with the deallocators'
+ * threadsafe function, they cost 60-90 us of every require. */
 static napi_status make_memory_binding(napi_env env, mem_state_t *ms, napi_value *result) {
   napi_status s;
   napi_value out, ab;
@@ -304,19 +296,19 @@ static napi_status make_memory_binding(napi_env env, mem_state_t *ms, napi_value
   if ((s = napi_create_arraybuffer(env, SCRATCH_WORDS * 8, &data, &ab)) != napi_ok) return s;
   memset(data, 0, SCRATCH_WORDS * 8);
   if ((s = napi_set_named_property(env, out, "memScratch", ab)) != napi_ok) return s;
-  MEMORY_FN("memLoad1", load1);
-  MEMORY_FN("memLoad2", load2);
-  MEMORY_FN("memLoad4", load4);
-  MEMORY_FN("memLoad8", load8);
-  MEMORY_FN("memPtrView", ptr_view);
-  MEMORY_FN("memPtrArrayBuffer", ptr_arraybuffer);
-  MEMORY_FN("memMakeExternal", make_external);
-  MEMORY_FN("memStrlen", str_len);
-  MEMORY_FN("memDecodeUtf8", decode_utf8);
-  MEMORY_FN("copyIn", copy_in);
-  MEMORY_FN("copyOut", copy_out);
-  MEMORY_FN("memCopyIn", scratch_copy_in);
-  MEMORY_FN("memCopyOut", scratch_copy_out);
+  CFFI_EXPORT_FN(env, out, "memLoad1", load1);
+  CFFI_EXPORT_FN(env, out, "memLoad2", load2);
+  CFFI_EXPORT_FN(env, out, "memLoad4", load4);
+  CFFI_EXPORT_FN(env, out, "memLoad8", load8);
+  CFFI_EXPORT_FN(env, out, "memPtrView", ptr_view);
+  CFFI_EXPORT_FN(env, out, "memPtrArrayBuffer", ptr_arraybuffer);
+  CFFI_EXPORT_FN(env, out, "memMakeExternal", make_external);
+  CFFI_EXPORT_FN(env, out, "memStrlen", str_len);
+  CFFI_EXPORT_FN(env, out, "memDecodeUtf8", decode_utf8);
+  CFFI_EXPORT_FN(env, out, "copyIn", copy_in);
+  CFFI_EXPORT_FN(env, out, "copyOut", copy_out);
+  CFFI_EXPORT_FN(env, out, "memCopyIn", scratch_copy_in);
+  CFFI_EXPORT_FN(env, out, "memCopyOut", scratch_copy_out);
   /* the reference keeps the buffer, so the functions may use ms->scratch */
   if ((s = napi_create_reference(env, out, 1, &ms->binding_ref)) != napi_ok) return s;
   ms->scratch = data;
