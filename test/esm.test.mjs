@@ -1,5 +1,6 @@
 // esm.test.mjs: the package as an ES module. `import { dlopen } from "cffi"` and the default
-// export work, and the default export is the very object `require("cffi")` returns.
+// export work, the default export is the very object `require("cffi")` returns, and importing
+// loads the memory and layout modules no sooner than require does.
 // The package under test is imported by its path (helpers.js's cffiEsmUrl: this clone's
 // index.mjs, or the installed copy's with CFFI_TEST_PACKAGE), the way `import "cffi"` finds it.
 import test from "node:test";
@@ -18,11 +19,15 @@ test("default export is the same object as require('cffi')", () => {
   assert.equal(cffiDefault, require(cffiPath));
 });
 
-test("named exports are the CommonJS exports", () => {
+// The exports lib/index.js loads on first use; index.mjs binds stand-ins until then.
+const LAZY = ["ptr", "read", "toArrayBuffer", "toBuffer", "CString", "struct", "union", "array"];
+
+test("named exports are the CommonJS exports (the lazily loaded ones from their first use)", () => {
   const names = ["FFIType", "dlopen", "linkSymbols", "CFunction", "JSCallback", "ptr", "read", "toArrayBuffer",
     "toBuffer", "CString", "viewSource", "suffix", "native", "cc", "errno", "struct", "union", "array"];
   for (const n of names) {
     assert.ok(n in ns, `named export ${n}`);
+    if (LAZY.includes(n)) assert.equal(Reflect.has(ns[n], "no such key"), false); // a first use
     assert.equal(ns[n], cffiDefault[n], n);
   }
   assert.equal(dlopen, cffiDefault.dlopen);
@@ -55,6 +60,40 @@ test("a library opened through the ES module works", () => {
   assert.equal(CString(lib.symbols.static_text_ptr()), "static text");
   assert.ok(ptr(new Uint8Array(1)) > 0);
   lib.close();
+});
+
+test("import loads neither lib/memory.js nor lib/layout.js; a stand-in works as its export until the first use rebinds it", () => {
+  const src = `
+    import * as ns from ${JSON.stringify(cffiEsmUrl)};
+    import { createRequire } from "node:module";
+    const require = createRequire(import.meta.url);
+    const loaded = () => Object.keys(require.cache).filter((f) => /[\\\\/]lib[\\\\/](memory|layout)\\.js$/.test(f))
+      .map((f) => f.slice(-9)).sort();
+    const out = { atImport: loaded(), types: [typeof ns.ptr, typeof ns.read, typeof ns.CString] };
+    const s = { ...ns }; // the stand-ins, kept: copies made before a first use keep working through them
+    const cjs = ns.default;
+    const u8 = new Uint8Array([104, 105, 0, 0, 42, 0, 0, 0]);
+    out.ptr = s.ptr(u8) === cjs.ptr(u8);
+    out.afterPtr = loaded();
+    out.rebound = ns.ptr === cjs.ptr && ns.read !== cjs.read;
+    out.readKeys = Object.keys(s.read).join() === Object.keys(cjs.read).join() && "i32" in s.read;
+    out.readValue = s.read.i32(cjs.ptr(u8), 4);
+    const text = new cjs.CString(cjs.ptr(u8));
+    out.cstring = [text instanceof s.CString, String(new s.CString(cjs.ptr(u8))), new s.CString(cjs.ptr(u8)) instanceof cjs.CString,
+      String(s.CString(cjs.ptr(u8))), s.CString.name];
+    out.struct = s.struct({ a: "i32", b: "f64" }).size;
+    out.afterStruct = loaded();
+    out.used = ["ptr", "read", "CString", "struct"].every((n) => ns[n] === cjs[n]);
+    out.unused = ["toArrayBuffer", "toBuffer", "union", "array"].every((n) => ns[n] !== cjs[n]);
+    out.copies = ${JSON.stringify(LAZY)}.every((n) => s[n] !== cjs[n]);
+    console.log(JSON.stringify(out));`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", src], { encoding: "utf8", env: process.env });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), {
+    atImport: [], types: ["function", "object", "function"], ptr: true, afterPtr: ["memory.js"], rebound: true,
+    readKeys: true, readValue: 42, cstring: [true, "hi", true, "hi", "CString"], struct: 16,
+    afterStruct: ["layout.js", "memory.js"], used: true, unused: true, copies: true,
+  });
 });
 
 test("dynamic import gives the same module", async () => {
