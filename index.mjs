@@ -17,14 +17,18 @@ export const { FFIType, dlopen, linkSymbols, CFunction, JSCallback, viewSource, 
 
 // The stand-in for cffi[name]: a Proxy that forwards to the real value, which it takes
 // (loading its module) and hands to rebind() on first use. Its target has no own properties
-// of note: a bound function (callable and constructible, no `prototype`) or a plain object.
+// the real value could contradict: a bound function (callable and constructible, no
+// `prototype`) or a plain object, with only a hook for util.inspect (console.log), which looks
+// at a Proxy's target without asking the Proxy.
 function standIn(name, rebind, callable = true) {
   const real = () => {
     const value = cffi[name];
     rebind(value);
     return value;
   };
-  const proxy = new Proxy(callable ? function () {}.bind(null) : {}, {
+  const target = callable ? function () {}.bind(null) : {};
+  target[Symbol.for("nodejs.util.inspect.custom")] = (depth, options, inspect) => inspect(real(), options);
+  const proxy = new Proxy(target, {
     apply: (_, self, args) => Reflect.apply(real(), self, args),
     construct: (_, args, newTarget) => {
       const r = real();

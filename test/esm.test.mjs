@@ -66,6 +66,7 @@ test("import loads neither lib/memory.js nor lib/layout.js; a stand-in works as 
   const src = `
     import * as ns from ${JSON.stringify(cffiEsmUrl)};
     import { createRequire } from "node:module";
+    import { inspect } from "node:util";
     const require = createRequire(import.meta.url);
     const loaded = () => Object.keys(require.cache).filter((f) => /[\\\\/]lib[\\\\/](memory|layout)\\.js$/.test(f))
       .map((f) => f.slice(-9)).sort();
@@ -78,6 +79,7 @@ test("import loads neither lib/memory.js nor lib/layout.js; a stand-in works as 
     out.rebound = ns.ptr === cjs.ptr && ns.read !== cjs.read;
     out.readKeys = Object.keys(s.read).join() === Object.keys(cjs.read).join() && "i32" in s.read;
     out.readValue = s.read.i32(cjs.ptr(u8), 4);
+    out.inspect = [inspect(s.read).includes("i32: [Function: i32]"), inspect(s.ptr)]; // what console.log shows
     const text = new cjs.CString(cjs.ptr(u8));
     out.cstring = [text instanceof s.CString, String(new s.CString(cjs.ptr(u8))), new s.CString(cjs.ptr(u8)) instanceof cjs.CString,
       String(s.CString(cjs.ptr(u8))), s.CString.name];
@@ -91,7 +93,7 @@ test("import loads neither lib/memory.js nor lib/layout.js; a stand-in works as 
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), {
     atImport: [], types: ["function", "object", "function"], ptr: true, afterPtr: ["memory.js"], rebound: true,
-    readKeys: true, readValue: 42, cstring: [true, "hi", true, "hi", "CString"], struct: 16,
+    readKeys: true, readValue: 42, inspect: [true, "[Function: ptr]"], cstring: [true, "hi", true, "hi", "CString"], struct: 16,
     afterStruct: ["layout.js", "memory.js"], used: true, unused: true, copies: true,
   });
 });
