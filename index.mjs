@@ -1,6 +1,6 @@
 // index.mjs: ESM entry point. Named exports and the default export are the CommonJS exports.
 //
-// Like lib/index.js, it loads lib/memory.js (ptr, read, toArrayBuffer, toBuffer, CString) and
+// Like lib/index.js, it loads lib/memory.js (read, toArrayBuffer, toBuffer, CString) and
 // lib/layout.js (struct, union, array) on first use, not at import: an ES module binds every
 // named export when it is evaluated, and reading these from the CommonJS object loaded both
 // modules, ~2 ms more for every `import … from "cffi"`. Until its first use each of them is a
@@ -13,7 +13,7 @@ import { createRequire } from "node:module";
 const cffi = createRequire(import.meta.url)("./lib/index.js");
 
 export default cffi;
-export const { FFIType, dlopen, linkSymbols, CFunction, JSCallback, viewSource, suffix, native, cc, errno } = cffi;
+export const { FFIType, dlopen, linkSymbols, CFunction, JSCallback, ptr, viewSource, suffix, native, cc, errno } = cffi;
 
 // The stand-in for cffi[name]: a Proxy that forwards to the real value, which it takes
 // (loading its module) and hands to rebind() on first use. Its target has no own properties
@@ -48,7 +48,6 @@ function standIn(name, rebind, callable = true) {
   return proxy;
 }
 
-export let ptr = standIn("ptr", (v) => (ptr = v));
 export let read = standIn("read", (v) => (read = v), false);
 export let toArrayBuffer = standIn("toArrayBuffer", (v) => (toArrayBuffer = v));
 export let toBuffer = standIn("toBuffer", (v) => (toBuffer = v));

@@ -104,6 +104,7 @@ const dvBuffer = getter(DataView.prototype, "buffer");
 const abByteLength = getter(ArrayBuffer.prototype, "byteLength");
 const isView = ArrayBuffer.isView;
 const Uint8ArrayCtor = Uint8Array;
+const Uint32ArrayCtor = Uint32Array;
 // the integer test of address arguments: `x % 1` on a double is a call into C in V8's
 // optimised code (~25 ns a call); Math.floor is one instruction
 const floor = Math.floor;
@@ -305,20 +306,76 @@ function reserve(n) {
   return b;
 }
 
+// ---- ptr() (SPEC §9) ------------------------------------------------------------------------
+// Here rather than in lib/memory.js: it is the memory helper most programs use, often alone,
+// and loading lib/memory.js for it cost a first ptr() ~0.8 ms in a fresh process (a module of
+// its own, ~0.35 ms). Compiled on its first call; src/memory.c's functions and scratch buffer
+// (binding.memory(), shared with lib/memory.js) are taken then too. The native side writes
+// the address into scratch word 1.
+let ptrView, ptrArrayBuffer, PU32;
+const TWO32 = 4294967296;
+// Addresses below this are never mapped (the zero page and the usual guard area).
+const MIN_ADDRESS = 4096;
+
+function ptr(view, byteOffset) {
+  if (PU32 === undefined) {
+    const mb = binding.memory();
+    ptrView = mb.memPtrView;
+    ptrArrayBuffer = mb.memPtrArrayBuffer;
+    PU32 = new Uint32ArrayCtor(mb.memScratch);
+  }
+  let len;
+  if (isView(view)) {
+    len = viewByteLength(view); // the built-in's: a subclass's byteLength getter is not asked
+    if (len === 0) throw emptyView(view);
+    ptrView(view);
+  } else if (isArrayBuffer(view)) { // (other realms too; not a SharedArrayBuffer)
+    len = abByteLength(view);
+    if (len === 0) throw emptyView(view);
+    ptrArrayBuffer(view);
+  } else {
+    throw new TypeError(`Expected ArrayBufferView but received ${view === null ? "null" : typeof view}`);
+  }
+  const a = PU32[2] + PU32[3] * TWO32;
+  if (byteOffset === undefined) return a;
+  const off = offsetArg(byteOffset);
+  if (off > len) throw new TypeError("byteOffset out of bounds");
+  const r = a + off;
+  if (r < MIN_ADDRESS) throw offsetRange(byteOffset); // (a negative offset past the start of memory)
+  return r;
+}
+
+// A view or ArrayBuffer of length 0: empty, or its bytes are gone (SPEC §16).
+function emptyView(view) {
+  const gone = viewGone(view);
+  if (gone) return new TypeError(`Cannot take the address of this view: ${gone}`);
+  return new TypeError("ArrayBufferView must have a length > 0. A pointer to empty memory doesn't work");
+}
+
+// An optional byteOffset of ptr/toArrayBuffer/toBuffer/CString (SPEC §16): undefined → 0,
+// else an integer number, never coerced, truncated or wrapped. NaN and other non-numbers →
+// "Expected number for byteOffset"; fractions → TypeError; ±Infinity → RangeError.
+function offsetArg(byteOffset) {
+  if (byteOffset === undefined) return 0;
+  if (typeof byteOffset !== "number" || byteOffset !== byteOffset) throw new TypeError("Expected number for byteOffset");
+  if (!Number.isInteger(byteOffset)) {
+    if (byteOffset === Infinity || byteOffset === -Infinity) throw offsetRange(byteOffset);
+    throw new TypeError(`byteOffset must be an integer, received ${byteOffset}`);
+  }
+  return byteOffset;
+}
+
+function offsetRange(byteOffset) {
+  return new RangeError(`byteOffset ${byteOffset} is out of range`);
+}
+
 // What the generated wrappers see as `H`.
 const helpers = {
   H, toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
   isView, isArrayBuffer, floor, reserve,
-  // a JSCallback's pointer result given as a view or ArrayBuffer (lib/memory.js's ptr)
-  addressOf(v) {
-    return ptrOf(v);
-  },
+  // a JSCallback's pointer result given as a view or ArrayBuffer
+  addressOf: ptr,
 };
-
-// lib/memory.js registers its ptr() when it loads (it needs this module first); JSCallback
-// loads it before compiling a callback wrapper, so a callback's result never waits for require.
-let ptrOf = (v) => (ptrOf = require("./memory.js").ptr)(v);
-const setPtrOf = (f) => { ptrOf = f; };
 
 // The codecs of the layouts (SPEC §17) that signatures pass by value, in the order the
 // generated sources number them (src/jsgen.c): per signature, the result, then the arguments.
@@ -359,8 +416,8 @@ const builtins = {
 };
 
 module.exports = {
-  builtins, binding, H, TAG, MAX_ARGS, AREA_OFFSET, BUF_SIZE, state, helpers, compiledFor, zlist, reserve, setPtrOf, ReflectApply, FunctionCtor, rejected,
+  builtins, binding, H, TAG, MAX_ARGS, AREA_OFFSET, BUF_SIZE, state, helpers, compiledFor, zlist, reserve, ReflectApply, FunctionCtor, rejected,
   codedTypeError, codedError, codedRangeError,
   toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
-  pointerError, isView, viewByteLength, abByteLength, viewGone,
+  pointerError, isView, viewByteLength, abByteLength, viewGone, ptr, offsetArg, MIN_ADDRESS,
 };

@@ -1,6 +1,7 @@
 // index.js: the cffi package: the bun:ffi API for Node.js (SPEC). Gathers the exports of the
-// other modules; `index.mjs` re-exports this object for ESM. The memory helpers and the layout
-// types (struct, union, array) are loaded on first use, cc() on its first call.
+// other modules; `index.mjs` re-exports this object for ESM. The memory helpers other than
+// ptr() and the layout types (struct, union, array) are loaded on first use, cc() on its first
+// call.
 //
 // lib/'s modules load each other through `sibling()`: what require() does for them (a Module
 // in require.cache under the same file name, compiled and run by Node's own Module#_compile),
@@ -56,7 +57,7 @@ const siblingRequire = (function siblingRequire(id) {
   return ReflectApply(plainRequire, this, [id]);
 });
 
-const { binding } = sibling("abi.js");
+const { binding, ptr } = sibling("abi.js");
 const { FFIType } = sibling("types.js");
 const { dlopen, linkSymbols, CFunction, viewSource, JSCallback } = sibling("library.js");
 
@@ -85,7 +86,7 @@ function errno() {
   return binding.errno();
 }
 
-module.exports = { FFIType, dlopen, linkSymbols, CFunction, viewSource, JSCallback, suffix, native, cc, errno };
+module.exports = { FFIType, dlopen, linkSymbols, CFunction, viewSource, JSCallback, ptr, suffix, native, cc, errno };
 
 // Lazily loaded exports: an enumerable getter that loads the module once.
 const lazy = (function lazy(names, file) {
@@ -98,5 +99,5 @@ const lazy = (function lazy(names, file) {
     });
   }
 });
-lazy(["ptr", "read", "toArrayBuffer", "toBuffer", "CString"], "memory.js");
+lazy(["read", "toArrayBuffer", "toBuffer", "CString"], "memory.js");
 lazy(["struct", "union", "array"], "layout.js");

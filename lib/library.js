@@ -377,10 +377,6 @@ const createCallback = (function createCallback(fn, def) {
   if (def === null || typeof def !== "object") throw new TypeError("Expected object");
   if (typeof fn !== "function") throw new TypeError("Expected callback function");
   const sig = readSignature(def, "callback");
-  // A pointer result given as a view is converted by lib/memory.js's ptr()
-  // (abi.helpers.addressOf): loaded before such a callback can run, so a callback's result
-  // never waits for require. Other callbacks do not need it (loading it cost ~0.7 ms).
-  if (sig.returns === T.ptr || sig.returns === T.cstring) require("./memory.js");
   const threadsafe = !!def.threadsafe;
   const wrapper = makeCallbackWrapper(sig)(fn);
   const made = binding.callback(wrapper, sig.returns, sig.args, threadsafe);

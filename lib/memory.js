@@ -1,6 +1,6 @@
-// memory.js: ptr(), read.*, toArrayBuffer(), toBuffer() and CString (SPEC §9–12), plus
-// toAddress() and readOffset(), the address validation other modules reuse (lib/layout.js), and
-// hardenDataView().
+// memory.js: read.*, toArrayBuffer(), toBuffer() and CString (SPEC §10–12), plus toAddress()
+// and readOffset(), the address validation other modules reuse (lib/layout.js), and
+// hardenDataView(); ptr() (SPEC §9) is lib/abi.js's, exported here too.
 // JS validates and throws; src/memory.c does the raw loads, address lookups and external
 // buffers.
 //
@@ -9,12 +9,10 @@
 // (keep in sync): JS writes the address as a uint64 into word 0, calls a zero-argument native
 // function, and reads the result from word 1 through the typed array of the right type.
 "use strict";
-const { isArrayBuffer } = require("node:util").types;
-const { binding, builtins, isView, viewByteLength, abByteLength, viewGone, setPtrOf } = require("./abi.js");
+const { binding, builtins, ptr, offsetArg, MIN_ADDRESS } = require("./abi.js");
 const floor = Math.floor;
 
-// This module's native functions and the scratch buffer: made by the first binding.memory()
-// call, the same object after that (lib/layout.js takes it too).
+// This module's native functions and the scratch buffer (lib/abi.js's ptr() shares them).
 const mb = binding.memory();
 const scratch = mb.memScratch;
 const U8 = new Uint8Array(scratch);
@@ -32,7 +30,6 @@ const R8 = 8, R16 = 4, R32 = 2, R64 = 1;
 
 const {
   memLoad1: load1, memLoad2: load2, memLoad4: load4, memLoad8: load8,
-  memPtrView: ptrView, memPtrArrayBuffer: ptrArrayBuffer,
   memMakeExternal: makeExternal, memDecodeUtf8: decodeUtf8, memStrlen: strlen,
 } = mb;
 
@@ -40,8 +37,6 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const TWO32 = 4294967296;
 const MAX_U64 = (1n << 64n) - 1n;
 const MAX_U64_NUMBER = 18446744073709551615; // rounds to 2^64: numbers must be below it
-// Addresses below this are never mapped (the zero page and the usual guard area).
-const MIN_ADDRESS = 4096;
 const BUFFER_MAX_LENGTH = 2 ** 32;
 
 // ---- Addresses ------------------------------------------------------------------------
@@ -115,26 +110,9 @@ function checkLow(a) {
   return a;
 }
 
-// An optional byteOffset of ptr/toArrayBuffer/toBuffer/CString (SPEC §16): undefined → 0,
-// else an integer number, never coerced, truncated or wrapped. NaN and other non-numbers →
-// "Expected number for byteOffset"; fractions → TypeError; ±Infinity → RangeError.
-function offsetArg(byteOffset) {
-  if (byteOffset === undefined) return 0;
-  if (typeof byteOffset !== "number" || byteOffset !== byteOffset) throw new TypeError("Expected number for byteOffset");
-  if (!Number.isInteger(byteOffset)) {
-    if (byteOffset === Infinity || byteOffset === -Infinity) throw offsetRange(byteOffset);
-    throw new TypeError(`byteOffset must be an integer, received ${byteOffset}`);
-  }
-  return byteOffset;
-}
-
 // read.* also take a BigInt byteOffset (SPEC §10).
 function readOffset(byteOffset) {
   return typeof byteOffset === "bigint" ? byteOffset : offsetArg(byteOffset);
-}
-
-function offsetRange(byteOffset) {
-  return new RangeError(`byteOffset ${byteOffset} is out of range`);
 }
 
 // Writes a validated address (number or BigInt) into scratch word 0.
@@ -145,41 +123,6 @@ function setAddress(a) {
   } else {
     U64[0] = a;
   }
-}
-
-// ---- ptr --------------------------------------------------------------------------------
-
-function typeName(v) {
-  return v === null ? "null" : typeof v;
-}
-
-function ptr(view, byteOffset) {
-  let len;
-  if (isView(view)) {
-    len = viewByteLength(view); // the built-in's: a subclass's byteLength getter is not asked
-    if (len === 0) throw emptyView(view);
-    ptrView(view);
-  } else if (isArrayBuffer(view)) { // (other realms too; not a SharedArrayBuffer)
-    len = abByteLength(view);
-    if (len === 0) throw emptyView(view);
-    ptrArrayBuffer(view);
-  } else {
-    throw new TypeError(`Expected ArrayBufferView but received ${typeName(view)}`);
-  }
-  const a = U32[2] + U32[3] * TWO32;
-  if (byteOffset === undefined) return a;
-  const off = offsetArg(byteOffset);
-  if (off > len) throw new TypeError("byteOffset out of bounds");
-  const r = a + off;
-  if (r < MIN_ADDRESS) throw offsetRange(byteOffset); // (a negative offset past the start of memory)
-  return r;
-}
-
-// A view or ArrayBuffer of length 0: empty, or its bytes are gone (SPEC §16).
-function emptyView(view) {
-  const gone = viewGone(view);
-  if (gone) return new TypeError(`Cannot take the address of this view: ${gone}`);
-  return new TypeError("ArrayBufferView must have a length > 0. A pointer to empty memory doesn't work");
 }
 
 // ---- read.* ------------------------------------------------------------------------------
@@ -399,7 +342,5 @@ function cstringArrayBuffer(p, byteOffset, byteLength) {
   if (len === 0) return new ArrayBuffer(0);
   return toArrayBuffer(a, 0, len);
 }
-
-setPtrOf(ptr); // a JSCallback's pointer result given as a view (abi.helpers.addressOf)
 
 module.exports = { ptr, read, toArrayBuffer, toBuffer, CString, toAddress, readOffset, hardenDataView };

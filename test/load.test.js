@@ -1,8 +1,9 @@
 // load.test.js: how require("cffi") loads lib/ (lib/index.js, sibling()). Every module of lib/
 // is loaded once, as a Module in require.cache under its own file name, so that a plain
 // require() of the file gets the same instance (the same addon state); and loading them,
-// eagerly or on first use (memory.js, async.js, layout.js), resolves none of them through
-// require()'s resolution, which cost ~0.35 ms per module in a fresh process.
+// eagerly or on first use (memory.js, async.js, layout.js), resolves none of them
+// through require()'s resolution, which cost ~0.35 ms per module in a fresh process; and what
+// loads on first use loads no sooner.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -32,6 +33,27 @@ if (process.env.CFFI_LOAD_CHILD === "bundler") {
   const ok = [libc.symbols.abs(-7) === 7, cffi.read.i32(cffi.ptr(new Int32Array([42]))) === 42];
   libc.close();
   process.stdout.write(JSON.stringify({ ok, seen: seen.filter((r) => r.startsWith("./")) }));
+  return;
+}
+
+if (process.env.CFFI_LOAD_CHILD === "lazy") {
+  const cffi = require(cffiPath);
+  const lib = fs.realpathSync(path.join(cffiDir, "lib"));
+  const ours = () => Object.keys(require.cache).filter((f) => path.dirname(f) === lib).map((f) => path.basename(f)).sort().join();
+  const steps = [["require", ours()]];
+  const libc = cffi.dlopen(null, { abs: { args: ["i32"], returns: "i32" }, strlen: { args: ["ptr"], returns: "usize" } });
+  libc.symbols.abs(-1);
+  libc.symbols.strlen(new Uint8Array([104, 105, 0]));
+  new cffi.JSCallback((x) => x, { args: ["i32"], returns: "i32" }).close();
+  steps.push(["dlopen, calls, a JSCallback", ours()]);
+  const p = cffi.ptr(new Uint8Array([104, 105, 0]));
+  steps.push(["ptr", ours()]);
+  new cffi.JSCallback(() => p, { args: [], returns: "ptr" }).close();
+  steps.push(["a JSCallback returning ptr", ours()]);
+  const ok = libc.symbols.strlen(p) === 2n && cffi.read.u8(p) === 104;
+  steps.push(["read", ours()]);
+  libc.close();
+  process.stdout.write(JSON.stringify({ ok, steps }));
   return;
 }
 
@@ -74,4 +96,20 @@ test("where `module` is not Node's (a bundler, a test runner), lib/ loads throug
   const out = JSON.parse(r.stdout);
   assert.deepEqual(out.ok, [true, true], "abs and read.i32 work");
   assert.deepEqual(out.seen, ["./abi.js", "./types.js", "./library.js", "./memory.js"]);
+});
+
+test("the memory helpers load on first use, except ptr(), which lib/abi.js has", () => {
+  const r = spawnSync(process.execPath, [__filename], { env: { ...process.env, CFFI_LOAD_CHILD: "lazy" }, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const core = "abi.js,index.js,library.js,types.js";
+  assert.deepEqual(JSON.parse(r.stdout), {
+    ok: true,
+    steps: [
+      ["require", core],
+      ["dlopen, calls, a JSCallback", core],
+      ["ptr", core],
+      ["a JSCallback returning ptr", core],
+      ["read", "abi.js,index.js,library.js,memory.js,types.js"],
+    ],
+  });
 });
