@@ -4,7 +4,9 @@
 //  - the error constructors with Node-style `code` properties that every module throws;
 //  - typed-array views over this environment's call buffer, and the slow-path conversions
 //    the generated wrappers (src/jsgen.c) call when an argument is not of the common type;
-//    `helpers` is what those wrappers are compiled against.
+//    `helpers` is what those wrappers are compiled against;
+//  - ptr() (SPEC §9) and the byteOffset rule lib/memory.js shares: the memory helper most
+//    programs use, often alone, so it does not wait for lib/memory.js.
 // One module rather than three: each module costs ~0.15 ms at require() on its own.
 // Must be kept in sync with src/cffi.h (CFFI_MAX_ARGS, CFFI_TAGS_OFFSET, the layout area, tag
 // values).
