@@ -145,7 +145,6 @@ static napi_value init(napi_env env, napi_value exports) {
   st->env = env;
   st->thread = pthread_self();
   st->jit_enabled = env_flag("CFFI_JIT", true); /* the system is asked later: cffi_jit_on() */
-  st->direct_callbacks = st->jit_enabled;
   st->debug_source = env_flag("CFFI_DEBUG_SOURCE", false);
   st->jit_threshold = jit_threshold();
   if (napi_set_instance_data(env, st, env_finalize, NULL) != napi_ok) {

@@ -285,7 +285,7 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
    * executable memory, so where the system refuses it they are the only way C can call a
    * callback (a closure cannot be made there). */
   bool tiers = cb->st->jit_enabled && !cb->sig.x && cffi_jit_supports(&cb->sig);
-  if (cb->st->direct_callbacks && cffi_direct_fits(&cb->sig)) x->stub = cffi_direct_alloc(cb);
+  if (cb->st->jit_enabled && cffi_direct_fits(&cb->sig)) x->stub = cffi_direct_alloc(cb);
   if (!x->stub) {
     /* libffi's data for the closure (a direct entry needs none) */
     cb_ffi_t *f = cb->ffi = calloc(1, sizeof(*f));

@@ -106,10 +106,10 @@ typedef struct cffi_env_s {
   } *pend;
   int npend, pend_cap;
   int last_errno;          /* errno after the last synchronous call */
-  bool jit_enabled;        /* false with CFFI_JIT=0 (cffi_jit_on: also whether the system allows it) */
-  bool jit_refusal_told;   /* CFFI_DEBUG_SOURCE: the refusal of executable memory was printed */
-  bool direct_callbacks;   /* JSCallbacks may use direct entries (callback.c): unless CFFI_JIT=0,
+  bool jit_enabled;        /* false with CFFI_JIT=0 (cffi_jit_on: also whether the system allows
+                              it); also whether JSCallbacks may use direct entries (callback.c),
                               even where executable memory is refused (they need none) */
+  bool jit_refusal_told;   /* CFFI_DEBUG_SOURCE: the refusal of executable memory was printed */
   uint32_t jit_threshold;  /* libffi calls of a function before its batch is compiled
                               (CFFI_JIT_THRESHOLD; 0 = compile when declared); the
                               counting and tier-up are in lib/library.js */

@@ -353,9 +353,10 @@ static napi_value lib_jit(napi_env env, napi_callback_info info) {
   cffi_fn_t **todo = calloc(n ? n : 1, sizeof(*todo));
   if (!todo) return cffi_throw_error(env, NULL, "cffi: out of memory");
   size_t nt = 0;
-  for (uint32_t i = 0; i < n; i++) {
+  const bool jit = cffi_jit_on(st);
+  for (uint32_t i = 0; i < n && jit; i++) {
     cffi_fn_t *fn = fns[i];
-    if (!fn->jit_entry && cffi_jit_supports(&fn->sig) && cffi_jit_on(st)) todo[nt++] = fn;
+    if (!fn->jit_entry && cffi_jit_supports(&fn->sig)) todo[nt++] = fn;
   }
   if (nt) cffi_jit_link(st, todo, nt); /* on failure: everything stays on libffi */
   free(todo);
