@@ -23,7 +23,7 @@
 "use strict";
 const { isArrayBuffer } = require("node:util").types;
 const {
-  builtins, binding, H, BUF_SIZE, reserve, codedTypeError, isView, viewByteLength, abByteLength, viewGone,
+  builtins, binding, H, BUF_SIZE, reserve, codedTypeError, isView, viewByteLength, abByteLength, viewGone, MIN_ADDRESS,
 } = require("./abi.js");
 const { T, typeOf } = require("./types.js");
 const memory = require("./memory.js");
@@ -76,7 +76,6 @@ const TWO32 = 4294967296;
 const TWO64 = 18446744073709551616;
 const MAX_U64 = (1n << 64n) - 1n;
 const MAX_SAFE = 9007199254740991;
-const MIN_ADDRESS = 4096;
 const HI_SAFE = 2097152; // 2^21: a high word below it keeps a 64-bit value safe
 const MAX_SIZE = 0x7fffffff;
 
