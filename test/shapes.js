@@ -370,10 +370,11 @@ const hash = (t, lv) => `h = fnv(h, ${BITS[t] ? `${BITS[t]}(${lv})` : t === "ptr
   : SCALARS[t].signed ? `(uint64_t)(int64_t)${lv}` : `(uint64_t)${lv}`});`;
 
 // The arguments before the structs in through_cb_late_S: most registers of both ABIs taken.
-const CB_LATE = "int32_t, int32_t, int32_t, int32_t, int32_t, double, double, double, double, double, double, double, ";
-const CB_LATE_VALUES = "1, 2, 3, 4, 5, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, ";
+// CB_LATE and CB_LATE_VALUES: their C types and values, each followed by ", ".
 const CB_LATE_ARGS = { types: ["i32", "i32", "i32", "i32", "i32", "f64", "f64", "f64", "f64", "f64", "f64", "f64"],
   values: [1, 2, 3, 4, 5, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5] };
+const CB_LATE = CB_LATE_ARGS.types.map((t) => `${SCALARS[t].c}, `).join("");
+const CB_LATE_VALUES = CB_LATE_ARGS.values.map((v) => `${v}, `).join("");
 
 function shapeSource({ name: n, node, decl, paths }) {
   const mk = [];
