@@ -399,12 +399,13 @@ const typeKey = (function typeKey(t) {
 
 // Per-signature code from a source the native side writes (src/jsgen.c): `gen` is
 // binding.jsAsync or binding.jsCallback, and what the source returns is cached per signature.
+// With `ifMade`, only what is in the cache (else undefined): nothing is compiled.
 const perSignature = new MapCtor();
-const compiledFor = (function compiledFor(gen, sig) {
+const compiledFor = (function compiledFor(gen, sig, ifMade) {
   let key = `${gen.name}:${typeKey(sig.returns)}:`;
   for (let k = 0; k < sig.args.length; k++) key += `${typeKey(sig.args[k])},`;
   let made = MapGet(perSignature, key);
-  if (made === undefined) {
+  if (made === undefined && !ifMade) {
     made = new FunctionCtor("H", "Z", gen(sig.returns, sig.args))(helpers, zlist([sig]));
     MapSet(perSignature, key, made);
   }

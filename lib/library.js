@@ -365,11 +365,24 @@ function viewSource(symbols, isCallback = false) {
 // libffi closure, later a compiled trampoline behind the same address); when C calls it, the
 // per-signature wrapper (makeCallbackWrapper) reads the C arguments from the shared buffer and
 // calls `fn`.
+//
+// A signature's wrapper is compiled only once one of its callbacks has been called
+// state.jitThreshold times (or at once, with CFFI_JIT_THRESHOLD=0 or layouts by value). Until
+// then the native side calls `fn` itself with arguments it converts ("cold" calls): most of
+// the cost of a first `new JSCallback` was V8 compiling and first running that wrapper, which
+// a callback called a few times never needs.
 
 // (userFn) -> the function native code calls for a JSCallback of `sig`: reads the C arguments
 // from the buffer, calls userFn, writes its result into slot 0. One per signature.
 const makeCallbackWrapper = (function makeCallbackWrapper(sig) {
   return compiledFor(binding.jsCallback, sig);
+});
+
+// Can the native side call a callback of `sig` itself? Not with layouts: their codecs are JS.
+const startsCold = (function startsCold(sig) {
+  if (state.jitThreshold === 0 || typeof sig.returns === "object") return false;
+  for (let k = 0; k < sig.args.length; k++) if (typeof sig.args[k] === "object") return false;
+  return true;
 });
 
 // The native side of `new JSCallback(fn, def)`: [handle, address, threadsafe].
@@ -378,8 +391,13 @@ const createCallback = (function createCallback(fn, def) {
   if (typeof fn !== "function") throw new TypeError("Expected callback function");
   const sig = readSignature(def, "callback");
   const threadsafe = !!def.threadsafe;
-  const wrapper = makeCallbackWrapper(sig)(fn);
-  const made = binding.callback(wrapper, sig.returns, sig.args, threadsafe);
+  const made = startsCold(sig) && compiledFor(binding.jsCallback, sig, true) === undefined
+    // later(true): fn's wrapper, when the callback tiers up; later(false, r): converts the
+    // result r of a cold call into slot 0 as the wrapper would, when the native side does
+    // not (an object for a pointer, a string for a number, …): same values, same errors
+    ? binding.callback([fn, (tierUp, r) => (tierUp ? makeCallbackWrapper(sig)(fn) : makeCallbackWrapper(sig)(() => r)())],
+      sig.returns, sig.args, threadsafe, true)
+    : binding.callback(makeCallbackWrapper(sig)(fn), sig.returns, sig.args, threadsafe, false);
   made[2] = threadsafe;
   return made;
 });

@@ -1,7 +1,12 @@
 /* callback.c: JSCallback. Each JS function gets a C address; when C calls it on the JS thread,
  * the C arguments are written into the shared buffer, the per-signature JS wrapper
  * (JSCallback, lib/library.js) reads them, calls the user's function and writes its result
- * back. Calls from other threads, and threadsafe void callbacks, go through threads.c.
+ * back. Until that wrapper exists (a signature's is compiled on a callback's jit_threshold-th
+ * call, see lib/library.js), calls are "cold": cb_call_cold calls the user's function itself
+ * with the arguments converted here, which spares a callback called a few times V8's compile
+ * of the wrapper (most of a first `new JSCallback`: 219 -> 96 us, median of 21 pairs of fresh
+ * processes) for ~200-300 ns more per call. Calls from other threads, and threadsafe void
+ * callbacks, go through threads.c.
  *
  * The address (x86-64 or arm64 Linux, not CFFI_JIT=0): a direct entry (cb_direct.c), a
  * trampoline in cffi.node's own code that passes the argument registers to cffi_direct_call,
@@ -92,6 +97,88 @@ void cffi_write_ret(uint8_t type, const cffi_slot_t *r, void *ret) {
   }
 }
 
+/* A cold call's result r into slot 0, where the wrapper's generated code would put it for
+ * the values it writes without calling a helper (numbers, BigInts, any value for bool).
+ * false: r is for the wrapper's own code (lib/library.js, later(false, r)). */
+static bool cb_store_result(cffi_env_t *st, uint8_t t, napi_value r) {
+  napi_env env = st->env;
+  cffi_slot_t *s = &st->slots[0];
+  napi_valuetype vt;
+  if (t == CFFI_T_VOID) return true;
+  if (t == CFFI_T_BOOL) { /* `r ? 1 : 0` */
+    napi_value b;
+    bool v;
+    if (napi_coerce_to_bool(env, r, &b) != napi_ok || napi_get_value_bool(env, b, &v) != napi_ok) return false;
+    s->i32 = v;
+    return true;
+  }
+  if (napi_typeof(env, r, &vt) != napi_ok) return false;
+  switch (cffi_types[t].kind) {
+    case CFFI_K_INT32: /* an Int32Array store: ToInt32, as napi_get_value_int32 */
+      return vt == napi_number && napi_get_value_int32(env, r, &s->i32) == napi_ok;
+    case CFFI_K_F64:
+    case CFFI_K_F32: return vt == napi_number && napi_get_value_double(env, r, &s->f64) == napi_ok;
+    case CFFI_K_I64:
+    case CFFI_K_U64: { /* a BigInt64Array store: the low 64 bits */
+      bool lossless;
+      if (vt != napi_bigint || napi_get_value_bigint_int64(env, r, &s->i64, &lossless) != napi_ok) return false;
+      st->tags[0] = CFFI_TAG_RAW;
+      return true;
+    }
+    case CFFI_K_PTR: { /* an address as a number: a positive safe integer */
+      double d;
+      if (vt != napi_number || napi_get_value_double(env, r, &d) != napi_ok) return false;
+      if (!(d > 0 && d <= 9007199254740991.0 && d == (double)(int64_t)d)) return false;
+      s->f64 = d;
+      st->tags[0] = CFFI_TAG_F64;
+      return true;
+    }
+    default: return false;
+  }
+}
+
+/* A cold call (cffi_cb_t.cold): no wrapper yet, cb->fn holds [fn, later]. fn is called here
+ * with the arguments as the wrapper would read them (cffi_slot_value), and its result goes
+ * into slot 0 (cb_store_result, else later(false, r)). The call that uses up the count makes
+ * the wrapper instead (later(true)), which cb->fn then holds, and returns 0 with *fn set to
+ * it: that call goes the usual way. Returns 1 when done, -1 when something threw. */
+static int cb_call_cold(cffi_cb_t *cb, napi_value *fn, const cffi_slot_t *args) {
+  napi_env env = cb->st->env;
+  napi_value user, later, undef, flag, r, argv[CFFI_MAX_ARGS];
+  if (napi_get_element(env, *fn, 0, &user) != napi_ok || napi_get_element(env, *fn, 1, &later) != napi_ok ||
+      napi_get_undefined(env, &undef) != napi_ok)
+    return -1;
+  if (--cb->cold == 0) {
+    napi_value w;
+    napi_ref ref;
+    if (napi_get_boolean(env, true, &flag) != napi_ok || napi_call_function(env, undef, later, 1, &flag, &w) != napi_ok ||
+        napi_create_reference(env, w, 1, &ref) != napi_ok) {
+      cb->cold = 1; /* the next call tries again */
+      return -1;
+    }
+    napi_delete_reference(env, cb->fn);
+    cb->fn = ref;
+    *fn = w;
+    return 0;
+  }
+  for (int i = 0; i < cb->sig.nargs; i++) {
+    uint8_t t = cb->sig.args[i], tag = 0;
+    cffi_slot_t v;
+    if (t == CFFI_T_CSTRING) {
+      argv[i] = cffi_cstring_value(env, args[i].ptr);
+    } else {
+      cffi_store_value(t, args[i], &v, &tag);
+      argv[i] = cffi_slot_value(env, t, &v, tag);
+    }
+    if (!argv[i]) return -1;
+  }
+  if (napi_call_function(env, undef, user, cb->sig.nargs, argv, &r) != napi_ok) return -1;
+  if (cb_store_result(cb->st, cb->sig.ret, r)) return 1;
+  napi_value pair[2] = {NULL, r}, ignored;
+  if (napi_get_boolean(env, false, &pair[0]) != napi_ok) return -1;
+  return napi_call_function(env, undef, later, 2, pair, &ignored) == napi_ok ? 1 : -1;
+}
+
 int cffi_cb_call_js(cffi_cb_t *cb, const cffi_slot_t *args, cffi_slot_t *ret, napi_value *exc) {
   cffi_env_t *st = cb->st;
   napi_env env = st->env;
@@ -103,6 +190,11 @@ int cffi_cb_call_js(cffi_cb_t *cb, const cffi_slot_t *args, cffi_slot_t *ret, na
   if (lret) memset(lret, 0, cb->sig.x->layout[0]->size);
   ret->u64 = 0;
   if (napi_get_reference_value(env, cb->fn, &fn) != napi_ok || !fn) return -1;
+  if (cb->cold) {
+    int done = cb_call_cold(cb, &fn, args);
+    if (done < 0) goto threw;
+    if (done > 0) goto result;
+  }
   if (cb->sig.x) {
     if (!cffi_area_fits(st, &cb->sig)) {
       cffi_throw_range(env, "ERR_OUT_OF_RANGE", "cffi: the layout area is full");
@@ -131,6 +223,7 @@ int cffi_cb_call_js(cffi_cb_t *cb, const cffi_slot_t *args, cffi_slot_t *ret, na
     cffi_store_value(t, args[i], &st->slots[1 + i], &st->tags[1 + i]);
   }
   if (napi_call_function(env, fn, fn, argc, argv, &result) != napi_ok) goto threw;
+result:
   if (cb->sig.ret == CFFI_T_I32) {
     ret->i64 = st->slots[0].i32; /* cffi_load_arg's case, inline */
   } else if (cb->sig.ret == CFFI_T_LAYOUT) {
@@ -267,10 +360,11 @@ void cffi_cb_dispatch(cffi_cb_t *cb, void *ret, void **args) {
    * above 0 at close()), after this thread has returned through the trampoline. */
 }
 
-/* callback(wrapper, ret, args, threadsafe) -> [handle (External), address] */
+/* callback(wrapper, ret, args, threadsafe, cold) -> [handle (External), address]; cold: the
+ * first argument is [fn, later] instead (cb_call_cold) */
 static napi_value cb_create(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], out, handle;
+  size_t argc = 5;
+  napi_value argv[5], out, handle;
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   cb_ext_t *x = calloc(1, sizeof(*x));
   if (!x) return cffi_throw_error(env, NULL, "cffi: out of memory");
@@ -279,6 +373,9 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
   cb->thread = cb->st->thread;
   if (cffi_sig_from_js(env, argv[1], argv[2], &cb->sig) != 0) goto fail;
   napi_get_value_bool(env, argv[3], &cb->threadsafe);
+  bool cold = false;
+  napi_get_value_bool(env, argv[4], &cold);
+  if (cold) cb->cold = cb->st->jit_threshold ? cb->st->jit_threshold : 1;
   /* A direct entry (x86-64/arm64 Linux, not CFFI_JIT=0, layouts aligned to at most 16 bytes:
    * cffi_direct_fits), else a libffi closure: behind a stub where it may tier up, else its own
    * address. Direct entries need no

@@ -241,6 +241,9 @@ char *cffi_tmp_string(napi_env env, napi_value v, cffi_tmp_t *tmp);
 void cffi_tmp_free(cffi_tmp_t *tmp);
 /* Stores a C value of `type` (raw bits in *v) into a slot/tag pair for JS to read. */
 void cffi_store_value(uint8_t type, cffi_slot_t v, cffi_slot_t *slot, uint8_t *tag);
+/* The JS value of a slot/tag pair as the generated code reads it (jsgen.c, emit_read); NULL
+ * with an exception pending on failure. */
+napi_value cffi_slot_value(napi_env env, uint8_t type, const cffi_slot_t *slot, uint8_t tag);
 /* The JS value of a C string (NULL -> null). */
 napi_value cffi_cstring_value(napi_env env, const char *s);
 /* A string from len bytes of UTF-8; a RangeError (ERR_STRING_TOO_LONG) when too long for V8. */
@@ -302,7 +305,9 @@ typedef struct cffi_cb_s {
   void *closure;       /* ffi_closure */
   void *code;          /* the C function pointer handed out as .ptr */
   void *ffi;           /* ffi_cif + argument types */
-  napi_ref fn;         /* JS wrapper: reads args from the buffer, calls fn, writes the result */
+  napi_ref fn;         /* JS wrapper: reads args from the buffer, calls fn, writes the result;
+                          while cold, [fn, later] instead (callback.c, cb_call_cold) */
+  uint32_t cold;       /* calls left before the wrapper is made; 0: fn is the wrapper */
   bool threadsafe;
   bool closed;
   int active;          /* synchronous invocations on the stack; free is deferred past them */

@@ -188,6 +188,40 @@ void cffi_store_value(uint8_t type, cffi_slot_t v, cffi_slot_t *slot, uint8_t *t
   }
 }
 
+napi_value cffi_slot_value(napi_env env, uint8_t type, const cffi_slot_t *slot, uint8_t tag) {
+  napi_value v = NULL;
+  napi_status s;
+  switch (type) {
+    case CFFI_T_U32: s = napi_create_uint32(env, slot->u32, &v); break;
+    case CFFI_T_BOOL: s = napi_get_boolean(env, slot->i32 != 0, &v); break;
+    case CFFI_T_F64:
+    case CFFI_T_F32: s = napi_create_double(env, slot->f64, &v); break;
+    case CFFI_T_I64_FAST:
+    case CFFI_T_I64:
+      s = type == CFFI_T_I64_FAST && tag == CFFI_RTAG_NUMBER ? napi_create_double(env, slot->f64, &v)
+                                                              : napi_create_bigint_int64(env, slot->i64, &v);
+      break;
+    case CFFI_T_U64_FAST:
+    case CFFI_T_U64:
+      s = type == CFFI_T_U64_FAST && tag == CFFI_RTAG_NUMBER ? napi_create_double(env, slot->f64, &v)
+                                                              : napi_create_bigint_uint64(env, slot->u64, &v);
+      break;
+    case CFFI_T_PTR:
+    case CFFI_T_FUNCTION:
+    case CFFI_T_CSTRING:
+    case CFFI_T_BUFFER:
+      s = tag == CFFI_RTAG_NUMBER ? napi_create_double(env, slot->f64, &v)
+          : tag == CFFI_RTAG_NULL ? napi_get_null(env, &v)
+                                  : napi_create_bigint_uint64(env, slot->u64, &v);
+      break;
+    default:
+      s = cffi_types[type].kind == CFFI_K_INT32 ? napi_create_int32(env, slot->i32, &v) : napi_get_undefined(env, &v);
+  }
+  if (s == napi_ok) return v;
+  cffi_throw_last(env);
+  return NULL;
+}
+
 napi_value cffi_cstring_value(napi_env env, const char *s) {
   napi_value v;
   if (!s) {

@@ -510,7 +510,9 @@ test("many callbacks alive at once, each distinct", () => {
 // JIT-compiled trampoline behind the same address (src/callback.c). With CFFI_JIT_THRESHOLD=0
 // (npm test) every callback tiers up at its first call, and with a huge threshold never, so
 // this whole file runs again at the other setting: every expectation above holds on the
-// compiled trampolines and on the entries callbacks start on.
+// compiled trampolines and on the entries callbacks start on. The threshold also says when a
+// signature's JS wrapper is compiled: at 0 before the first call, at a huge one never (every
+// call is a cold call, converted by the native side), so both are covered here too.
 if (jit && !process.env.CFFI_CB_TIER_CHILD) {
   const other = process.env.CFFI_JIT_THRESHOLD === "0" ? "1000000" : "0";
   test(`the same tests with CFFI_JIT_THRESHOLD=${other} (callbacks ${other === "0" ? "compiled at their first call" : "never compiled"})`, () => {
@@ -533,6 +535,60 @@ test("a callback tiering up mid-call keeps its address and its results", () => {
     assert.equal(sum, 870);
     assert.equal(S.call_i32(cb, 21), 42);
   });
+});
+
+// Until a signature's JS wrapper is compiled (a callback's CFFI_JIT_THRESHOLD-th call), the
+// native side calls fn itself and converts arguments and results (src/callback.c, cold calls).
+// Every row of ROUND plus results that need the wrapper's helpers (errors included), each
+// called six times by C in children: with CFFI_JIT_THRESHOLD=1000000 (cold calls only), =3
+// (cold, then the call that compiles the wrapper, then wrapped; later rows of a signature
+// find its wrapper made) and =0 (wrapped from the start). All must agree, call by call.
+test("a callback's cold calls and its wrapped calls agree on every value and error", () => {
+  const rows = [
+    ...ROUND.map(([t, cIn, , jsRet]) => [t, cIn, jsRet]),
+    ["i32", 1, undefined], ["i32", 1, null], ["i32", 1, "not a number"], ["i32", 1, 2n ** 32n + 5n], ["u8", 1, NaN],
+    ["i16", 1, -0], ["u32", 1, Infinity], ["f64", 1, undefined], ["f64", 1, 3n], ["f32", 1, "2.5"], ["i64", 1n, 1.5],
+    ["u64", 1n, undefined], ["u64", 1n, "7"], ["bool", true, null], ["bool", true, {}], ["ptr", 4096, undefined],
+    ["ptr", 4096, false], ["ptr", 4096, {}], ["ptr", 4096, "s"], ["ptr", 4096, -1], ["ptr", 4096, 4096.5],
+    ["fn", 4096, 2 ** 53], ["fn", 4096, () => 0], ["char", 1, 1e10],
+  ];
+  // The rows as source text: BigInts, NaN, -0 and functions do not survive JSON.
+  const lit = (v) => (typeof v === "bigint" ? `${v}n` : Object.is(v, -0) ? "-0" : typeof v === "function" ? String(v)
+    : v === undefined ? "undefined" : typeof v === "number" ? String(v) : JSON.stringify(v));
+  const src = `
+    const { dlopen, JSCallback } = require(${JSON.stringify(cffiPath)});
+    const show = (v) => (typeof v === "function" ? "function" : \`\${typeof v}:\${Object.is(v, -0) ? "-0" : String(v)}\`);
+    const out = [];
+    for (const [t, cIn, jsRet] of [${rows.map((row) => `[${row.map(lit).join(", ")}]`).join(", ")}]) {
+      const ft = t === "fn" ? "function" : t;
+      const call = dlopen(${JSON.stringify(fixtures.basic)}, { ["call_" + t]: { args: ["function", ft], returns: ft } }).symbols["call_" + t];
+      let seen;
+      const cb = new JSCallback((x) => { seen = x; return jsRet; }, { args: [ft], returns: ft });
+      const calls = [];
+      for (let k = 0; k < 6; k++) {
+        seen = "nothing";
+        try { calls.push(\`\${show(call(cb, cIn))}, saw \${show(seen)}\`); }
+        catch (e) { calls.push(\`\${e.constructor.name}: \${e.message}, saw \${show(seen)}\`); }
+      }
+      cb.close();
+      out.push(calls);
+    }
+    console.log(JSON.stringify(out));`;
+  const run = (threshold) => {
+    const r = require("node:child_process").spawnSync(process.execPath, ["-e", src], {
+      encoding: "utf8", env: { ...process.env, CFFI_JIT_THRESHOLD: threshold },
+    });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  const [cold, crossing, wrapped] = ["1000000", "3", "0"].map(run);
+  assert.equal(wrapped.length, rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const name = `${rows[i][0]} returning ${String(rows[i][2])}`;
+    assert.equal(new Set(wrapped[i]).size, 1, `${name}: every wrapped call alike`);
+    assert.deepEqual(cold[i], wrapped[i], `${name}: cold calls`);
+    assert.deepEqual(crossing[i], wrapped[i], `${name}: cold calls, the tier-up call and wrapped calls`);
+  }
 });
 
 test("an exception pending for an outer call stays with it; a nested call gets its own", () => {
