@@ -399,15 +399,19 @@ const typeKey = (function typeKey(t) {
 
 // Per-signature code from a source the native side writes (src/jsgen.c): `gen` is
 // binding.jsAsync or binding.jsCallback, and what the source returns is cached per signature.
-// With `ifMade`, only what is in the cache (else undefined): nothing is compiled.
+// With `ifMade`, only what is in the cache (else undefined): nothing is compiled, and while
+// the cache is empty (a first JSCallback) not even the key is made.
 const perSignature = new MapCtor();
+let compiledCount = 0;
 const compiledFor = (function compiledFor(gen, sig, ifMade) {
+  if (ifMade && compiledCount === 0) return undefined;
   let key = `${gen.name}:${typeKey(sig.returns)}:`;
   for (let k = 0; k < sig.args.length; k++) key += `${typeKey(sig.args[k])},`;
   let made = MapGet(perSignature, key);
   if (made === undefined && !ifMade) {
     made = new FunctionCtor("H", "Z", gen(sig.returns, sig.args))(helpers, zlist([sig]));
     MapSet(perSignature, key, made);
+    compiledCount++;
   }
   return made;
 });
