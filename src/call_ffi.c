@@ -90,6 +90,7 @@ static napi_value invoke(napi_env env, cffi_fn_t *fn, const napi_value *argv, si
   tmp.nheap = 0;
   napi_value undef = NULL;
   uint8_t *frame = NULL;
+  int napi_env_arg = 0;
   if (sig->x) { /* layouts by value: in the frame at the layout area's top (cffi.h) */
     if (!cffi_area_fits(st, sig)) return cffi_throw_range(env, "ERR_OUT_OF_RANGE", "cffi: the layout area is full");
     frame = cffi_area_base(st);
@@ -103,7 +104,7 @@ static napi_value invoke(napi_env env, cffi_fn_t *fn, const napi_value *argv, si
     }
     if (sig->args[i] == CFFI_T_NAPI_ENV || sig->args[i] == CFFI_T_NAPI_VALUE) {
       /* cc() functions (SPEC §15): the calling environment, or the JS value itself */
-      if (sig->args[i] == CFFI_T_NAPI_ENV) vals[i].ptr = env;
+      if (sig->args[i] == CFFI_T_NAPI_ENV) vals[i].ptr = env, napi_env_arg = 1;
       else if ((size_t)i < argc) vals[i].ptr = argv[i];
       else if (napi_get_undefined(env, &undef) == napi_ok) vals[i].ptr = undef;
       continue;
@@ -124,8 +125,10 @@ static napi_value invoke(napi_env env, cffi_fn_t *fn, const napi_value *argv, si
   cffi_slot_t r;
   if (sig->ret == CFFI_T_LAYOUT) r.ptr = frame + sig->x->off[0]; /* JS decodes it there */
   st->depth++;
+  st->napi_calls += napi_env_arg; /* C may open handle scopes (callback.c, cb_scope_enter) */
   cffi_ffi_call_raw(fn, vals, &r);
   st->last_errno = errno;
+  st->napi_calls -= napi_env_arg;
   st->depth--;
   napi_ref mine = st->pending ? cffi_take_pending(st) : NULL;
   if (sig->ret == CFFI_T_CSTRING && !mine) {

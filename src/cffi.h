@@ -99,7 +99,9 @@ typedef struct cffi_env_s {
   uint8_t *tags;
   napi_ref buffer_ref;     /* keeps the ArrayBuffer alive */
   int depth;               /* synchronous FFI calls in flight on this thread */
-  napi_ref pending;        /* top of pend[]: non-NULL when some call has an exception waiting */
+  napi_ref pending;        /* non-NULL when a call returning from C has work after it: an
+                              exception waiting (the top of pend[]), or the shared callback
+                              scope below to close (cffi_take_pending) */
   struct cffi_pend_s {     /* first exception of each call depth that has one (malloc'd, */
     napi_ref ref;          /* grown as needed: nesting is limited only by the stacks) */
     int depth;             /* ... and that depth (increasing) */
@@ -114,7 +116,12 @@ typedef struct cffi_env_s {
                               (CFFI_JIT_THRESHOLD; 0 = compile when declared); the
                               counting and tier-up are in lib/library.js */
   bool debug_source;       /* CFFI_DEBUG_SOURCE=1: print generated C when compiling */
-  napi_ref cb_invoke;      /* see callback.c */
+  napi_handle_scope cb_scope; /* the handle scope that synchronous callbacks share during */
+  int cb_scope_depth;      /* one FFI call (callback.c, cb_scope_enter): opened at this depth, */
+  int cb_scope_running;    /* ... with this many callbacks running, */
+  int cb_scope_uses;       /* ... by this many callbacks so far */
+  int cb_running;          /* synchronous callbacks running on this thread */
+  int napi_calls;          /* calls in flight that pass C a napi_env (cc()): C may open scopes */
   napi_ref view_gone;      /* lib/abi.js viewGone(view): why a view's bytes are gone, or null */
   void *threads;           /* thread relay state, see callback.c */
   void *memory;            /* memory.c state (deferred deallocators) */
@@ -249,8 +256,9 @@ napi_value cffi_cstring_value(napi_env env, const char *s);
 /* A string from len bytes of UTF-8; a RangeError (ERR_STRING_TOO_LONG) when too long for V8. */
 napi_value cffi_utf8_value(napi_env env, const char *s, size_t len);
 /* After a synchronous call's C function returned (depth already decremented), when
- * st->pending is set: the exception a callback left for this call, or NULL when the waiting
- * one belongs to an outer call. Then cffi_rethrow_ref throws it and returns NULL. */
+ * st->pending is set: closes the callbacks' shared scope if this call opened it, and returns
+ * the exception a callback left for this call, or NULL when none (or the waiting one belongs
+ * to an outer call). Then cffi_rethrow_ref throws it and returns NULL. */
 napi_ref cffi_take_pending(cffi_env_t *st);
 napi_value cffi_rethrow_ref(napi_env env, napi_ref ref);
 /* Reads an address from a JS number or BigInt (validated in JS). */
@@ -340,6 +348,7 @@ void cffi_threads_env_cleanup(cffi_env_t *st); /* from cffi_callback_env_cleanup
 void cffi_threads_set_job(void *job);
 int cffi_async_job_exception(void *job, cffi_env_t *st, napi_value exc);
 void cffi_cb_free(cffi_cb_t *cb); /* closure, libffi data and the struct */
+void cffi_cb_scope_close(cffi_env_t *st); /* closes st->cb_scope (from cffi_take_pending) */
 /* Every C call of a JSCallback's address, from whichever entry (callback.c): libffi-style
  * argument pointers and result buffer. */
 void cffi_cb_dispatch(cffi_cb_t *cb, void *ret, void **args);

@@ -249,13 +249,17 @@ napi_value cffi_utf8_value(napi_env env, const char *s, size_t len) {
 
 /* Exceptions wait in st->pend[], tagged with the depth of the call they belong to (see
  * cffi_cb_report_exception), so a nested call never rethrows one that an outer call's
- * callback threw before it; st->pending mirrors the top for the trampolines' one-load check. */
+ * callback threw before it. st->pending is non-NULL while one waits or the callbacks' shared
+ * scope is open, for the trampolines' one-load check. */
 napi_ref cffi_take_pending(cffi_env_t *st) {
+  if (st->cb_scope && st->cb_scope_depth == st->depth + 1) cffi_cb_scope_close(st);
   int n = st->npend;
-  if (n == 0 || st->pend[n - 1].depth != st->depth + 1) return NULL;
-  napi_ref ref = st->pend[n - 1].ref;
-  st->npend = n - 1;
-  st->pending = n > 1 ? st->pend[n - 2].ref : NULL;
+  napi_ref ref = NULL;
+  if (n > 0 && st->pend[n - 1].depth == st->depth + 1) {
+    ref = st->pend[n - 1].ref;
+    st->npend = --n;
+  }
+  st->pending = n > 0 ? st->pend[n - 1].ref : (napi_ref)st->cb_scope;
   return ref;
 }
 

@@ -233,6 +233,43 @@ test("cc: napi_env and napi_value build JS objects, call JS and throw", () => {
   }
 });
 
+// Callbacks that C makes during one FFI call share a handle scope, closed when the call
+// returns (src/callback.c). C code given a napi_env may open scopes of its own around such
+// callbacks: theirs must stay innermost, and the values made in them intact.
+const SCOPED = write("scoped.c", `
+#include <node_api.h>
+#include <string.h>
+napi_value scoped_calls(napi_env env, int32_t (*cb)(int32_t), int32_t n) {
+  napi_handle_scope scope;
+  napi_value kept, r;
+  char text[8] = {0};
+  size_t len = 0;
+  int32_t sum = 0;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return NULL;
+  napi_create_string_utf8(env, "kept", 4, &kept);
+  for (int32_t i = 0; i < n; i++) sum += cb(i);
+  napi_get_value_string_utf8(env, kept, text, sizeof text, &len);
+  int ok = len == 4 && memcmp(text, "kept", 4) == 0;
+  if (napi_close_handle_scope(env, scope) != napi_ok) return NULL;
+  napi_create_int32(env, ok ? sum : -1, &r);
+  return r;
+}
+`);
+
+test("cc: a napi_env function that opens its own handle scope around many callbacks", () => {
+  const { symbols: s, close } = cc({
+    source: SCOPED,
+    symbols: { scoped_calls: { args: ["napi_env", "function", "i32"], returns: "napi_value" } },
+  });
+  const cb = new JSCallback((i) => i * 2, { args: ["i32"], returns: "i32" });
+  try {
+    for (let round = 0; round < 3; round++) assert.equal(s.scoped_calls(null, cb, 1000), 999000);
+  } finally {
+    cb.close();
+    close();
+  }
+});
+
 test("cc: .async of a napi_* function rejects", async () => {
   const { symbols: s, close } = cc({ source: NAPI, symbols: { identity: { args: ["napi_value"], returns: "napi_value" } } });
   await assert.rejects(s.identity.async(1), /Node-API/);
