@@ -315,17 +315,17 @@ static void cb_tier_up(cb_ext_t *x) {
 }
 
 /* Handle scopes. Node-API allocates each napi_open_handle_scope on the heap: opening and
- * closing one per callback was ~30-40% of a callback's cost in a C loop (sharing it: 128 -> 93
- * ns per callback, and libc qsort of 200k int32 with a comparator 706 -> 572 ms, paired
- * medians of 12 and 10 fresh processes). The synchronous
+ * closing one per callback was ~30-40% of a callback's cost in a C loop. The synchronous
  * callbacks that C makes during one FFI call from JS (qsort's comparator) share one scope
- * instead: opened by the first, renewed every CB_SCOPE_CALLS callbacks so that their handles
- * stay few, and closed when C returns to that call (cffi_take_pending, which st->pending
- * sends every call to while the scope is open). It is shared only while it is the innermost
- * scope: opened at this call depth with as many callbacks running as now (a callback that
- * JS reaches through another path while one runs, say another addon calling it, gets its
- * own), and not while C holds a napi_env from cc(), which may open scopes of its own.
- * Returns the callback's own scope, or NULL when it uses the shared one. */
+ * instead (128 -> 93 ns per callback, and libc qsort of 200k int32 with a JS comparator
+ * 706 -> 572 ms: paired medians of 12 and 10 fresh processes): opened by the first, renewed
+ * every CB_SCOPE_CALLS callbacks so that their handles stay few, and closed when C returns to
+ * that call (cffi_take_pending, which st->pending sends every call to while the scope is
+ * open). It is shared only while it is the innermost scope: opened at this call depth with as
+ * many callbacks running as now (a callback that JS reaches through another path while one
+ * runs, say another addon calling it, gets its own), and not while C holds a napi_env from
+ * cc(), which may open scopes of its own. Returns the callback's own scope, or NULL when it
+ * uses the shared one. */
 #define CB_SCOPE_CALLS 64
 
 static napi_handle_scope cb_scope_enter(cffi_env_t *st) {
