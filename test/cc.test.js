@@ -238,7 +238,6 @@ test("cc: napi_env and napi_value build JS objects, call JS and throw", () => {
 // callbacks: theirs must stay innermost, and the values made in them intact.
 const SCOPED = write("scoped.c", `
 #include <node_api.h>
-#include <string.h>
 napi_value scoped_calls(napi_env env, int32_t (*cb)(int32_t), int32_t n) {
   napi_handle_scope scope;
   napi_value kept, r;
@@ -249,7 +248,7 @@ napi_value scoped_calls(napi_env env, int32_t (*cb)(int32_t), int32_t n) {
   napi_create_string_utf8(env, "kept", 4, &kept);
   for (int32_t i = 0; i < n; i++) sum += cb(i);
   napi_get_value_string_utf8(env, kept, text, sizeof text, &len);
-  int ok = len == 4 && memcmp(text, "kept", 4) == 0;
+  int ok = len == 4 && text[0] == 'k' && text[1] == 'e' && text[2] == 'p' && text[3] == 't';
   if (napi_close_handle_scope(env, scope) != napi_ok) return NULL;
   napi_create_int32(env, ok ? sum : -1, &r);
   return r;
