@@ -128,7 +128,7 @@ static bool cb_store_result(cffi_env_t *st, uint8_t t, napi_value r) {
     case CFFI_K_PTR: { /* an address as a number: a positive safe integer */
       double d;
       if (vt != napi_number || napi_get_value_double(env, r, &d) != napi_ok) return false;
-      if (!(d > 0 && d <= 9007199254740991.0 && d == (double)(int64_t)d)) return false;
+      if (!(d > 0 && d <= CFFI_MAX_SAFE && d == (double)(int64_t)d)) return false;
       s->f64 = d;
       st->tags[0] = CFFI_TAG_F64;
       return true;

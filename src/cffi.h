@@ -60,6 +60,7 @@ extern const cffi_type_info_t cffi_types[CFFI_T_COUNT];
 #define CFFI_MAX_ARGS 64
 #define CFFI_JIT_THRESHOLD 100 /* default, see jit_threshold */
 #define CFFI_BUF_SIZE 65536
+#define CFFI_MAX_SAFE 9007199254740991.0 /* 2^53 - 1, the largest safe integer */
 #define CFFI_TAGS_OFFSET (8 * (CFFI_MAX_ARGS + 1))
 #define CFFI_AREA_TOP_OFFSET 1016
 #define CFFI_AREA_OFFSET 1024

@@ -12,8 +12,6 @@
 
 #include "cffi.h"
 
-#define MAX_SAFE 9007199254740991.0 /* 2^53 - 1 */
-
 /* A JS number for a 64-bit integer: truncate toward zero; NaN and infinities give 0; values
  * outside the int64 range wrap modulo 2^64 like a BigInt would. */
 int64_t cffi_f64_to_i64(double d) {
@@ -152,7 +150,7 @@ void cffi_store_value(uint8_t type, cffi_slot_t v, cffi_slot_t *slot, uint8_t *t
     case CFFI_T_I64:
     case CFFI_T_U64: slot->i64 = v.i64; return;
     case CFFI_T_I64_FAST:
-      if (v.i64 >= -(int64_t)MAX_SAFE && v.i64 <= (int64_t)MAX_SAFE) {
+      if (v.i64 >= -(int64_t)CFFI_MAX_SAFE && v.i64 <= (int64_t)CFFI_MAX_SAFE) {
         slot->f64 = (double)v.i64;
         *tag = CFFI_RTAG_NUMBER;
       } else {
@@ -161,7 +159,7 @@ void cffi_store_value(uint8_t type, cffi_slot_t v, cffi_slot_t *slot, uint8_t *t
       }
       return;
     case CFFI_T_U64_FAST:
-      if (v.u64 <= (uint64_t)MAX_SAFE) {
+      if (v.u64 <= (uint64_t)CFFI_MAX_SAFE) {
         slot->f64 = (double)v.u64;
         *tag = CFFI_RTAG_NUMBER;
       } else {
@@ -176,7 +174,7 @@ void cffi_store_value(uint8_t type, cffi_slot_t v, cffi_slot_t *slot, uint8_t *t
       if (!v.ptr) {
         slot->u64 = 0;
         *tag = CFFI_RTAG_NULL;
-      } else if (v.u64 <= (uint64_t)MAX_SAFE) {
+      } else if (v.u64 <= (uint64_t)CFFI_MAX_SAFE) {
         slot->f64 = (double)v.u64;
         *tag = CFFI_RTAG_NUMBER;
       } else {
@@ -299,7 +297,7 @@ int cffi_get_address(napi_env env, napi_value v, void **out) {
 napi_value cffi_address_value(napi_env env, const void *p) {
   napi_value v;
   uint64_t u = (uint64_t)(uintptr_t)p;
-  if (u <= (uint64_t)MAX_SAFE) {
+  if (u <= (uint64_t)CFFI_MAX_SAFE) {
     CFFI_CALL(env, napi_create_double(env, (double)u, &v));
   } else {
     CFFI_CALL(env, napi_create_bigint_uint64(env, u, &v));
