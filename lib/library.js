@@ -391,13 +391,14 @@ const createCallback = (function createCallback(fn, def) {
   if (typeof fn !== "function") throw new TypeError("Expected callback function");
   const sig = readSignature(def, "callback");
   const threadsafe = !!def.threadsafe;
-  const made = startsCold(sig) && compiledFor(binding.jsCallback, sig, true) === undefined
+  const makeWrapper = compiledFor(binding.jsCallback, sig, true); // this signature's, if compiled
+  const made = makeWrapper === undefined && startsCold(sig)
     // later(true): fn's wrapper, when the callback tiers up; later(false, r): converts the
     // result r of a cold call into slot 0 as the wrapper would, when the native side does
     // not (an object for a pointer, a string for a number, …): same values, same errors
     ? binding.callback([fn, (tierUp, r) => (tierUp ? makeCallbackWrapper(sig)(fn) : makeCallbackWrapper(sig)(() => r)())],
       sig.returns, sig.args, threadsafe, true)
-    : binding.callback(makeCallbackWrapper(sig)(fn), sig.returns, sig.args, threadsafe, false);
+    : binding.callback((makeWrapper ?? makeCallbackWrapper(sig))(fn), sig.returns, sig.args, threadsafe, false);
   made[2] = threadsafe;
   return made;
 });
