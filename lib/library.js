@@ -371,11 +371,24 @@ function viewSource(symbols, isCallback = false) {
 // then the native side calls `fn` itself with arguments it converts ("cold" calls): most of
 // the cost of a first `new JSCallback` was V8 compiling and first running that wrapper, which
 // a callback called a few times never needs.
+//
+// A declaration of the usual kind (type names or numbers, no layouts) is read by the native
+// side too (src/decl.c, binding.callbackOf), which then makes the callback cold; anything
+// else, and every error, goes through readSignature and createCallback here.
 
 // (userFn) -> the function native code calls for a JSCallback of `sig`: reads the C arguments
 // from the buffer, calls userFn, writes its result into slot 0. One per signature.
 const makeCallbackWrapper = (function makeCallbackWrapper(sig) {
   return compiledFor(binding.jsCallback, sig);
+});
+
+// What a cold callback of `fn` hands over (src/callback.c, cb_later): with tierUp, fn's
+// wrapper, which the native side calls from then on; else a result r of fn that the native
+// side does not store itself (an object for a pointer, a string for a number, …), stored by
+// the wrapper's own code: same values, same errors.
+const coldLater = (function coldLater(tierUp, r, fn, returns, args) {
+  const make = makeCallbackWrapper({ returns, args });
+  return tierUp ? make(fn) : make(() => r)();
 });
 
 // Can the native side call a callback of `sig` itself? Not with layouts: their codecs are JS.
@@ -385,22 +398,17 @@ const startsCold = (function startsCold(sig) {
   return true;
 });
 
-// The native side of `new JSCallback(fn, def)`: [handle, address, threadsafe].
+// The native side of `new JSCallback(fn, def)` where binding.callbackOf declined it:
+// [handle, address, threadsafe].
 const createCallback = (function createCallback(fn, def) {
   if (def === null || typeof def !== "object") throw new TypeError("Expected object");
   if (typeof fn !== "function") throw new TypeError("Expected callback function");
   const sig = readSignature(def, "callback");
   const threadsafe = !!def.threadsafe;
   const makeWrapper = compiledFor(binding.jsCallback, sig, true); // this signature's, if compiled
-  const made = makeWrapper === undefined && startsCold(sig)
-    // later(true): fn's wrapper, when the callback tiers up; later(false, r): converts the
-    // result r of a cold call into slot 0 as the wrapper would, when the native side does
-    // not (an object for a pointer, a string for a number, …): same values, same errors
-    ? binding.callback([fn, (tierUp, r) => (tierUp ? makeCallbackWrapper(sig)(fn) : makeCallbackWrapper(sig)(() => r)())],
-      sig.returns, sig.args, threadsafe, true)
-    : binding.callback((makeWrapper ?? makeCallbackWrapper(sig))(fn), sig.returns, sig.args, threadsafe, false);
-  made[2] = threadsafe;
-  return made;
+  return makeWrapper === undefined && startsCold(sig)
+    ? binding.callback(fn, sig.returns, sig.args, threadsafe, coldLater)
+    : binding.callback((makeWrapper ?? makeCallbackWrapper(sig))(fn), sig.returns, sig.args, threadsafe, undefined);
 });
 
 // What each JSCallback keeps out of reach of user code: its native handle (null once closed),
@@ -419,7 +427,7 @@ const stateOf = (cb) => (cb !== null && typeof cb === "object" ? callbackGet(cal
 // JSCallback (141.7 -> 111.2 us, medians of 21 fresh processes).
 const JSCallback = (function JSCallback(fn, def) {
   if (new.target === undefined) throw new TypeError("Class constructor JSCallback cannot be invoked without 'new'");
-  const made = createCallback(fn, def);
+  const made = binding.callbackOf(fn, def, coldLater) ?? createCallback(fn, def);
   callbackSet(callbacks, this, { handle: made[0], pins: 0, closing: false });
   this.ptr = made[1];
   this.threadsafe = made[2];

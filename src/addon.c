@@ -32,6 +32,7 @@ static void env_finalize(napi_env env, void *data, void *hint) {
   cffi_library_env_cleanup(st);
   if (st->buffer_ref) napi_delete_reference(env, st->buffer_ref);
   if (st->view_gone) napi_delete_reference(env, st->view_gone);
+  if (st->cold_later) napi_delete_reference(env, st->cold_later);
   for (int i = 0; i < st->npend; i++) napi_delete_reference(env, st->pend[i].ref);
   free(st->pend);
   free(st);
@@ -166,7 +167,7 @@ static napi_value init(napi_env env, napi_value exports) {
   if (cffi_init_library(env, exports) != napi_ok || cffi_init_call(env, exports) != napi_ok ||
       cffi_init_callback(env, exports) != napi_ok || cffi_init_memory(env, exports) != napi_ok ||
       cffi_init_async(env, exports) != napi_ok || cffi_init_cc(env, exports) != napi_ok || cffi_init_layout(env, exports) != napi_ok ||
-      init_misc(env, exports) != napi_ok) {
+      cffi_init_decl(env, exports) != napi_ok || init_misc(env, exports) != napi_ok) {
     cffi_throw_last(env);
     return NULL;
   }

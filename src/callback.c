@@ -137,22 +137,40 @@ static bool cb_store_result(cffi_env_t *st, uint8_t t, napi_value r) {
   }
 }
 
-/* A cold call (cffi_cb_t.cold): no wrapper yet, cb->fn holds [fn, later]. fn is called here
- * with the arguments as the wrapper would read them (cffi_slot_value), and its result goes
- * into slot 0 (cb_store_result, else later(false, r)). The call that uses up the count makes
- * the wrapper instead (later(true)), which cb->fn then holds, and returns 0 with *fn set to
- * it: that call goes the usual way. Returns 1 when done, -1 when something threw. */
+/* coldLater(tierUp, r, fn, returns, args) (lib/library.js) for a cold callback of user
+ * function fn: with tierUp, the wrapper for fn; else r stored into slot 0 by the wrapper's
+ * own code. The signature goes as type numbers (cold callbacks have no layouts). 0 with
+ * *out set, -1 when it threw. */
+static int cb_later(cffi_cb_t *cb, bool tier_up, napi_value r, napi_value fn, napi_value *out) {
+  napi_env env = cb->st->env;
+  napi_value argv[5], later, undef;
+  if (napi_get_reference_value(env, cb->st->cold_later, &later) != napi_ok || napi_get_undefined(env, &undef) != napi_ok ||
+      napi_get_boolean(env, tier_up, &argv[0]) != napi_ok || napi_create_uint32(env, cb->sig.ret, &argv[3]) != napi_ok ||
+      napi_create_array_with_length(env, cb->sig.nargs, &argv[4]) != napi_ok)
+    return -1;
+  for (int i = 0; i < cb->sig.nargs; i++) {
+    napi_value t;
+    if (napi_create_uint32(env, cb->sig.args[i], &t) != napi_ok || napi_set_element(env, argv[4], i, t) != napi_ok) return -1;
+  }
+  argv[1] = r;
+  argv[2] = fn;
+  return napi_call_function(env, undef, later, 5, argv, out) == napi_ok ? 0 : -1;
+}
+
+/* A cold call (cffi_cb_t.cold): no wrapper yet, cb->fn holds the user's function. It is
+ * called here with the arguments as the wrapper would read them (cffi_slot_value), and its
+ * result goes into slot 0 (cb_store_result, else to the wrapper's own code through
+ * st->cold_later). The call that uses up the count makes the wrapper instead, which cb->fn
+ * then holds, and returns 0 with *fn set to it: that call goes the usual way. Returns 1 when
+ * done, -1 when something threw. */
 static int cb_call_cold(cffi_cb_t *cb, napi_value *fn, const cffi_slot_t *args) {
   napi_env env = cb->st->env;
-  napi_value user, later, undef, flag, r, argv[CFFI_MAX_ARGS];
-  if (napi_get_element(env, *fn, 0, &user) != napi_ok || napi_get_element(env, *fn, 1, &later) != napi_ok ||
-      napi_get_undefined(env, &undef) != napi_ok)
-    return -1;
+  napi_value user = *fn, undef, r, argv[CFFI_MAX_ARGS];
+  if (napi_get_undefined(env, &undef) != napi_ok) return -1;
   if (--cb->cold == 0) {
     napi_value w;
     napi_ref ref;
-    if (napi_get_boolean(env, true, &flag) != napi_ok || napi_call_function(env, undef, later, 1, &flag, &w) != napi_ok ||
-        napi_create_reference(env, w, 1, &ref) != napi_ok) {
+    if (cb_later(cb, true, undef, user, &w) != 0 || napi_create_reference(env, w, 1, &ref) != napi_ok) {
       cb->cold = 1; /* the next call tries again */
       return -1;
     }
@@ -174,9 +192,7 @@ static int cb_call_cold(cffi_cb_t *cb, napi_value *fn, const cffi_slot_t *args) 
   }
   if (napi_call_function(env, undef, user, cb->sig.nargs, argv, &r) != napi_ok) return -1;
   if (cb_store_result(cb->st, cb->sig.ret, r)) return 1;
-  napi_value pair[2] = {NULL, r}, ignored;
-  if (napi_get_boolean(env, false, &pair[0]) != napi_ok) return -1;
-  return napi_call_function(env, undef, later, 2, pair, &ignored) == napi_ok ? 1 : -1;
+  return cb_later(cb, false, r, user, &r) == 0 ? 1 : -1;
 }
 
 int cffi_cb_call_js(cffi_cb_t *cb, const cffi_slot_t *args, cffi_slot_t *ret, napi_value *exc) {
@@ -402,21 +418,21 @@ void cffi_cb_dispatch(cffi_cb_t *cb, void *ret, void **args) {
    * above 0 at close()), after this thread has returned through the trampoline. */
 }
 
-/* callback(wrapper, ret, args, threadsafe, cold) -> [handle (External), address]; cold: the
- * first argument is [fn, later] instead (cb_call_cold) */
-static napi_value cb_create(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5], out, handle;
-  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+/* A new callback of signature *sig (taken: freed here on failure) calling `fn`: the wrapper,
+ * or the user's function itself when cold (cb_call_cold) -> [handle (External), address,
+ * threadsafe]. */
+static napi_value cb_make(napi_env env, napi_value fn, cffi_sig_t *sig, bool threadsafe, bool cold) {
+  napi_value out, handle, v;
   cb_ext_t *x = calloc(1, sizeof(*x));
-  if (!x) return cffi_throw_error(env, NULL, "cffi: out of memory");
+  if (!x) {
+    cffi_sig_free(sig);
+    return cffi_throw_error(env, NULL, "cffi: out of memory");
+  }
   cffi_cb_t *cb = &x->cb;
   cb->st = cffi_env_get(env);
   cb->thread = cb->st->thread;
-  if (cffi_sig_from_js(env, argv[1], argv[2], &cb->sig) != 0) goto fail;
-  napi_get_value_bool(env, argv[3], &cb->threadsafe);
-  bool cold = false;
-  napi_get_value_bool(env, argv[4], &cold);
+  cb->sig = *sig;
+  cb->threadsafe = threadsafe;
   if (cold) cb->cold = cb->st->jit_threshold ? cb->st->jit_threshold : 1;
   /* A direct entry (x86-64/arm64 Linux, not CFFI_JIT=0, layouts aligned to at most 16 bytes:
    * cffi_direct_fits), else a libffi closure: behind a stub where it may tier up, else its own
@@ -460,7 +476,7 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
     cffi_throw_error(env, "ERR_CFFI_THREADS", "cffi: could not set up the callback's thread relay");
     goto fail;
   }
-  if (napi_create_reference(env, argv[0], 1, &cb->fn) != napi_ok) {
+  if (napi_create_reference(env, fn, 1, &cb->fn) != napi_ok) {
     cffi_throw_last(env);
     goto fail;
   }
@@ -468,12 +484,13 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
    * pointer). A finalizer, even an empty one, would hold memory until the event loop turns
    * (Node-API runs finalizers from it; SPEC §16). */
   if (napi_create_external(env, cb, NULL, NULL, &handle) != napi_ok ||
-      napi_create_array_with_length(env, 2, &out) != napi_ok) {
+      napi_create_array_with_length(env, 3, &out) != napi_ok || napi_get_boolean(env, threadsafe, &v) != napi_ok) {
     cffi_throw_last(env);
     goto fail;
   }
   napi_set_element(env, out, 0, handle);
   napi_set_element(env, out, 1, cffi_address_value(env, cb->code));
+  napi_set_element(env, out, 2, v);
   return out;
 fail:
   if (cb->fn) napi_delete_reference(env, cb->fn);
@@ -481,6 +498,50 @@ fail:
   if (cb->relay) cffi_threads_cb_close(cb);
   else cb_free(cb);
   return NULL;
+}
+
+/* The function cold callbacks hand their work to (lib/library.js coldLater; one per
+ * environment): kept from the first cold callback on. false when `later` is not a function. */
+static bool cb_cold_later(napi_env env, cffi_env_t *st, napi_value later) {
+  napi_valuetype vt;
+  if (napi_typeof(env, later, &vt) != napi_ok || vt != napi_function) return false;
+  return st->cold_later || napi_create_reference(env, later, 1, &st->cold_later) == napi_ok;
+}
+
+/* callback(fn, ret, args, threadsafe, later) -> cb_make's [handle, address, threadsafe]: fn is
+ * the signature's wrapper made for the user's function, or with `later` (coldLater) the
+ * user's function itself, called cold. */
+static napi_value cb_create(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  cffi_sig_t sig;
+  bool threadsafe = false;
+  if (cffi_sig_from_js(env, argv[1], argv[2], &sig) != 0) return NULL;
+  napi_get_value_bool(env, argv[3], &threadsafe);
+  return cb_make(env, argv[0], &sig, threadsafe, cb_cold_later(env, cffi_env_get(env), argv[4]));
+}
+
+/* callbackOf(fn, def, later) -> `new JSCallback(fn, def)`'s [handle, address, threadsafe],
+ * made cold, when decl.c reads def and cold calls apply: no wrapper of the signature may
+ * exist yet (lib/library.js then gives new callbacks that one), and CFFI_JIT_THRESHOLD is
+ * not 0. Otherwise undefined, and lib/library.js makes the callback (with the errors of a
+ * bad declaration). */
+static napi_value cb_create_of(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_valuetype vt;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  cffi_env_t *st = cffi_env_get(env);
+  if (st->cb_wrappers > 0 || st->jit_threshold == 0) return NULL;
+  CFFI_CALL(env, napi_typeof(env, argv[0], &vt));
+  if (vt != napi_function) return NULL;
+  cffi_sig_t sig;
+  bool threadsafe;
+  int r = cffi_decl_callback(env, argv[1], &sig, &threadsafe);
+  if (r <= 0) return NULL; /* declined: undefined; or a getter of def threw, as it would in JS */
+  if (!cb_cold_later(env, st, argv[2])) return NULL;
+  return cb_make(env, argv[0], &sig, threadsafe, true);
 }
 
 /* callbackClose(handle): idempotent; releases the JS function, frees the closure once no
@@ -503,6 +564,7 @@ void cffi_cb_free(cffi_cb_t *cb) { cb_free(cb); }
 
 napi_status cffi_init_callback(napi_env env, napi_value exports) {
   CFFI_EXPORT_FN(env, exports, "callback", cb_create);
+  CFFI_EXPORT_FN(env, exports, "callbackOf", cb_create_of);
   CFFI_EXPORT_FN(env, exports, "callbackClose", cb_close);
   return napi_ok;
 }

@@ -21,6 +21,7 @@
         "call_ffi.c",
         "library.c",
         "callback.c",
+        "decl.c",
         "threads.c",
         "async.c",
         "memory.c",

@@ -124,6 +124,8 @@ typedef struct cffi_env_s {
   int cb_running;          /* synchronous callbacks running on this thread */
   int napi_calls;          /* calls in flight that pass C a napi_env (cc()): C may open scopes */
   napi_ref view_gone;      /* lib/abi.js viewGone(view): why a view's bytes are gone, or null */
+  napi_ref cold_later;     /* lib/library.js coldLater, for cold callbacks (callback.c) */
+  uint32_t cb_wrappers;    /* JSCallback wrappers generated (library.c jsCallback) */
   void *threads;           /* thread relay state, see callback.c */
   void *memory;            /* memory.c state (deferred deallocators) */
   struct cffi_batch_s *zombies; /* batches closed during a call, freed after it (library.c) */
@@ -315,7 +317,7 @@ typedef struct cffi_cb_s {
   void *code;          /* the C function pointer handed out as .ptr */
   void *ffi;           /* ffi_cif + argument types */
   napi_ref fn;         /* JS wrapper: reads args from the buffer, calls fn, writes the result;
-                          while cold, [fn, later] instead (callback.c, cb_call_cold) */
+                          while cold, the user's function itself (callback.c, cb_call_cold) */
   uint32_t cold;       /* calls left before the wrapper is made; 0: fn is the wrapper */
   bool threadsafe;
   bool closed;
@@ -353,6 +355,9 @@ void cffi_cb_scope_close(cffi_env_t *st); /* closes st->cb_scope (from cffi_take
 /* Every C call of a JSCallback's address, from whichever entry (callback.c): libffi-style
  * argument pointers and result buffer. */
 void cffi_cb_dispatch(cffi_cb_t *cb, void *ret, void **args);
+/* Reads a JSCallback declaration of the usual kind (decl.c): 1 with *sig and *threadsafe set,
+ * 0 when it declines (lib/types.js reads it instead), -1 when a getter of def threw. */
+int cffi_decl_callback(napi_env env, napi_value def, cffi_sig_t *sig, bool *threadsafe);
 /* Can a direct entry (cb_direct.c) read calls of this signature? */
 bool cffi_direct_fits(const cffi_sig_t *sig);
 
@@ -365,6 +370,7 @@ napi_status cffi_init_memory(napi_env env, napi_value exports);
 napi_status cffi_init_async(napi_env env, napi_value exports);
 napi_status cffi_init_cc(napi_env env, napi_value exports);
 napi_status cffi_init_layout(napi_env env, napi_value exports);
+napi_status cffi_init_decl(napi_env env, napi_value exports);
 void cffi_callback_env_cleanup(cffi_env_t *st);
 void cffi_library_env_cleanup(cffi_env_t *st);
 void cffi_memory_env_cleanup(cffi_env_t *st);

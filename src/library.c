@@ -413,6 +413,7 @@ static napi_value js_source(napi_env env, napi_callback_info info, char *(*gen)(
 }
 
 static napi_value lib_js_callback(napi_env env, napi_callback_info info) {
+  cffi_env_get(env)->cb_wrappers++; /* new callbacks go lib/library.js's way (cb_create_of) */
   return js_source(env, info, cffi_jsgen_callback);
 }
 

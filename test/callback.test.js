@@ -5,7 +5,7 @@
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { fixtures, cffiPath, expectTypeError, collect, jit, mappedFileOf } = require("./helpers.js");
+const { fixtures, cffiPath, cffiDir, expectTypeError, collect, jit, mappedFileOf } = require("./helpers.js");
 const cffi = require(cffiPath);
 const { dlopen, JSCallback } = cffi;
 
@@ -66,6 +66,56 @@ test("JSCallback: construction errors", () => {
   expectTypeError(() => JSCallback(() => {}, {}), "Class constructor JSCallback cannot be invoked without 'new'");
   expectTypeError(() => new JSCallback(() => {}, { args: "i32" }), 'Expected an object with "args" as an array');
   expectTypeError(() => new JSCallback(() => {}, { returns: "nope" }), "Unknown return type nope", "ERR_INVALID_ARG_VALUE");
+});
+
+// `new JSCallback` has the native side read declarations of the usual kind (src/decl.c) and
+// leaves the others, errors included, to lib/types.js: whatever it reads, it must read as
+// readSignature does, and it must take every name and number readSignature takes.
+test("JSCallback: the native reader of declarations agrees with readSignature or leaves the declaration to it", () => {
+  const { binding } = require(`${cffiDir}/lib/abi.js`);
+  const { readSignature, FFIType } = require(`${cffiDir}/lib/types.js`);
+  const point = cffi.struct({ x: "i32", y: "i32" });
+  const values = [...Object.keys(FFIType), "size_t", "...", "i32\0", "I32", "", " i32", "buffer_length_", "x".repeat(40),
+    "i32€", ...Array.from({ length: 25 }, (_, i) => i - 1), -0, 1.5, NaN, Infinity, 5n, null, true, {}, [], point];
+  const read = (def) => {
+    try {
+      return readSignature(def, "callback");
+    } catch {
+      return "throws";
+    }
+  };
+  let taken = 0;
+  const check = (def, label) => {
+    const js = read(def);
+    const native = binding.declSig(def);
+    if (native === undefined) {
+      // declined: only what readSignature refuses, or a layout (whose codec is JS)
+      assert.ok(js === "throws" || def.returns === point || (def.args ?? []).includes(point), `${label}: declined`);
+      return;
+    }
+    taken++;
+    assert.notEqual(js, "throws", `${label}: readSignature refuses it`);
+    const zero = (t) => t + 0; // readSignature keeps an FFIType number -0 as it was given
+    assert.deepEqual(native, { args: js.args.map(zero), returns: zero(js.returns) }, label);
+  };
+  for (const v of values) {
+    check({ args: [v], returns: "void" }, `argument ${String(v)}`);
+    check({ args: ["i32", v, "ptr"] }, `second argument ${String(v)}`);
+    check({ returns: v }, `result ${String(v)}`);
+  }
+  for (const def of [{}, { args: undefined }, { args: [] }, { args: "i32" }, { args: { length: 1, 0: "i32" } },
+    { args: Array(64).fill("u8") }, { args: Array(65).fill("u8") }, { args: ["i32", "..."] }, { args: [, "i32"] }]) {
+    check(def, JSON.stringify(def));
+  }
+  assert.ok(taken > 100, `the native reader took ${taken} declarations`);
+  // every valid name and number is taken
+  for (const v of [...Object.keys(FFIType).filter((k) => !/^\d/.test(k)), "size_t", ...Array.from({ length: 18 }, (_, i) => i)]) {
+    if (read({ args: [v] }) !== "throws") assert.notEqual(binding.declSig({ args: [v] }), undefined, `argument ${v}`);
+    if (read({ returns: v }) !== "throws") assert.notEqual(binding.declSig({ returns: v }), undefined, `result ${v}`);
+  }
+  // a getter that throws throws from `new JSCallback`, as from readSignature
+  const boom = { get args() { throw new RangeError("boom"); } };
+  assert.throws(() => new JSCallback(() => {}, boom), /boom/);
 });
 
 test("JSCallback: instance shape, defaults, toPrimitive, close", () => {
