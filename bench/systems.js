@@ -175,14 +175,13 @@ const koffiTypes = {
   u32: "uint32_t", i64: "int64_t", u64: "uint64_t", usize: "size_t", f32: "float",
   f64: "double", ptr: "void *", cstring: "const char *",
 };
-// The function-pointer argument types ["cb_i32 *", "tick_fn *"], their prototypes declared on
-// first use.
-const koffiProtos = (k) => {
+// koffi's callback prototypes, declared once: before the setup rows' timed parts (worker.js
+// calls declareCallback), or by the first declaration with a function-pointer argument.
+const koffiDeclare = (k) => {
   if (!k.__benchProto) {
     k.__benchProto = k.proto("int32_t cb_i32(int32_t)");
     k.__benchTick = k.proto("void tick_fn(int32_t, int32_t)");
   }
-  return ["cb_i32 *", "tick_fn *"];
 };
 
 // koffi and ffi-napi take a Node-style callback as the last argument of f.async.
@@ -193,22 +192,18 @@ const promised = (f) => (...args) => new Promise((resolve, reject) => {
 const koffi = {
   runtime: "node",
   load: () => require(path.join(benchDir, "node_modules", "koffi")),
-  // As a koffi user would write it: one lib.func per function. The callback prototypes are
-  // declared only where needed (a function-pointer argument, a callback), so the "dlopen +
-  // declare 9" row times koffi's declarations alone, as it does cffi's.
   open: (k, lib, sigs) => {
     const l = k.load(lib);
     const fns = {};
-    for (const name of Object.keys(sigs)) {
-      const s = sigs[name];
-      const args = [];
-      for (const t of s.args) args.push(t === "function" ? koffiProtos(k)[s.cb === "tick" ? 1 : 0] : koffiTypes[t]);
-      fns[name] = l.func(name, koffiTypes[s.returns], args);
+    for (const [name, s] of Object.entries(sigs)) {
+      const type = (t) => (t === "function" ? (koffiDeclare(k), s.cb === "tick" ? "tick_fn *" : "cb_i32 *") : koffiTypes[t]);
+      fns[name] = l.func(name, type(s.returns), s.args.map(type));
     }
     return { fns, close: () => l.unload() };
   },
+  declareCallback: koffiDeclare,
   // A registered callback is a stable C pointer: the fast way to pass the same callback often.
-  callback: (function callback(k, opened, fn) { koffiProtos(k); return k.register(fn, k.pointer(k.__benchProto)); }),
+  callback: (function callback(k, opened, fn) { koffiDeclare(k); return k.register(fn, k.pointer(k.__benchProto)); }),
   // koffi.decode(pointer, byteOffset, type); the pointer object from memchr over `cells`
   readI32: (k, cells) => {
     const memchr = k.load(LIBC).func("void *memchr(const void *s, int c, size_t n)");
@@ -238,7 +233,7 @@ const koffi = {
   },
   threads: {
     async: promised,
-    tsCallback: (k, opened, fn) => { koffiProtos(k); return k.register(fn, k.pointer(k.__benchTick)); },
+    tsCallback: (k, opened, fn) => k.register(fn, k.pointer(k.__benchTick)),
     tsNote: "koffi has no queued mode: each call from the thread waits until JS has run it (its blocking mode, the closest equivalent)",
     blocking: true,
   },
