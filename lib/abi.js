@@ -120,6 +120,25 @@ const codedTypeError = (code, msg) => withCode(new TypeErrorCtor(msg), code);
 const codedError = (code, msg) => withCode(new ErrorCtor(msg), code);
 const codedRangeError = (code, msg) => withCode(new RangeErrorCtor(msg), code);
 
+// `new Function(...paramsAndBody)`, the way cffi compiles the JavaScript of every declared
+// function, JSCallback wrapper and layout codec. Where the process refuses code generation
+// from strings (node --disallow-code-generation-from-strings), V8's bare EvalError becomes one
+// that says what cffi needed it for.
+const EvalErrorCtor = EvalError;
+const ReflectConstruct = Reflect.construct;
+const newFunction = (function newFunction(paramsAndBody) {
+  try {
+    return ReflectConstruct(FunctionCtor, paramsAndBody);
+  } catch (e) {
+    if (!(e instanceof EvalErrorCtor)) throw e;
+    const err = codedError("ERR_CFFI_NO_CODEGEN", "cffi: this process does not allow code generation from strings " +
+      "(node --disallow-code-generation-from-strings), which cffi needs: it compiles the JavaScript side of each " +
+      "declared function, JSCallback and struct layout with new Function. Run Node.js without that option to use cffi");
+    err.cause = e;
+    throw err;
+  }
+});
+
 // byteLength of a TypedArray or DataView (isView(v)); 0 when its bytes are gone.
 function viewByteLength(v) {
   if (taTag(v) !== undefined) return taByteLength(v);
@@ -409,7 +428,7 @@ const compiledFor = (function compiledFor(gen, sig, ifMade) {
   for (let k = 0; k < sig.args.length; k++) key += `${typeKey(sig.args[k])},`;
   let made = MapGet(perSignature, key);
   if (made === undefined && !ifMade) {
-    made = new FunctionCtor("H", "Z", gen(sig.returns, sig.args))(helpers, zlist([sig]));
+    made = newFunction(["H", "Z", gen(sig.returns, sig.args)])(helpers, zlist([sig]));
     MapSet(perSignature, key, made);
     compiledCount++;
   }
@@ -419,11 +438,11 @@ const compiledFor = (function compiledFor(gen, sig, ifMade) {
 // The captures lazily loaded modules share (lib/layout.js), taken here at require("cffi").
 const builtins = {
   uncurry, getter, NumberCtor, BigIntAsIntN, StringCtor, TypeErrorCtor, RangeErrorCtor, ObjectDefineProperty,
-  FunctionCtor, Uint8ArrayCtor,
+  newFunction, Uint8ArrayCtor,
 };
 
 module.exports = {
-  builtins, binding, H, TAG, MAX_ARGS, AREA_OFFSET, BUF_SIZE, state, helpers, compiledFor, zlist, reserve, ReflectApply, FunctionCtor, rejected,
+  builtins, binding, H, TAG, MAX_ARGS, AREA_OFFSET, BUF_SIZE, state, helpers, compiledFor, zlist, reserve, ReflectApply, newFunction, rejected,
   codedTypeError, codedError, codedRangeError,
   toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
   pointerError, isView, viewByteLength, abByteLength, viewGone, ptr, offsetArg, MIN_ADDRESS,

@@ -33,7 +33,7 @@ const memory = require("./memory.js");
 // this module first loads.
 const {
   uncurry, getter, NumberCtor, BigIntAsIntN, StringCtor, TypeErrorCtor, RangeErrorCtor, ObjectDefineProperty,
-  FunctionCtor, Uint8ArrayCtor,
+  newFunction, Uint8ArrayCtor,
 } = builtins;
 const DVP = DataView.prototype;
 const TAP = Object.getPrototypeOf(Uint8Array.prototype);
@@ -607,7 +607,7 @@ function read(p, byteOffset) {
   return dec(H.DV, b);
 }
 return { encI, dec, enc, read };`;
-  const made = new FunctionCtor("R", "rec", "K", src)(R, rec, kids);
+  const made = newFunction(["R", "rec", "K", src])(R, rec, kids);
   rec.encI = made.encI;
   rec.dec = made.dec;
   rec.enc = made.enc;
@@ -641,7 +641,7 @@ return class View {
 #d; #o;
 constructor(d, o) { this.#d = d; this.#o = o; }
 ${body}};`;
-  rec.View = new FunctionCtor("R", "K", "V", src)(R, kids, viewClass);
+  rec.View = newFunction(["R", "K", "V", src])(R, kids, viewClass);
   return rec.View;
 }
 

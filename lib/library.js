@@ -11,7 +11,7 @@
 // 0.85 to 0.48 ms and require() from 2.42 to 2.60 ms).
 "use strict";
 const {
-  binding, state, helpers, codedTypeError, codedError, codedRangeError, ReflectApply, FunctionCtor, rejected, zlist,
+  binding, state, helpers, codedTypeError, codedError, codedRangeError, ReflectApply, newFunction, rejected, zlist,
   compiledFor, builtins: { uncurry },
 } = require("./abi.js");
 const { readSignature, T } = require("./types.js");
@@ -113,7 +113,7 @@ const bindBatch = (function bindBatch(key, n, source, sigs, closedError, tierUp,
   const count = (function count(i) {
     if (++counts[i] >= threshold && !isClosed) tierUp();
   });
-  const made = new FunctionCtor("H", "S", "A", "K", "Z", source)(helpers, count, binding.callAt, key, zlist(sigs));
+  const made = newFunction(["H", "S", "A", "K", "Z", source])(helpers, count, binding.callAt, key, zlist(sigs));
   const fns = made[0], set = made[1];
   const asyncs = new ArrayCtor(n);
   for (let i = 0; i < n; i++) {

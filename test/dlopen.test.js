@@ -530,3 +530,30 @@ test("native.dlopen returns its Error instead of throwing; native.callback is de
 test("cc is exported", () => {
   assert.equal(typeof cffi.cc, "function");
 });
+
+test("a process that refuses code generation from strings gets an error that says why cffi needs it", () => {
+  // cffi compiles the JavaScript side of declared functions, callback wrappers and layouts
+  // with new Function, which `node --disallow-code-generation-from-strings` refuses
+  const src = `
+    const cffi = require(${JSON.stringify(cffiPath)});
+    const out = [];
+    const attempt = (what, f) => {
+      try { f(); out.push(what + ": ok"); } catch (e) { out.push(what + ": " + e.code + " " + (e.cause && e.cause.constructor.name)); }
+    };
+    attempt("dlopen", () => cffi.dlopen(${JSON.stringify(fixtures.basic)}, { add_i32: { args: ["i32", "i32"], returns: "i32" } }));
+    attempt("linkSymbols", () => cffi.linkSymbols({ f: { ptr: 4096, returns: "i32" } }));
+    attempt("struct", () => cffi.struct({ x: "i32" }));
+    // a callback with a plain declaration needs no compiled code until called often
+    attempt("JSCallback", () => new cffi.JSCallback(() => 0, { args: ["i32"], returns: "i32" }).close());
+    console.log(JSON.stringify(out));
+    try { cffi.dlopen(${JSON.stringify(fixtures.basic)}, { add_i32: { args: ["i32", "i32"], returns: "i32" } }); } catch (e) { console.log(e.message); }`;
+  const r = spawnSync(process.execPath, ["--disallow-code-generation-from-strings", "-e", src],
+    { encoding: "utf8", env: { ...process.env, CFFI_JIT_THRESHOLD: "100" } });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const [results, message] = r.stdout.trim().split("\n");
+  assert.deepEqual(JSON.parse(results), [
+    "dlopen: ERR_CFFI_NO_CODEGEN EvalError", "linkSymbols: ERR_CFFI_NO_CODEGEN EvalError",
+    "struct: ERR_CFFI_NO_CODEGEN EvalError", "JSCallback: ok",
+  ]);
+  assert.match(message, /--disallow-code-generation-from-strings/);
+});
