@@ -47,8 +47,17 @@ const loadAddon = (function loadAddon() {
       cause = e; // a binary that cannot load here (another C library, too old a glibc)
     }
   }
+  if (cause && cause.code === "ERR_DLOPEN_DISABLED") {
+    // Node.js's permission model (--permission) without --allow-addons: building would not help
+    const err = new Error("cffi: this process does not allow native addons (the Node.js permission model, " +
+      "--permission or --experimental-permission), and cffi is one: start Node.js with --allow-addons as well");
+    err.code = "ERR_DLOPEN_DISABLED";
+    err.cause = cause;
+    throw err;
+  }
+  const why = cause && `${cause.message}`.replace(/\.$/, "");
   const err = new Error(`cffi: ${cause ? "the cffi.node binary for" : "no prebuilt binary for"} ` +
-    `${platform} ${cause ? `cannot be loaded: ${cause.message}` : "(prebuilt: linux-x64 and linux-arm64 with glibc)"}. ` +
+    `${platform} ${cause ? `cannot be loaded: ${why}` : "(prebuilt: linux-x64 and linux-arm64 with glibc)"}. ` +
     `Build it from source (needs gcc, make, python3 and the Debian/Ubuntu packages libffi-dev and ` +
     `libtcc-dev): cd ${require("node:path").resolve(root)} && npm run build`);
   err.code = "ERR_CFFI_NO_BINARY";

@@ -46,11 +46,12 @@ if (process.env.CFFI_LOAD_CHILD === "lazy") {
   libc.symbols.strlen(new Uint8Array([104, 105, 0]));
   new cffi.JSCallback((x) => x, { args: ["i32"], returns: "i32" }).close();
   steps.push(["dlopen, calls, a JSCallback", ours()]);
-  const p = cffi.ptr(new Uint8Array([104, 105, 0]));
+  const hi = new Uint8Array([104, 105, 0]); // kept alive below: p is its address
+  const p = cffi.ptr(hi);
   steps.push(["ptr", ours()]);
   new cffi.JSCallback(() => p, { args: [], returns: "ptr" }).close();
   steps.push(["a JSCallback returning ptr", ours()]);
-  const ok = libc.symbols.strlen(p) === 2n && cffi.read.u8(p) === 104;
+  const ok = libc.symbols.strlen(p) === 2n && cffi.read.u8(p) === 104 && hi[0] === 104;
   steps.push(["read", ours()]);
   libc.close();
   process.stdout.write(JSON.stringify({ ok, steps }));
@@ -112,4 +113,25 @@ test("the memory helpers load on first use, except ptr(), which lib/abi.js has",
       ["read", "abi.js,index.js,library.js,memory.js,types.js"],
     ],
   });
+});
+
+test("under Node.js's permission model, require says to allow addons, and with --allow-addons cffi works", (t) => {
+  const flags = process.allowedNodeEnvironmentFlags;
+  const permission = flags.has("--permission") ? "--permission" : flags.has("--experimental-permission") ? "--experimental-permission" : null;
+  if (!permission || !flags.has("--allow-addons")) return t.skip("this Node.js has no permission model with --allow-addons");
+  const src = `
+    let cffi;
+    try { cffi = require(${JSON.stringify(cffiPath)}); } catch (e) { console.log(JSON.stringify([e.code, e.message, e.cause && e.cause.code])); process.exit(0); }
+    console.log(JSON.stringify(cffi.dlopen(null, { abs: { args: ["i32"], returns: "i32" } }).symbols.abs(-7)));`;
+  const run = (...extra) => {
+    const r = spawnSync(process.execPath, [permission, "--allow-fs-read=*", ...extra, "-e", src], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  const [code, message, cause] = run();
+  assert.equal(code, "ERR_DLOPEN_DISABLED");
+  assert.equal(cause, "ERR_DLOPEN_DISABLED");
+  assert.match(message, /--allow-addons/);
+  assert.doesNotMatch(message, /npm run build/);
+  assert.equal(run("--allow-addons"), 7);
 });
