@@ -48,9 +48,9 @@ const loadAddon = (function loadAddon() {
     }
   }
   if (cause && cause.code === "ERR_DLOPEN_DISABLED") {
-    // Node.js's permission model (--permission) without --allow-addons: building would not help
-    const err = new Error("cffi: this process does not allow native addons (the Node.js permission model, " +
-      "--permission or --experimental-permission), and cffi is one: start Node.js with --allow-addons as well");
+    // node --no-addons, or the permission model without --allow-addons: building would not help
+    const err = new Error("cffi: this process does not allow native addons, and cffi is one: start Node.js " +
+      "without --no-addons, and with --allow-addons when it runs with --permission (or --experimental-permission)");
     err.code = "ERR_DLOPEN_DISABLED";
     err.cause = cause;
     throw err;

@@ -115,7 +115,7 @@ test("the memory helpers load on first use, except ptr(), which lib/abi.js has",
   });
 });
 
-test("under Node.js's permission model, require says to allow addons, and with --allow-addons cffi works", (t) => {
+test("where Node.js refuses addons (--no-addons, --permission), require says so; with --allow-addons cffi works", (t) => {
   const flags = process.allowedNodeEnvironmentFlags;
   const permission = flags.has("--permission") ? "--permission" : flags.has("--experimental-permission") ? "--experimental-permission" : null;
   if (!permission || !flags.has("--allow-addons")) return t.skip("this Node.js has no permission model with --allow-addons");
@@ -134,4 +134,7 @@ test("under Node.js's permission model, require says to allow addons, and with -
   assert.match(message, /--allow-addons/);
   assert.doesNotMatch(message, /npm run build/);
   assert.equal(run("--allow-addons"), 7);
+  // node --no-addons: the same error
+  const r = spawnSync(process.execPath, ["--no-addons", "-e", src], { encoding: "utf8" });
+  assert.equal(JSON.parse(r.stdout)[0], "ERR_DLOPEN_DISABLED", r.stdout + r.stderr);
 });
