@@ -122,8 +122,7 @@ static napi_value decl_sig(napi_env env, napi_callback_info info) {
   cffi_sig_t sig;
   bool threadsafe;
   int r = argc < 1 ? 0 : cffi_decl_callback(env, def, &sig, &threadsafe);
-  if (r < 0) return NULL;
-  if (r == 0) return NULL; /* undefined */
+  if (r <= 0) return NULL; /* declined: undefined; or a getter's exception */
   CFFI_CALL(env, napi_create_object(env, &out));
   CFFI_CALL(env, napi_create_array_with_length(env, sig.nargs, &args));
   for (uint32_t i = 0; i < sig.nargs; i++) {
