@@ -386,8 +386,8 @@ const makeCallbackWrapper = (function makeCallbackWrapper(sig) {
 // wrapper, which the native side calls from then on; else a result r of fn that the native
 // side does not store itself (an object for a pointer, a string for a number, …), stored by
 // the wrapper's own code: same values, same errors.
-const coldLater = (function coldLater(tierUp, r, fn, returns, args) {
-  const make = makeCallbackWrapper({ returns, args });
+const coldLater = (function coldLater(tierUp, r, fn, sig) {
+  const make = makeCallbackWrapper(sig);
   return tierUp ? make(fn) : make(() => r)();
 });
 

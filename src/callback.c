@@ -137,24 +137,19 @@ static bool cb_store_result(cffi_env_t *st, uint8_t t, napi_value r) {
   }
 }
 
-/* coldLater(tierUp, r, fn, returns, args) (lib/library.js) for a cold callback of user
- * function fn: with tierUp, the wrapper for fn; else r stored into slot 0 by the wrapper's
- * own code. The signature goes as type numbers (cold callbacks have no layouts). 0 with
- * *out set, -1 when it threw. */
+/* coldLater(tierUp, r, fn, sig) (lib/library.js) for a cold callback of user function fn:
+ * with tierUp, the wrapper for fn; else r stored into slot 0 by the wrapper's own code. The
+ * signature goes as readSignature makes it (cffi_sig_value: cold callbacks have no layouts).
+ * 0 with *out set, -1 when it threw. */
 static int cb_later(cffi_cb_t *cb, bool tier_up, napi_value r, napi_value fn, napi_value *out) {
   napi_env env = cb->st->env;
-  napi_value argv[5], later, undef;
+  napi_value argv[4], later, undef;
   if (napi_get_reference_value(env, cb->st->cold_later, &later) != napi_ok || napi_get_undefined(env, &undef) != napi_ok ||
-      napi_get_boolean(env, tier_up, &argv[0]) != napi_ok || napi_create_uint32(env, cb->sig.ret, &argv[3]) != napi_ok ||
-      napi_create_array_with_length(env, cb->sig.nargs, &argv[4]) != napi_ok)
+      napi_get_boolean(env, tier_up, &argv[0]) != napi_ok || !(argv[3] = cffi_sig_value(env, &cb->sig)))
     return -1;
-  for (int i = 0; i < cb->sig.nargs; i++) {
-    napi_value t;
-    if (napi_create_uint32(env, cb->sig.args[i], &t) != napi_ok || napi_set_element(env, argv[4], i, t) != napi_ok) return -1;
-  }
   argv[1] = r;
   argv[2] = fn;
-  return napi_call_function(env, undef, later, 5, argv, out) == napi_ok ? 0 : -1;
+  return napi_call_function(env, undef, later, 4, argv, out) == napi_ok ? 0 : -1;
 }
 
 /* A cold call (cffi_cb_t.cold): no wrapper yet, cb->fn holds the user's function. It is

@@ -358,6 +358,9 @@ void cffi_cb_dispatch(cffi_cb_t *cb, void *ret, void **args);
 /* Reads a JSCallback declaration of the usual kind (decl.c): 1 with *sig and *threadsafe set,
  * 0 when it declines (lib/types.js reads it instead), -1 when a getter of def threw. */
 int cffi_decl_callback(napi_env env, napi_value def, cffi_sig_t *sig, bool *threadsafe);
+/* { args, returns } of a signature without layouts, as lib/types.js readSignature makes it
+ * (decl.c); NULL with an exception pending on failure. */
+napi_value cffi_sig_value(napi_env env, const cffi_sig_t *sig);
 /* Can a direct entry (cb_direct.c) read calls of this signature? */
 bool cffi_direct_fits(const cffi_sig_t *sig);
 

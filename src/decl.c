@@ -113,26 +113,31 @@ int cffi_decl_callback(napi_env env, napi_value def, cffi_sig_t *sig, bool *thre
   return 1;
 }
 
+napi_value cffi_sig_value(napi_env env, const cffi_sig_t *sig) {
+  napi_value out, args, v;
+  CFFI_CALL(env, napi_create_object(env, &out));
+  CFFI_CALL(env, napi_create_array_with_length(env, sig->nargs, &args));
+  for (uint32_t i = 0; i < sig->nargs; i++) {
+    CFFI_CALL(env, napi_create_uint32(env, sig->args[i], &v));
+    CFFI_CALL(env, napi_set_element(env, args, i, v));
+  }
+  CFFI_CALL(env, napi_set_named_property(env, out, "args", args));
+  CFFI_CALL(env, napi_create_uint32(env, sig->ret, &v));
+  CFFI_CALL(env, napi_set_named_property(env, out, "returns", v));
+  return out;
+}
+
 /* binding.declSig(def) -> { returns, args } as this reader reads def, or undefined where it
  * declines: for the test that holds it to lib/types.js. */
 static napi_value decl_sig(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value def, out, args, v;
+  napi_value def;
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, &def, NULL, NULL));
   cffi_sig_t sig;
   bool threadsafe;
   int r = argc < 1 ? 0 : cffi_decl_callback(env, def, &sig, &threadsafe);
   if (r <= 0) return NULL; /* declined: undefined; or a getter's exception */
-  CFFI_CALL(env, napi_create_object(env, &out));
-  CFFI_CALL(env, napi_create_array_with_length(env, sig.nargs, &args));
-  for (uint32_t i = 0; i < sig.nargs; i++) {
-    CFFI_CALL(env, napi_create_uint32(env, sig.args[i], &v));
-    CFFI_CALL(env, napi_set_element(env, args, i, v));
-  }
-  CFFI_CALL(env, napi_set_named_property(env, out, "args", args));
-  CFFI_CALL(env, napi_create_uint32(env, sig.ret, &v));
-  CFFI_CALL(env, napi_set_named_property(env, out, "returns", v));
-  return out;
+  return cffi_sig_value(env, &sig);
 }
 
 napi_status cffi_init_decl(napi_env env, napi_value exports) {
