@@ -26,6 +26,7 @@
  * callbacks, callback.c falls back to closures (and stubs). Elsewhere (other architectures,
  * other systems) cffi_direct_alloc returns NULL. */
 #include <sched.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -46,7 +47,24 @@ typedef struct {
   void *target;
 } direct_word_t;
 
-__attribute__((visibility("hidden"))) direct_word_t cffi_direct_words[DIRECT_COUNT];
+/* The entries' words and their bookkeeping, shared by every environment (Workers): one object,
+ * aligned to a page, the lock and counters first and the words right after them, so that the
+ * first JSCallback of a process faults in one page of zeros (the lock is its first access, a
+ * write), where the bookkeeping and the words in objects of their own had cost one fault more
+ * (a fault costs ~3 us here). A pthread mutex and counters on two other pages had cost four.
+ * The lock is a spinlock held for a few instructions, by JS threads. The table's instructions
+ * name the words by their offset in it (DIRECT_WORDS). */
+typedef struct {
+  int lock;
+  uint32_t used;       /* entries ever handed out: 0 … used-1 */
+  uint32_t free_count;
+  uint32_t unused;
+  direct_word_t words[DIRECT_COUNT];
+  uint16_t free[DIRECT_COUNT]; /* a stack of released entries */
+} direct_t;
+#define DIRECT_WORDS 16
+_Static_assert(offsetof(direct_t, words) == DIRECT_WORDS, "DIRECT_WORDS is the offset of direct_t's words");
+__attribute__((visibility("hidden"), aligned(4096))) direct_t cffi_direct;
 extern const uint8_t cffi_direct_table[] __attribute__((visibility("hidden")));
 void cffi_direct_entry(void) __attribute__((visibility("hidden")));
 
@@ -78,8 +96,8 @@ void cffi_direct_entry(void) __attribute__((visibility("hidden")));
  * 112 (rax, rdx, xmm0, xmm1); the caller's stack arguments start above the return address. */
 __asm__(TABLE_START
         "  endbr64\n"
-        "  movq cffi_direct_words+cffi_direct_i*16(%rip), %r10\n"
-        "  jmp *cffi_direct_words+cffi_direct_i*16+8(%rip)\n"
+        "  movq cffi_direct+" STR(DIRECT_WORDS) "+cffi_direct_i*16(%rip), %r10\n"
+        "  jmp *cffi_direct+" STR(DIRECT_WORDS) "+cffi_direct_i*16+8(%rip)\n"
         TABLE_END
         "  .type cffi_direct_entry, @function\n"
         ENTRY_START
@@ -127,8 +145,8 @@ __asm__(TABLE_START
  * start at the entry's sp (+208). */
 __asm__(TABLE_START
         "  hint #34\n" /* bti c */
-        "  adrp x16, cffi_direct_words+cffi_direct_i*16\n"
-        "  add x16, x16, :lo12:cffi_direct_words+cffi_direct_i*16\n"
+        "  adrp x16, cffi_direct+" STR(DIRECT_WORDS) "+cffi_direct_i*16\n"
+        "  add x16, x16, :lo12:cffi_direct+" STR(DIRECT_WORDS) "+cffi_direct_i*16\n"
         "  ldp x16, x17, [x16]\n"
         "  br x17\n"
         TABLE_END
@@ -168,22 +186,10 @@ __asm__(TABLE_START
         ENTRY_END);
 #endif
 
-/* The entries' bookkeeping, shared by every environment (Workers). One object, locked by a
- * spinlock whose first access is a write: the first JSCallback of a process faults in one page
- * of zeros, where a pthread mutex and counters on two other pages had cost four faults (a
- * read, then a write, each): first `new JSCallback` -12 us (paired median of 31 fresh
- * processes). The lock is held for a few instructions, by JS threads. */
-static struct {
-  int lock;
-  uint32_t used;       /* entries ever handed out: 0 … used-1 */
-  uint32_t free_count;
-  uint16_t free[DIRECT_COUNT]; /* a stack of released entries */
-} direct;
-
 static void direct_lock(void) {
-  while (__atomic_exchange_n(&direct.lock, 1, __ATOMIC_ACQUIRE)) sched_yield();
+  while (__atomic_exchange_n(&cffi_direct.lock, 1, __ATOMIC_ACQUIRE)) sched_yield();
 }
-static void direct_unlock(void) { __atomic_store_n(&direct.lock, 0, __ATOMIC_RELEASE); }
+static void direct_unlock(void) { __atomic_store_n(&cffi_direct.lock, 0, __ATOMIC_RELEASE); }
 
 static size_t index_of(const void *p) { return ((uintptr_t)p - (uintptr_t)cffi_direct_table) / DIRECT_SIZE; }
 
@@ -195,23 +201,23 @@ bool cffi_direct_owns(const void *p) {
 void *cffi_direct_alloc(void *ctx) {
   size_t i;
   direct_lock();
-  if (direct.free_count) i = direct.free[--direct.free_count];
-  else if (direct.used < DIRECT_COUNT) i = direct.used++;
+  if (cffi_direct.free_count) i = cffi_direct.free[--cffi_direct.free_count];
+  else if (cffi_direct.used < DIRECT_COUNT) i = cffi_direct.used++;
   else i = DIRECT_COUNT;
   direct_unlock();
   if (i == DIRECT_COUNT) return NULL;
-  cffi_direct_words[i].ctx = ctx;
-  __atomic_store_n(&cffi_direct_words[i].target, (void *)cffi_direct_entry, __ATOMIC_RELEASE);
+  cffi_direct.words[i].ctx = ctx;
+  __atomic_store_n(&cffi_direct.words[i].target, (void *)cffi_direct_entry, __ATOMIC_RELEASE);
   return (void *)(cffi_direct_table + i * DIRECT_SIZE);
 }
 
 void cffi_direct_set(void *p, void *target) {
-  __atomic_store_n(&cffi_direct_words[index_of(p)].target, target, __ATOMIC_RELEASE);
+  __atomic_store_n(&cffi_direct.words[index_of(p)].target, target, __ATOMIC_RELEASE);
 }
 
 void cffi_direct_free(void *p) {
   direct_lock();
-  direct.free[direct.free_count++] = (uint16_t)index_of(p); /* room for all of them */
+  cffi_direct.free[cffi_direct.free_count++] = (uint16_t)index_of(p); /* room for all of them */
   direct_unlock();
 }
 
