@@ -101,7 +101,8 @@ function readPtrField(name, v) {
 // themselves where there are none), each call is counted by `count(i)` before it writes
 // anything (the `threshold`-th calls `tierUp()`, which compiles the batch and swaps) and goes
 // to libffi through the batch's `callAt`, which the generated code calls directly. The fast
-// entry's call site only ever sees one target, so V8 can call it directly.
+// entry's call site only ever sees one target, so V8 can call it directly. A large batch
+// keeps the array given to swap() as it is: it must not change afterwards.
 // After `close()`, the functions throw `closedError()` and `asyncs[i]` reject with it.
 // Nothing user code can replace runs between a call's first slot write and its native call
 // (SPEC §16): see lib/abi.js.

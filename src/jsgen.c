@@ -282,7 +282,7 @@ static bool source_name_ok(const char *name) {
       "import", "in", "instanceof", "interface", "let", "new", "null", "package", "private",
       "protected", "public", "return", "static", "super", "switch", "this", "throw", "true", "try",
       "typeof", "var", "void", "while", "with", "yield", "await", "eval", "arguments", "undefined",
-      "NaN", "Infinity", "ArrayBuffer", "H", "S", "A", "K", "I32", "U32", "F64", "B64", "BU64", "T", "toInt32",
+      "NaN", "Infinity", "ArrayBuffer", "G", "H", "S", "A", "K", "I32", "U32", "F64", "B64", "BU64", "T", "toInt32",
       "toF64", "write64", "writePointer", "writeFunction", "functionAddress", "writeBuffer",
       "bufferLength", "addressOf", "floor", "isView", "isArrayBuffer", "Z", "DV", "AT", "reserve"};
   if (!name || !((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') || *name == '_')) return false;
@@ -310,8 +310,8 @@ static void emit_writer(sbuf_t *b, const cffi_sig_t *sig, const char *name, bool
 }
 
 /* Function i of a batch, as an element of the array literal the source returns: the symbol
- * function, named `name` when source_name_ok (otherwise JS renames it). It calls its entry
- * g<i>; until that is set, each call is first counted by S(i) (which may tier the batch up and
+ * function, named `name` when source_name_ok (otherwise JS renames it). It calls its entry,
+ * g<i> (G[i] in a batch of more than EAGER_MAX functions); until that is set, each call is first counted by S(i) (which may tier the batch up and
  * set it; before any argument is written) and then goes to A(K, i, …), the batch's libffi
  * `callAt`, called directly: a spread
  * or apply there would run Array.prototype[Symbol.iterator] or Function.prototype.apply, which
@@ -327,7 +327,10 @@ static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size
   sb_puts(b, ") {\n");
   /* counted (and tiered up) before the first slot is written: tierUp runs more code; without
    * arguments nothing is written, and counting in the slow branch keeps the fast path lean */
-  if (n) sb_printf(b, "if (g%zu === null) S(%zu);\n", i, i);
+  if (n) {
+    if (eager) sb_printf(b, "if (g%zu === null) S(%zu);\n", i, i);
+    else sb_printf(b, "if (G === null) S(%zu);\n", i);
+  }
   if (shared != SIZE_MAX) {
     sb_printf(b, "w%zu(", shared);
     emit_params(b, counts ? "arguments.length" : NULL, n);
@@ -337,7 +340,8 @@ static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size
     emit_writes(b, sig, zbase);
   }
   if (sig->ret == CFFI_T_CSTRING || sig->ret == CFFI_T_NAPI_VALUE) sb_puts(b, "return ");
-  sb_printf(b, "g%zu !== null ? g%zu(", i, i);
+  if (eager) sb_printf(b, "g%zu !== null ? g%zu(", i, i);
+  else sb_printf(b, "G !== null ? G[%zu](", i);
   if (sig->has_objects) emit_params(b, NULL, n); /* the entry may read views and strings */
   sb_printf(b, n ? ") : A(K, %zu" : ") : (S(%zu), A(K, %zu", i, i);
   if (sig->has_objects)
@@ -390,7 +394,16 @@ static size_t *first_of_sig(cffi_fn_t *const *fns, size_t n) {
  * functions, compiling all of them with the batch made dlopen ~90 us slower (median 928 ->
  * 1017 us), while compiling one on its first call cost 15-30 us (first call 56 -> 9.4 us): a
  * gain from the second function called. A library of hundreds of declarations, of which a
- * few are called, stays cheap to declare. */
+ * few are called, stays cheap to declare.
+ * The entries differ the same way. In a small batch each function has a variable of its own,
+ * g<i>, the cheapest read for a call. In a larger one they share one array G, set whole by
+ * set(e): V8 spends ~1.5-3 us compiling each variable the functions capture (its declaration,
+ * its context slot, its line in set()), and for 300 functions `new Function` took 2.1 ms with
+ * the variables against 1.6 ms with G (medians of 15 fresh processes), dlopen + 300
+ * declarations + 3 calls 5.9 -> 5.0 ms (paired median of 25). A call of such a function reads
+ * G[i] after G: ~1.4 ns more per call here once optimized (paired median of 20, ~14.6 ns for
+ * two calls' average), which a small batch, where the benchmarks' functions are, does not
+ * pay. */
 #define EAGER_MAX 32
 
 char *cffi_jsgen_batch(cffi_fn_t *const *fns, const char *const *names, size_t n) {
@@ -415,15 +428,25 @@ char *cffi_jsgen_batch(cffi_fn_t *const *fns, const char *const *names, size_t n
   }
   /* the entries, then [[functions], set(entries)]: the functions are elements of the array
    * literal rather than `const`s of their own (V8 compiled 300 of them 28% faster); the entries
-   * are `var`s, which the functions read without the TDZ check a `let` costs */
-  for (size_t i = 0; i < n; i++) sb_printf(&b, i ? ", g%zu = null" : "var g%zu = null", i);
-  sb_puts(&b, n ? ";\nreturn [[\n" : "return [[\n");
+   * are `var`s, which the functions read without the TDZ check a `let` costs: one per function,
+   * or beyond EAGER_MAX one array of them all (lib/library.js passes set() a new array each
+   * time, and keeps none of them) */
+  if (eager) {
+    for (size_t i = 0; i < n; i++) sb_printf(&b, i ? ", g%zu = null" : "var g%zu = null", i);
+    sb_puts(&b, n ? ";\n" : "");
+  } else {
+    sb_puts(&b, "var G = null;\n");
+  }
+  sb_puts(&b, "return [[\n");
   for (size_t i = 0, z = 0; i < n; z += layouts_in(&fns[i]->sig), i++)
     emit_caller(&b, &fns[i]->sig, names[i], i, shared[first[i]] ? first[i] : SIZE_MAX, (int)z, eager);
   free(first);
   free(shared);
   sb_puts(&b, "], function set(e) {\n");
-  for (size_t i = 0; i < n; i++) sb_printf(&b, "g%zu = e[%zu];\n", i, i);
+  if (eager)
+    for (size_t i = 0; i < n; i++) sb_printf(&b, "g%zu = e[%zu];\n", i, i);
+  else
+    sb_puts(&b, "G = e;\n");
   sb_puts(&b, "}];\n");
   return end_source(&b);
 }

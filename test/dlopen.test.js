@@ -287,6 +287,32 @@ test("dlopen: after close, every argument list throws (also a leading `true` bef
   }
 });
 
+// A dlopen of more than 32 declarations is generated differently (src/jsgen.c, EAGER_MAX): its
+// functions are compiled on their first call and share one array of entries.
+test("dlopen: a library of many declarations calls each function before and after it tiers up, and none after close", () => {
+  const defs = {};
+  for (let k = 0; k < 36; k++) defs[`n_${k}`] = { returns: "i32" };
+  for (let k = 0; k < 4; k++) {
+    defs[`add${k}`] = { name: "add_i32", args: ["i32", "i32"], returns: "i32" };
+    defs[`addf${k}`] = { name: "add_f64", args: ["f64", "f64"], returns: "f64" };
+  }
+  const lib = dlopen(fixtures.basic, defs);
+  const S = lib.symbols;
+  // past any CFFI_JIT_THRESHOLD the suite runs with (0, 100): the batch tiers up in the loop
+  for (let i = 0; i < 120; i++) {
+    for (let k = 0; k < 36; k += 7) assert.equal(S[`n_${k}`](), k);
+    for (let k = 0; k < 4; k++) {
+      assert.equal(S[`add${k}`](i, k), i + k);
+      assert.equal(S[`addf${k}`](i, 0.25 * k), i + 0.25 * k);
+    }
+  }
+  for (let k = 0; k < 36; k++) assert.equal(S[`n_${k}`](), k, "called first after the batch tiered up");
+  assert.equal(S.add3(7n, 1), 8, "the conversions of a shared writer");
+  assert.equal(S.addf2(), 0, "missing f64 arguments read as 0");
+  lib.close();
+  for (const name of Object.keys(defs)) expectError(Error, () => S[name](1, 2), "library is closed");
+});
+
 test("dlopen: close() from a callback while the library's C code is on the stack unloads it after the call", async () => {
   const p = privateCopy();
   const lib = dlopen(p, { unload_call: { args: ["function"], returns: "i32" } });
