@@ -40,62 +40,69 @@ static void sb_int(sbuf_t *b, long long v) {
   b->p[b->len] = 0;
 }
 
-/* Only %s, %d, %zu and %%: the generators' formats, appended directly (glibc's vsnprintf
- * costs ~0.1 µs a call, which showed in declaring large libraries). */
-static bool simple_format(const char *fmt) {
-  for (const char *f = fmt; (f = strchr(f, '%')); f += 2) {
-    if (f[1] == 'z' && f[2] == 'u') f++;
-    else if (f[1] != 's' && f[1] != 'd' && f[1] != '%') return false;
-  }
-  return true;
-}
-
-static void sb_vformat(sbuf_t *b, const char *fmt, va_list ap) {
+/* Appends fmt with its %s, %d, %zu and %% directly (glibc's vsnprintf costs ~0.1 us a call,
+ * which showed in declaring large libraries), in one pass. false at any other conversion,
+ * with what came before it appended: sb_printf then formats the whole with vsnprintf. */
+static bool sb_vformat(sbuf_t *b, const char *fmt, va_list ap) {
   const char *f = fmt;
   for (;;) {
     const char *pct = strchr(f, '%');
-    size_t lit = pct ? (size_t)(pct - f) : strlen(f);
+    if (!pct) pct = f + strlen(f);
+    size_t lit = (size_t)(pct - f);
     sb_reserve(b, lit);
-    if (b->error) return;
+    if (b->error) return true;
     memcpy(b->p + b->len, f, lit);
     b->len += lit;
     b->p[b->len] = 0;
-    if (!pct) return;
+    if (!*pct) return true;
     switch (pct[1]) {
     case 's': sb_puts(b, va_arg(ap, const char *)); f = pct + 2; break;
     case 'd': sb_int(b, va_arg(ap, int)); f = pct + 2; break;
-    case 'z': sb_int(b, (long long)va_arg(ap, size_t)); f = pct + 3; break;
-    default: sb_puts(b, "%"); f = pct + 2; break; /* %% */
+    case '%': sb_puts(b, "%"); f = pct + 2; break;
+    case 'z':
+      if (pct[2] != 'u') return false;
+      sb_int(b, (long long)va_arg(ap, size_t));
+      f = pct + 3;
+      break;
+    default: return false;
     }
   }
 }
 
 void sb_printf(sbuf_t *b, const char *fmt, ...) {
-  va_list ap;
-  if (simple_format(fmt)) {
-    va_start(ap, fmt);
-    sb_vformat(b, fmt, ap);
-    va_end(ap);
+  va_list ap, again;
+  va_start(ap, fmt);
+  va_copy(again, ap);
+  size_t start = b->len;
+  bool done = sb_vformat(b, fmt, ap);
+  va_end(ap);
+  if (done || b->error) {
+    va_end(again);
     return;
   }
-  /* anything else: one vsnprintf into the free space; a second only when it did not fit */
+  /* anything else: from the start again, one vsnprintf into the free space; a second only
+   * when it did not fit */
+  b->len = start;
   sb_reserve(b, 256);
-  if (b->error) return;
-  va_start(ap, fmt);
-  int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-  va_end(ap);
+  if (b->error) {
+    va_end(again);
+    return;
+  }
+  va_list last;
+  va_copy(last, again);
+  int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, again);
+  va_end(again);
   if (n < 0) {
     b->error = true;
+    va_end(last);
     return;
   }
   if ((size_t)n >= b->cap - b->len) {
     sb_reserve(b, (size_t)n);
-    if (b->error) return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if (!b->error) vsnprintf(b->p + b->len, (size_t)n + 1, fmt, last);
   }
-  b->len += (size_t)n;
+  va_end(last);
+  if (!b->error) b->len += (size_t)n;
 }
 
 char *sb_finish(sbuf_t *b) {
