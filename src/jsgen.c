@@ -324,13 +324,14 @@ static void emit_writer(sbuf_t *b, const cffi_sig_t *sig, const char *name, bool
 
 /* Function i of a batch, as an element of the array literal the source returns: the symbol
  * function, named `name` when source_name_ok (otherwise JS renames it). It calls its entry,
- * g<i> (G[i] in a batch of more than EAGER_MAX functions); until that is set, each call is first counted by S(i) (which may tier the batch up and
- * set it; before any argument is written) and then goes to A(K, i, …), the batch's libffi
- * `callAt`, called directly: a spread
+ * g<i> (G[i] in a batch of more than EAGER_MAX functions); until that is set, each call is
+ * first counted by S(i) (which may tier the batch up and set it; before any argument is
+ * written) and then goes to A(K, i, …), the batch's libffi `callAt`, called directly: a spread
  * or apply there would run Array.prototype[Symbol.iterator] or Function.prototype.apply, which
- * user code may replace, after the slots are written (SPEC §16). It writes its arguments itself, or calls the writer w<shared> of a signature several functions
- * of the batch have (V8 inlines it): V8's compile time grows with the source, and large
- * libraries repeat signatures. */
+ * user code may replace, after the slots are written (SPEC §16). It writes its arguments
+ * itself, or calls the writer w<shared> of a signature several functions of the batch have (V8
+ * inlines it): V8's compile time grows with the source, and large libraries repeat
+ * signatures. */
 static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size_t i, size_t shared, int zbase,
                         bool eager) {
   int n = sig->nargs;
