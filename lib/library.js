@@ -20,7 +20,6 @@ const path = require("node:path");
 
 const MAX_U64 = (1n << 64n) - 1n;
 const ArrayCtor = Array;
-const Uint32ArrayCtor = Uint32Array;
 
 // lib/async.js, loaded on the first .async call (most programs never make one).
 let callAsync = null;
@@ -110,7 +109,10 @@ function readPtrField(name, v) {
 // batch alive through `count`, whose tierUp holds the handle.
 const bindBatch = (function bindBatch(key, n, source, sigs, closedError, tierUp, threshold, callAsync) {
   let isClosed = false;
-  const counts = new Uint32ArrayCtor(n);
+  // a plain array: a typed array's first increment cost 7-16 us on Node 26 (3 us on Node 20),
+  // most of a first call there; this one's costs 1-2 us on both
+  const counts = new ArrayCtor(n);
+  for (let i = 0; i < n; i++) counts[i] = 0;
   const count = (function count(i) {
     if (++counts[i] >= threshold && !isClosed) tierUp();
   });
