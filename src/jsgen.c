@@ -76,15 +76,11 @@ static char *put(char *w, const char *s) {
   return w + n;
 }
 
-/* prefix, then k in decimal (0 <= k < 10000), into out; returns out. glibc's snprintf cost
+/* prefix (at most 7 bytes), then k in decimal, into out; returns out. glibc's snprintf cost
  * ~0.1 us a call, three per argument. */
-static const char *numbered(char out[16], const char *prefix, int k) {
-  char *w = put(out, prefix);
-  if (k >= 1000) *w++ = (char)('0' + k / 1000 % 10);
-  if (k >= 100) *w++ = (char)('0' + k / 100 % 10);
-  if (k >= 10) *w++ = (char)('0' + k / 10 % 10);
-  *w++ = (char)('0' + k % 10);
-  *w = 0;
+#define NUMBERED_MAX (8 + SB_DECIMAL_MAX)
+static const char *numbered(char out[NUMBERED_MAX], const char *prefix, long long k) {
+  *sb_decimal(put(out, prefix), k) = 0;
   return out;
 }
 
@@ -257,7 +253,7 @@ static void emit_writes(sbuf_t *b, const cffi_sig_t *sig, int zbase) {
   int n = sig->nargs;
   bool counts = counts_args(sig);
   /* JSCallbacks' addresses first: reading `.ptr` may run user code (see abi.functionAddress) */
-  char v[16], idx[16], missing[16];
+  char v[NUMBERED_MAX], idx[NUMBERED_MAX], missing[NUMBERED_MAX];
   for (int k = 0; k < n; k++)
     if (sig->args[k] == CFFI_T_FUNCTION) emit_object_address(b, numbered(v, "a", k));
   emit_layout_writes(b, sig, zbase);
@@ -336,15 +332,17 @@ static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size
                         bool eager) {
   int n = sig->nargs;
   bool counts = counts_args(sig);
+  /* its entry, and what is null until the batch has its entries: g<i> itself, or G */
+  char entry[NUMBERED_MAX + 1];
+  numbered(entry, eager ? "g" : "G[", (long long)i);
+  const char *unset = eager ? entry : "G";
+  if (!eager) strcat(entry, "]");
   sb_printf(b, "%sfunction %s(", eager ? "(" : "", source_name_ok(name) ? name : "");
   emit_params(b, NULL, n);
   sb_puts(b, ") {\n");
   /* counted (and tiered up) before the first slot is written: tierUp runs more code; without
    * arguments nothing is written, and counting in the slow branch keeps the fast path lean */
-  if (n) {
-    if (eager) sb_printf(b, "if (g%zu === null) S(%zu);\n", i, i);
-    else sb_printf(b, "if (G === null) S(%zu);\n", i);
-  }
+  if (n) sb_printf(b, "if (%s === null) S(%zu);\n", unset, i);
   if (shared != SIZE_MAX) {
     sb_printf(b, "w%zu(", shared);
     emit_params(b, counts ? "arguments.length" : NULL, n);
@@ -354,8 +352,7 @@ static void emit_caller(sbuf_t *b, const cffi_sig_t *sig, const char *name, size
     emit_writes(b, sig, zbase);
   }
   if (sig->ret == CFFI_T_CSTRING || sig->ret == CFFI_T_NAPI_VALUE) sb_puts(b, "return ");
-  if (eager) sb_printf(b, "g%zu !== null ? g%zu(", i, i);
-  else sb_printf(b, "G !== null ? G[%zu](", i);
+  sb_printf(b, "%s !== null ? %s(", unset, entry);
   if (sig->has_objects) emit_params(b, NULL, n); /* the entry may read views and strings */
   sb_printf(b, n ? ") : A(K, %zu" : ") : (S(%zu), A(K, %zu", i, i);
   if (sig->has_objects)
@@ -436,9 +433,9 @@ char *cffi_jsgen_batch(cffi_fn_t *const *fns, const char *const *names, size_t n
   begin_source(&b);
   for (size_t i = 0; i < n; i++) {
     if (!shared[i]) continue;
-    char w[24];
-    snprintf(w, sizeof w, "w%zu", i); /* (once per shared signature) */
-    emit_writer(&b, &fns[i]->sig, w, false, 0, eager); /* (never a signature with layouts) */
+    char w[NUMBERED_MAX];
+    /* (never a signature with layouts) */
+    emit_writer(&b, &fns[i]->sig, numbered(w, "w", (long long)i), false, 0, eager);
   }
   /* the entries, then [[functions], set(entries)]: the functions are elements of the array
    * literal rather than `const`s of their own (V8 compiled 300 of them 28% faster); the entries

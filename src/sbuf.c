@@ -27,16 +27,20 @@ void sb_puts(sbuf_t *b, const char *s) {
   b->len += n;
 }
 
-/* Appends the decimal digits of v (with a '-' when negative). */
-static void sb_int(sbuf_t *b, long long v) {
+char *sb_decimal(char *out, long long v) {
   char tmp[24], *e = tmp + sizeof tmp, *p = e;
   unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
   do *--p = (char)('0' + u % 10); while (u /= 10);
   if (v < 0) *--p = '-';
-  sb_reserve(b, (size_t)(e - p));
+  memcpy(out, p, (size_t)(e - p));
+  return out + (e - p);
+}
+
+/* Appends the decimal digits of v (with a '-' when negative). */
+static void sb_int(sbuf_t *b, long long v) {
+  sb_reserve(b, SB_DECIMAL_MAX);
   if (b->error) return;
-  memcpy(b->p + b->len, p, (size_t)(e - p));
-  b->len += (size_t)(e - p);
+  b->len = (size_t)(sb_decimal(b->p + b->len, v) - b->p);
   b->p[b->len] = 0;
 }
 
@@ -70,39 +74,32 @@ static bool sb_vformat(sbuf_t *b, const char *fmt, va_list ap) {
 }
 
 void sb_printf(sbuf_t *b, const char *fmt, ...) {
-  va_list ap, again;
-  va_start(ap, fmt);
-  va_copy(again, ap);
+  va_list ap;
   size_t start = b->len;
+  va_start(ap, fmt);
   bool done = sb_vformat(b, fmt, ap);
   va_end(ap);
-  if (done || b->error) {
-    va_end(again);
-    return;
-  }
+  if (done || b->error) return;
   /* anything else: from the start again, one vsnprintf into the free space; a second only
    * when it did not fit */
   b->len = start;
   sb_reserve(b, 256);
-  if (b->error) {
-    va_end(again);
-    return;
-  }
-  va_list last;
-  va_copy(last, again);
-  int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, again);
-  va_end(again);
+  if (b->error) return;
+  va_start(ap, fmt);
+  int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+  va_end(ap);
   if (n < 0) {
     b->error = true;
-    va_end(last);
     return;
   }
   if ((size_t)n >= b->cap - b->len) {
     sb_reserve(b, (size_t)n);
-    if (!b->error) vsnprintf(b->p + b->len, (size_t)n + 1, fmt, last);
+    if (b->error) return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
   }
-  va_end(last);
-  if (!b->error) b->len += (size_t)n;
+  b->len += (size_t)n;
 }
 
 char *sb_finish(sbuf_t *b) {

@@ -15,6 +15,10 @@ typedef struct {
 
 void sb_puts(sbuf_t *b, const char *s);
 void sb_printf(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes the decimal digits of v (with a '-' when negative) at out, at most SB_DECIMAL_MAX
+ * bytes and no terminator; returns the end. */
+#define SB_DECIMAL_MAX 20
+char *sb_decimal(char *out, long long v);
 /* Returns the string (caller frees) or NULL after any allocation failure. */
 char *sb_finish(sbuf_t *b);
 
