@@ -76,7 +76,7 @@ test("JSCallback: the native reader of declarations agrees with readSignature or
   const { readSignature, FFIType } = require(`${cffiDir}/lib/types.js`);
   const point = cffi.struct({ x: "i32", y: "i32" });
   const values = [...Object.keys(FFIType), "size_t", "...", "i32\0", "I32", "", " i32", "buffer_length_", "x".repeat(40),
-    "i32€", ...Array.from({ length: 25 }, (_, i) => i - 1), -0, 1.5, NaN, Infinity, 5n, null, true, {}, [], point];
+    "i32€", "buffer_length€", "buffer_length😀", "i32" + "€".repeat(9), "€".repeat(9), ...Array.from({ length: 25 }, (_, i) => i - 1), -0, 1.5, NaN, Infinity, 5n, null, true, {}, [], point];
   const read = (def) => {
     try {
       return readSignature(def, "callback");
@@ -135,6 +135,12 @@ test("JSCallback: instance shape, defaults, toPrimitive, close", () => {
   cb.close();
   const ts = new JSCallback(() => {}, { threadsafe: true });
   assert.equal(ts.threadsafe, true);
+  // `threadsafe` is any value, taken as !!value
+  for (const v of [undefined, null, false, 0, -0, NaN, "", 0n, true, 1, "no", {}, [], 1n, Symbol("x"), () => {}]) {
+    const cb = new JSCallback(() => {}, { returns: "void", threadsafe: v });
+    assert.equal(cb.threadsafe, !!v, `threadsafe: ${String(v)}`);
+    cb.close();
+  }
   ts.close();
   const cbs = Array.from({ length: 50 }, () => new JSCallback(() => 1, { returns: "i32" }));
   assert.equal(new Set(cbs.map((c) => c.ptr)).size, 50, "distinct pointers");
