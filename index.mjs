@@ -3,7 +3,7 @@
 // Like lib/index.js, it loads lib/memory.js (read, toArrayBuffer, toBuffer, CString) and
 // lib/layout.js (struct, union, array) on first use, not at import: an ES module binds every
 // named export when it is evaluated, and reading these from the CommonJS object loaded both
-// modules, ~2 ms more for every `import … from "cffi"`. Until its first use each of them is a
+// modules, ~2 ms more for every `import ... from "cffi"`. Until its first use each of them is a
 // stand-in that behaves as the real one (calls, `new`, properties, `instanceof`); that use
 // loads the module and rebinds the export to the real value, so from then on it is the very
 // function or object `require("cffi")` gives, at no cost. (A copy of a stand-in taken before

@@ -5,7 +5,7 @@
 //  - typed-array views over this environment's call buffer, and the slow-path conversions
 //    the generated wrappers (src/jsgen.c) call when an argument is not of the common type;
 //    `helpers` is what those wrappers are compiled against;
-//  - ptr() (SPEC §9) and the byteOffset rule lib/memory.js shares: the memory helper most
+//  - ptr() (SPEC 9) and the byteOffset rule lib/memory.js shares: the memory helper most
 //    programs use, often alone, so it does not wait for lib/memory.js.
 // One module rather than three: each module costs ~0.15 ms at require() on its own.
 // Must be kept in sync with src/cffi.h (CFFI_MAX_ARGS, CFFI_TAGS_OFFSET, the layout area, tag
@@ -79,10 +79,10 @@ const TAG = { RAW: 0, F64: 1, VIEW: 2, DATAVIEW: 3, ARRAYBUF: 4, STRING: 5 };
 // generated wrappers, the helpers below, lib/library.js's callAt path, lib/async.js) uses only
 // these captures, never a global, a built-in's method or a prototype looked up at call time:
 // user code that replaced one (Number, BigInt.asIntN, ArrayBuffer.isView,
-// Array.prototype[Symbol.iterator], Function.prototype.apply, …) would run there, and an FFI
-// call it made would overwrite the slots (SPEC §16). Lengths and the state of views come from
+// Array.prototype[Symbol.iterator], Function.prototype.apply, ...) would run there, and an FFI
+// call it made would overwrite the slots (SPEC 16). Lengths and the state of views come from
 // the built-in getters, called on the object itself: a subclass's `byteLength` getter is never
-// asked (SPEC §2.1).
+// asked (SPEC 2.1).
 const uncurry = (function uncurry(f) {
   return Function.prototype.call.bind(f);
 });
@@ -254,7 +254,7 @@ function pointerError(v) {
 }
 
 // Address-valued arguments (ptr, cstring, function) that are not a plain non-negative
-// integer number: everything SPEC §2.1 allows, or a TypeError.
+// integer number: everything SPEC 2.1 allows, or a TypeError.
 function writePointer(v, slot, allowString) {
   const T = H.T;
   if (typeof v === "number") {
@@ -273,7 +273,7 @@ function writePointer(v, slot, allowString) {
     // internal-slot checks only: no user code (Proxy traps, getters) may run while slots are
     // being written, since it could make an FFI call that reuses them
     if (isView(v)) { T[slot] = TAG.VIEW; return; } // C tells TypedArray from DataView
-    if (isArrayBuffer(v)) { T[slot] = TAG.ARRAYBUF; return; } // not a SharedArrayBuffer (SPEC §2.1)
+    if (isArrayBuffer(v)) { T[slot] = TAG.ARRAYBUF; return; } // not a SharedArrayBuffer (SPEC 2.1)
   }
   if (allowString && typeof v === "string") { T[slot] = TAG.STRING; return; }
   throw pointerError(v);
@@ -306,8 +306,8 @@ function writeBuffer(v, slot) {
   throw new TypeErrorCtor("Expected a TypedArray or DataView");
 }
 
-// `buffer_length` arguments (SPEC §2.1): the byteLength of any TypedArray or DataView, from
-// the built-in getter (never a property the view or its class may override); null → 0. No
+// `buffer_length` arguments (SPEC 2.1): the byteLength of any TypedArray or DataView, from
+// the built-in getter (never a property the view or its class may override); null -> 0. No
 // user code runs here, so nothing can reuse the slots already written. A view whose bytes
 // are gone throws like the `buffer` argument does.
 function bufferLength(v, index) {
@@ -336,7 +336,7 @@ function reserve(n) {
   return b;
 }
 
-// ---- ptr() (SPEC §9) ------------------------------------------------------------------------
+// ---- ptr() (SPEC 9) ------------------------------------------------------------------------
 // Here rather than in lib/memory.js: it is the memory helper most programs use, often alone,
 // and loading lib/memory.js for it cost a first ptr() ~0.8 ms in a fresh process (a module of
 // its own, ~0.35 ms). Compiled on its first call; src/memory.c's functions and scratch buffer
@@ -375,16 +375,16 @@ function ptr(view, byteOffset) {
   return r;
 }
 
-// A view or ArrayBuffer of length 0: empty, or its bytes are gone (SPEC §16).
+// A view or ArrayBuffer of length 0: empty, or its bytes are gone (SPEC 16).
 function emptyView(view) {
   const gone = viewGone(view);
   if (gone) return new TypeError(`Cannot take the address of this view: ${gone}`);
   return new TypeError("ArrayBufferView must have a length > 0. A pointer to empty memory doesn't work");
 }
 
-// An optional byteOffset of ptr/toArrayBuffer/toBuffer/CString (SPEC §16): undefined → 0,
-// else an integer number, never coerced, truncated or wrapped. NaN and other non-numbers →
-// "Expected number for byteOffset"; fractions → TypeError; ±Infinity → RangeError.
+// An optional byteOffset of ptr/toArrayBuffer/toBuffer/CString (SPEC 16): undefined -> 0,
+// else an integer number, never coerced, truncated or wrapped. NaN and other non-numbers ->
+// "Expected number for byteOffset"; fractions -> TypeError; +/-Infinity -> RangeError.
 function offsetArg(byteOffset) {
   if (byteOffset === undefined) return 0;
   if (typeof byteOffset !== "number" || byteOffset !== byteOffset) throw new TypeError("Expected number for byteOffset");
@@ -407,7 +407,7 @@ const helpers = {
   addressOf: ptr,
 };
 
-// The codecs of the layouts (SPEC §17) that signatures pass by value, in the order the
+// The codecs of the layouts (SPEC 17) that signatures pass by value, in the order the
 // generated sources number them (src/jsgen.c): per signature, the result, then the arguments.
 const zlist = (function zlist(sigs) { // parenthesized: compiled with this module (see loadAddon)
   const z = [];

@@ -1,4 +1,4 @@
-// async.js: fn.async() (SPEC §6). `callAsync` is what every `.async` ends in (lib/library.js
+// async.js: fn.async() (SPEC 6). `callAsync` is what every `.async` ends in (lib/library.js
 // loads this module on the first one): the arguments are already in the shared buffer; the native side
 // (src/async.c) copies them into a job, runs the C function on the libuv pool and settles the
 // promise. While calls are in flight the library stays loaded: `owner.inflight` counts them
@@ -10,7 +10,7 @@ const { binding, compiledFor, rejected } = require("./abi.js");
 const { T, VARIADIC } = require("./types.js");
 const { pin, unpin } = require("./library.js");
 
-// A signature's `.async` parts, { write(a0, …), read() }, compiled on its first `.async` call.
+// A signature's `.async` parts, { write(a0, ...), read() }, compiled on its first `.async` call.
 const asyncParts = (sig) => compiledFor(binding.jsAsync, sig);
 
 // JSCallbacks passed as `function` arguments stay alive until the call settles, even if the

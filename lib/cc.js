@@ -1,4 +1,4 @@
-// cc.js: cc(options) (SPEC §15): compiles C at run time with the embedded TinyCC and binds the
+// cc.js: cc(options) (SPEC 15): compiles C at run time with the embedded TinyCC and binds the
 // symbols exactly like dlopen (lib/library.js linkLibrary). This module validates the options
 // and turns them into TinyCC's settings (include paths, defines, options, libraries); the
 // native side (src/cc.c) compiles and relocates under the TinyCC lock and returns addresses

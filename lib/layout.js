@@ -1,6 +1,6 @@
-// layout.js: the layout types of SPEC §17 — struct(), union(), array() — with their C layout
-// (x86-64 SysV / AAPCS64: natural alignment, `packed`, `align`), their JS values (§17.2) and
-// their read/write/alloc/view through pointers (§17.4).
+// layout.js: the layout types of SPEC 17 -- struct(), union(), array() -- with their C layout
+// (x86-64 SysV / AAPCS64: natural alignment, `packed`, `align`), their JS values (SPEC 17.2) and
+// their read/write/alloc/view through pointers (SPEC 17.4).
 //
 // Every layout gets code generated for it with `new Function` (one source per layout, so every
 // call site in it stays monomorphic): `encI` writes a JS value as the layout's bytes into a
@@ -12,9 +12,9 @@
 //
 // INTERNAL API for the call path (lib/types.js puts a layout's info into signatures; src/jsgen.c's
 // generated wrappers call enc/dec on the frame in the layout area, src/cffi.h; src/layout.c reads
-// desc): layoutInfo(x) → { id, desc, enc(dv, off, value, where), dec(dv, off) } or undefined.
+// desc): layoutInfo(x) -> { id, desc, enc(dv, off, value, where), dec(dv, off) } or undefined.
 // desc: Int32Array [size, align, kind (0 struct, 1 union, 2 array), n, (offset, FFIType, count)
-// × n, natural], the scalar leaves with absolute offsets (nested layouts flattened, union
+// x n, natural], the scalar leaves with absolute offsets (nested layouts flattened, union
 // members overlapping, an array of scalars one leaf), then the natural alignment: that of the
 // most aligned member, before `align` (AAPCS64 passes arguments by it). `where`: an argument
 // index or a label for messages.
@@ -193,7 +193,7 @@ const FUNCTION_MSG = "Expected function to be a JSCallback or a number";
 
 // ---- Scalar conversions called by the generated code ---------------------------------------
 
-// Integers up to 32 bits that are not numbers (SPEC §2.1): the DataView store wraps.
+// Integers up to 32 bits that are not numbers (SPEC 2.1): the DataView store wraps.
 function toI32(x, t, part) {
   if (typeof x === "bigint") return NumberCtor(BigIntAsIntN(32, x));
   if (x === undefined || x === null) return 0;
@@ -207,7 +207,7 @@ function toF64(x, t, part) {
   throw numberFail(x, t, part);
 }
 
-// A double as a 64-bit integer: truncated, NaN/±Infinity → 0, wrapped modulo 2^64 (as
+// A double as a 64-bit integer: truncated, NaN/+/-Infinity -> 0, wrapped modulo 2^64 (as
 // src/convert.c cffi_f64_to_i64). The high word's ToInt32 does the wrapping exactly.
 function w64n(dv, o, x) {
   const t = trunc(x);
@@ -416,7 +416,7 @@ function liveArray(dv, o, rec) {
 
 // ---- Addresses and byte sources of read/write/view -----------------------------------------
 
-// ptr (+ byteOffset) → a validated address (number or BigInt), as read.* checks it (SPEC §10).
+// ptr (+ byteOffset) -> a validated address (number or BigInt), as read.* checks it (SPEC 10).
 function address(p, byteOffset) {
   if (typeof p === "number" && p >= 0) {
     let a = p;
@@ -647,7 +647,7 @@ ${body}};`;
 
 // ---- Layout types ----------------------------------------------------------------------------
 
-const infos = new WeakMap(); // layout object → its record
+const infos = new WeakMap(); // layout object -> its record
 let nextId = 1;
 
 // The internal description of the call path (see the top of this file). undefined unless x is

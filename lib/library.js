@@ -1,11 +1,11 @@
-// library.js: dlopen, linkSymbols, CFunction and viewSource (SPEC §3–5, §13), and JSCallback
-// (SPEC §8: here rather than in a module of its own, whose loading cost ~0.3 ms of the first
+// library.js: dlopen, linkSymbols, CFunction and viewSource (SPEC 3-5, SPEC 13), and JSCallback
+// (SPEC 8: here rather than in a module of its own, whose loading cost ~0.3 ms of the first
 // `new JSCallback`). Validates the
 // declarations, resolves addresses, asks the native side for one call function per symbol
 // (binding.link: the batch, libffi, later JIT-compiled as a whole) and for the JS source of
 // the symbol functions (src/jsgen.c), and compiles that (bindBatch).
 //
-// Functions on the dlopen path are written `const f = (function f(…) { … });` here and in
+// Functions on the dlopen path are written `const f = (function f(...) { ... });` here and in
 // types.js: V8 compiles a parenthesised function along with its script instead of on its
 // first call, which costs less in all (in a fresh process, dlopen + 9 declarations went from
 // 0.85 to 0.48 ms and require() from 2.42 to 2.60 ms).
@@ -30,8 +30,8 @@ const isPlainObject = (function isPlainObject(v) {
 });
 
 // The declarations of dlopen/linkSymbols/viewSource (where: "call", "viewsource") and cc
-// (where: "cc", whose messages SPEC §15 words differently) as [{ name, cname, def, sig }]:
-// cname is the C symbol, the declaration's `name` when it has one (SPEC §17.5: one C function
+// (where: "cc", whose messages SPEC 15 words differently) as [{ name, cname, def, sig }]:
+// cname is the C symbol, the declaration's `name` when it has one (SPEC 17.5: one C function
 // declared under several keys, e.g. a variadic one with different argument types).
 const readSymbols = (function readSymbols(symbols, where) {
   if (!isPlainObject(symbols) || Array.isArray(symbols)) {
@@ -54,7 +54,7 @@ const readSymbols = (function readSymbols(symbols, where) {
   return out;
 });
 
-// A name or path with a NUL inside, which C would silently cut short there (SPEC §16).
+// A name or path with a NUL inside, which C would silently cut short there (SPEC 16).
 const nulError = (function nulError(what, value) {
   return codedTypeError("ERR_INVALID_ARG_VALUE",
     `The ${what} must be a string without null bytes. Received ${JSON.stringify(value)}`);
@@ -75,7 +75,7 @@ const symbolsObject = (function symbolsObject(list, fns) {
   return out;
 });
 
-// A `ptr` field: number or BigInt, 1 … 2^64−1.
+// A `ptr` field: number or BigInt, 1 ... 2^64-1.
 function readPtrField(name, v) {
   if (v === undefined || v === null || v === 0 || v === 0n || (typeof v !== "number" && typeof v !== "bigint")) {
     throw new TypeError(`Symbol "${name}" is missing a "ptr" field. When using linkSymbols() or CFunction(), ` +
@@ -95,7 +95,7 @@ function readPtrField(name, v) {
 // The functions of one batch (dlopen, linkSymbols or CFunction), from the JS source the
 // native side wrote for it (src/jsgen.c), compiled by one `new Function` (each costs a fixed
 // amount); every function has code of its own, so its call sites stay monomorphic.
-// `fns[i](a0, …)` writes its arguments into the buffer, calls its native entry and reads the
+// `fns[i](a0, ...)` writes its arguments into the buffer, calls its native entry and reads the
 // result. Until `swap(entries)` names the fast entries (JIT trampolines, or the libffi calls
 // themselves where there are none), each call is counted by `count(i)` before it writes
 // anything (the `threshold`-th calls `tierUp()`, which compiles the batch and swaps) and goes
@@ -104,7 +104,7 @@ function readPtrField(name, v) {
 // keeps the array given to swap() as it is: it must not change afterwards.
 // After `close()`, the functions throw `closedError()` and `asyncs[i]` reject with it.
 // Nothing user code can replace runs between a call's first slot write and its native call
-// (SPEC §16): see lib/abi.js.
+// (SPEC 16): see lib/abi.js.
 // `key` is what callAt takes (binding.link's third result); the generated functions keep the
 // batch alive through `count`, whose tierUp holds the handle.
 const bindBatch = (function bindBatch(key, n, source, sigs, closedError, tierUp, threshold, callAsync) {
@@ -238,7 +238,7 @@ const PATH_MAX = 4096;
 const openLibrary = (function openLibrary(file) {
   if (file !== null && file.length >= PATH_MAX / 3 && Buffer.byteLength(file) >= PATH_MAX) {
     const err = codedError("ERR_DLOPEN_FAILED",
-      `Failed to open library "${file.slice(0, 64)}…" (${Buffer.byteLength(file)} bytes): File name too long`);
+      `Failed to open library "${file.slice(0, 64)}\u2026" (${Buffer.byteLength(file)} bytes): File name too long`);
     err.syscall = "dlopen";
     throw err;
   }
@@ -352,7 +352,7 @@ function viewSource(symbols, isCallback = false) {
   if (isCallback) {
     if (!isPlainObject(symbols)) throw new TypeError("Expected an object");
     const sig = readSignature(symbols, "callback");
-    // With the JIT, a JSCallback starts on a libffi closure and, after 100 × CFFI_JIT_THRESHOLD
+    // With the JIT, a JSCallback starts on a libffi closure and, after 100 x CFFI_JIT_THRESHOLD
     // calls on its thread, runs this trampoline.
     return (binding.jitAvailable() && binding.source(sig.returns, sig.args, true)) || LIBFFI_NOTE("JSCallback");
   }
@@ -387,7 +387,7 @@ const makeCallbackWrapper = (function makeCallbackWrapper(sig) {
 
 // What a cold callback of `fn` hands over (src/callback.c, cb_later): with tierUp, fn's
 // wrapper, which the native side calls from then on; else a result r of fn that the native
-// side does not store itself (an object for a pointer, a string for a number, …), stored by
+// side does not store itself (an object for a pointer, a string for a number, ...), stored by
 // the wrapper's own code: same values, same errors.
 const coldLater = (function coldLater(tierUp, r, fn, sig) {
   const make = makeCallbackWrapper(sig);

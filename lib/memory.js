@@ -1,6 +1,6 @@
-// memory.js: read.*, toArrayBuffer(), toBuffer() and CString (SPEC §10–12), plus toAddress()
+// memory.js: read.*, toArrayBuffer(), toBuffer() and CString (SPEC 10-12), plus toAddress()
 // and readOffset(), the address validation other modules reuse (lib/layout.js), and
-// hardenDataView(); ptr() (SPEC §9) is lib/abi.js's, exported here too.
+// hardenDataView(); ptr() (SPEC 9) is lib/abi.js's, exported here too.
 // JS validates and throws; src/memory.c does the raw loads, address lookups and external
 // buffers.
 //
@@ -41,9 +41,9 @@ const BUFFER_MAX_LENGTH = 2 ** 32;
 
 // ---- Addresses ------------------------------------------------------------------------
 
-// Error wording per caller (SPEC §10, §11, §12). `type`: ptr is not a number/BigInt or is a
+// Error wording per caller (SPEC 10, SPEC 11, SPEC 12). `type`: ptr is not a number/BigInt or is a
 // negative number; `negBig`/`big`: a BigInt below 0 / above 2^64 - 1 (RangeError when
-// `range`); `big` is also used for numbers ≥ 2^64.
+// `range`); `big` is also used for numbers >= 2^64.
 const READ = { type: "Expected a pointer", negBigRange: false, bigRange: false };
 const BUFFER = { type: "ptr must be a number.", negBigRange: false, bigRange: true };
 const CSTRING = { type: "ptr must be a number", negBigRange: true, bigRange: true };
@@ -59,9 +59,9 @@ function lowAddressError(addr) {
 
 // Checks `p + byteOffset` (byteOffset: an integer number or BigInt, may be negative; see
 // offsetArg/readOffset) and returns the
-// address as a number when it is exact (≤ 2^53 - 1), else as a BigInt. `mode` is one of
+// address as a number when it is exact (<= 2^53 - 1), else as a BigInt. `mode` is one of
 // "read", "buffer", "cstring" (or one of the objects above) and chooses the messages.
-// Throws TypeError "ptr cannot be zero" for results ≤ 0 and a TypeError below 4096.
+// Throws TypeError "ptr cannot be zero" for results <= 0 and a TypeError below 4096.
 function toAddress(p, byteOffset = 0, mode = READ) {
   const m = typeof mode === "string" ? ADDRESS_MODES[mode] : mode;
   if (typeof p === "number") {
@@ -110,7 +110,7 @@ function checkLow(a) {
   return a;
 }
 
-// read.* also take a BigInt byteOffset (SPEC §10).
+// read.* also take a BigInt byteOffset (SPEC 10).
 function readOffset(byteOffset) {
   return typeof byteOffset === "bigint" ? byteOffset : offsetArg(byteOffset);
 }
@@ -142,7 +142,7 @@ const WINDOW_AFTER = 8;
 const MAX_WINDOWS = 16;
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 // hardenDataView(dv) gives dv the DataView get/set methods as own, read-only properties: the
-// built-ins captured here, never a replacement on DataView.prototype (SPEC §16). Code calls
+// built-ins captured here, never a replacement on DataView.prototype (SPEC 16). Code calls
 // them with method syntax, which V8 inlines (an uncurried call is 3x slower once inlined into
 // a caller). The windows have them, and so do the DataViews lib/layout.js encodes through.
 const DVP = DataView.prototype;
@@ -153,7 +153,7 @@ for (const n of ["Int8", "Uint8", "Int16", "Uint16", "Int32", "Uint32", "Float32
 const defineProperties = Object.defineProperties;
 const hardenDataView = (dv) => defineProperties(dv, DV_METHODS);
 
-const windows = new Map(); // region number (address / WINDOW) → its window
+const windows = new Map(); // region number (address / WINDOW) -> its window
 const windowsGet = builtins.uncurry(Map.prototype.get);
 const windowsSet = builtins.uncurry(Map.prototype.set);
 const windowsClear = builtins.uncurry(Map.prototype.clear);
@@ -168,7 +168,7 @@ let windowsOff = false;
 // Validates (p, byteOffset). Returns the offset of the address in the current window, or -1
 // after storing the address into scratch word 0 for a native load. The common case (a safe
 // number well inside the address space, no offset or an integer number one) is checked
-// inline; anything else goes through toAddress, which never wraps (SPEC §16).
+// inline; anything else goes through toAddress, which never wraps (SPEC 16).
 function at(p, byteOffset) {
   if (typeof p === "number") {
     let a = p;
@@ -242,7 +242,7 @@ const read = {
 
 // ---- toArrayBuffer / toBuffer --------------------------------------------------------------
 
-// A C pointer argument (deallocator or context): number or BigInt, 0 → NULL.
+// A C pointer argument (deallocator or context): number or BigInt, 0 -> NULL.
 function cPointer(v, message) {
   if (typeof v === "number") {
     if (v >= 0 && v < MAX_U64_NUMBER && Number.isInteger(v)) return v;
@@ -264,7 +264,7 @@ function external(asBuffer, nargs, p, byteOffset, byteLength, ctxOrDeallocator, 
     if (typeof byteLength !== "number") throw new TypeError("length must be a number.");
     len = Math.trunc(byteLength);
     if (!(len > 0)) throw new TypeError("length must be > 0. This usually means a bug in your code.");
-    // SPEC §11 limits toBuffer only; an ArrayBuffer can be as long as the runtime allows
+    // SPEC 11 limits toBuffer only; an ArrayBuffer can be as long as the runtime allows
     // (makeExternal throws a RangeError where Node-API cannot make one that long).
     if (asBuffer ? len > BUFFER_MAX_LENGTH : len > MAX_SAFE) {
       throw new RangeError(`length ${len} is larger than the maximum of ${asBuffer ? BUFFER_MAX_LENGTH : MAX_SAFE} bytes`);
@@ -305,7 +305,7 @@ function cstringText(p, byteOffset, byteLength) {
   return decodeUtf8(a, isLength(byteLength) ? byteLength : -1);
 }
 
-const cached = new WeakMap(); // CString object → its arrayBuffer
+const cached = new WeakMap(); // CString object -> its arrayBuffer
 
 // Behaves as `class CString extends String`, but is also callable without `new` (then it
 // returns a string primitive), which a class cannot be.

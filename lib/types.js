@@ -1,5 +1,5 @@
 // types.js: the FFIType table (names, aliases, numbers) and the reading of declarations
-// ({ args, returns }) into type numbers, with every definition error of SPEC §1.1 and §17
+// ({ args, returns }) into type numbers, with every definition error of SPEC 1.1 and SPEC 17
 // (layout types by value: their lib/layout.js info stands in the signature; "..." marks the
 // variable arguments of a variadic function and is kept as VARIADIC for the native side).
 // Must be kept in sync with src/types.inc (numbers, C types), src/jsgen.c (the names its
@@ -28,7 +28,7 @@ const aliases = {
 
 // FFIType: name -> number for every canonical name and alias, and "0".."21" -> themselves.
 const FFIType = {};
-for (let i = 0; i <= 17; i++) FFIType[i] = i; // SPEC §1: "0"…"17" only
+for (let i = 0; i <= 17; i++) FFIType[i] = i; // SPEC 1: "0"..."17" only
 Object.assign(FFIType, T, aliases);
 
 const byName = new Map(Object.entries({ ...T, ...aliases, size_t: T.uint64_t }));
@@ -61,7 +61,7 @@ const typeOf = (function typeOf(x, isReturn) {
 const NAPI_ONLY = "napi_env / napi_value are only supported in cffi cc()";
 
 // Reads one declaration. `where`: "call" (dlopen/linkSymbols/CFunction/viewSource),
-// "callback" (JSCallback, viewSource(…, true)) or "cc".
+// "callback" (JSCallback, viewSource(..., true)) or "cc".
 const readSignature = (function readSignature(def, where) {
   let args = def.args;
   if (args === undefined) args = [];
