@@ -47,13 +47,17 @@ function crossSetup(arch) {
   if (arch !== "arm64" || process.arch !== "x64" || process.platform !== "linux") {
     fail(`cross-building for ${arch} on ${process.platform}-${process.arch} is not supported (only arm64 from x64 Linux)`);
   }
-  const setupHint = "run `bash scripts/setup-arm64.sh` (as root or with sudo: Debian's gcc-aarch64-linux-gnu, " +
+  const setupHint = "run `bash scripts/setup-arm64.sh` (as root or with sudo: Debian's gcc-aarch64-linux-gnu and libc6-dev-arm64-cross, " +
     "then libffi-dev:arm64 and libtcc-dev:arm64 extracted into the sysroot)";
   const prefix = "aarch64-linux-gnu-";
   const onPath = (cmd) => (process.env.PATH || "").split(path.delimiter)
     .some((d) => d && fs.existsSync(path.join(d, cmd)));
   for (const tool of ["gcc", "ar", "strip"]) {
     if (!onPath(prefix + tool)) fail(`the arm64 cross-build needs ${prefix}${tool} (Debian package gcc-aarch64-linux-gnu): ${setupHint}`);
+  }
+  // the compiler only recommends the arm64 glibc headers: without them it fails on bits/*.h
+  if (!fs.existsSync("/usr/aarch64-linux-gnu/include/stdio.h")) {
+    fail(`the arm64 cross-build needs the arm64 glibc headers (Debian package libc6-dev-arm64-cross): ${setupHint}`);
   }
   const sysroot = process.env.CFFI_ARM64_SYSROOT ||
     path.join(process.env.CFFI_CACHE || path.join(require("node:os").homedir(), ".cache", "cffi"), "sysroot-arm64");

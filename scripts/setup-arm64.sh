@@ -4,8 +4,9 @@
 #   bash scripts/setup-arm64.sh              # the cross-build (npm run package, build.js --arch=arm64)
 #   bash scripts/setup-arm64.sh --emulation  # and running arm64 Node.js under qemu (.ci/arm64-test)
 #
-# The cross-build: Debian's gcc-aarch64-linux-gnu (it brings the arm64 glibc under
-# /usr/aarch64-linux-gnu) and a sysroot with arm64 libffi-dev and libtcc-dev, extracted (not
+# The cross-build: Debian's gcc-aarch64-linux-gnu and libc6-dev-arm64-cross (the arm64 glibc
+# headers and libraries under /usr/aarch64-linux-gnu: the compiler only recommends it, and
+# recommendations are not installed here) and a sysroot with arm64 libffi-dev and libtcc-dev, extracted (not
 # installed) from Debian's arm64 packages into ${CFFI_ARM64_SYSROOT:-${CFFI_CACHE:-~/.cache/cffi}/sysroot-arm64}
 # after `dpkg --add-architecture arm64`. Its packages.txt names the package versions.
 # --emulation adds qemu-user-static, the arm64 shared libraries an arm64 Node.js and the tests
@@ -38,7 +39,7 @@ as_root() {
   "${sudo[@]}" "$@"
 }
 
-packages=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu)
+packages=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross)
 if [ $emulation = 1 ]; then
   packages+=(qemu-user-static libc6:arm64 libstdc++6:arm64 zlib1g:arm64 libsqlite3-0:arm64)
 fi
