@@ -313,6 +313,27 @@ test("dlopen: a library of many declarations calls each function before and afte
   for (const name of Object.keys(defs)) expectError(Error, () => S[name](1, 2), "library is closed");
 });
 
+test("dlopen: 150 declarations of 36 functions: each finds its function and address; a missing one is named", () => {
+  // more names than the shared buffer has slots (65), several per C function (`name`)
+  const defs = {};
+  for (let i = 0; i < 150; i++) defs[`s${i}`] = { name: `n_${i % 36}`, returns: "i32" };
+  const lib = dlopen(fixtures.basic, defs);
+  try {
+    for (let i = 0; i < 150; i++) {
+      const f = lib.symbols[`s${i}`];
+      assert.equal(f(), i % 36, `s${i}`);
+      assert.equal(typeof f.ptr, "number");
+      assert.equal(f.ptr, lib.symbols[`s${i % 36}`].ptr, `s${i}: the address of n_${i % 36}`);
+    }
+    assert.notEqual(lib.symbols.s0.ptr, lib.symbols.s1.ptr);
+  } finally {
+    lib.close();
+  }
+  // a missing one late in the list is named
+  defs.s140 = { name: "no_such_symbol_140", returns: "i32" };
+  expectError(TypeError, () => dlopen(fixtures.basic, defs), `Symbol "no_such_symbol_140" not found in "${fixtures.basic}"`);
+});
+
 test("dlopen: close() from a callback while the library's C code is on the stack unloads it after the call", async () => {
   const p = privateCopy();
   const lib = dlopen(p, { unload_call: { args: ["function"], returns: "i32" } });
