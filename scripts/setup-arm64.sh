@@ -6,8 +6,8 @@
 #
 # The cross-build: Debian's gcc-aarch64-linux-gnu and libc6-dev-arm64-cross (the arm64 glibc
 # headers and libraries under /usr/aarch64-linux-gnu: the compiler only recommends it, and
-# recommendations are not installed here) and a sysroot with arm64 libffi-dev and libtcc-dev, extracted (not
-# installed) from Debian's arm64 packages into ${CFFI_ARM64_SYSROOT:-${CFFI_CACHE:-~/.cache/cffi}/sysroot-arm64}
+# recommendations are not installed here) and a sysroot with arm64 libffi-dev and libtcc-dev,
+# extracted (not installed) from Debian's arm64 packages into ${CFFI_ARM64_SYSROOT:-${CFFI_CACHE:-~/.cache/cffi}/sysroot-arm64}
 # after `dpkg --add-architecture arm64`. Its packages.txt names the package versions.
 # --emulation adds qemu-user-static, the arm64 shared libraries an arm64 Node.js and the tests
 # load (libc6, libstdc++6, zlib1g, libsqlite3-0 as :arm64 packages, co-installable with the

@@ -314,7 +314,7 @@ test("dlopen: a library of many declarations calls each function before and afte
 });
 
 test("dlopen: 150 declarations of 36 functions: each finds its function and address; a missing one is named", () => {
-  // more names than the shared buffer has slots (65), several per C function (`name`)
+  // several declarations per C function (`name`), more of them than a call has argument slots
   const defs = {};
   for (let i = 0; i < 150; i++) defs[`s${i}`] = { name: `n_${i % 36}`, returns: "i32" };
   const lib = dlopen(fixtures.basic, defs);
