@@ -322,7 +322,7 @@ typedef struct cffi_cb_s {
   bool threadsafe;
   bool closed;
   int active;          /* synchronous invocations on the stack; free is deferred past them */
-  void *relay;         /* threads.c state (threadsafe function), or NULL */
+  void *relay;         /* threads.c state (the callback's node in its relay), or NULL */
 } cffi_cb_t;
 
 /* Runs the JS function on the JS thread with raw C argument values (cstring arguments as

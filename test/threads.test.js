@@ -87,6 +87,28 @@ test("threadsafe void on the JS thread is queued: the C caller returns before fn
   cb.close();
 });
 
+test("relayed invocations run in a callback scope: an async id of their own; nextTick, then microtasks, before setImmediate", async () => {
+  // as Node runs its own callbacks (and a threadsafe function's): outside one,
+  // executionAsyncId() would be 0 and what they queue would wait for another callback's scope
+  const { executionAsyncId } = require("node:async_hooks");
+  const order = [];
+  const ids = [];
+  const cb = new JSCallback((t, i) => {
+    ids.push(executionAsyncId());
+    order.push(`cb${i}`);
+    setImmediate(() => order.push(`immediate${i}`));
+    Promise.resolve().then(() => order.push(`micro${i}`));
+    process.nextTick(() => order.push(`tick${i}`));
+  }, TICK);
+  S.tick_here(cb.ptr, 2); // two queued invocations: one wake-up delivers both
+  await until(() => order.length === 8, "the invocations and what they queued");
+  assert.deepEqual(order, ["cb0", "cb1", "tick0", "tick1", "micro0", "micro1", "immediate0", "immediate1"]);
+  S.join_run(S.run_ticks(cb.ptr, 2, 3)); // and from two other threads
+  await until(() => ids.length === 8, "the invocations from other threads");
+  for (const id of ids) assert.ok(id > 0, `executionAsyncId() in a relayed invocation: ${ids}`);
+  cb.close();
+});
+
 test("threadsafe void callbacks receive structs by value from another thread (queued copies)", async () => {
   const Rec = cffi.struct({ d: "f64", i: "i64", f: cffi.array("f32", 3) });
   const Pair = cffi.struct({ x: "f32", k: "i32" });
