@@ -233,7 +233,12 @@ static void relay_wake_cb(uv_async_t *handle) {
   relay_t *re = handle->data;
   napi_env env = re->env;
   napi_handle_scope hs;
-  if (napi_open_handle_scope(env, &hs) != napi_ok) return;
+  if (napi_open_handle_scope(env, &hs) != napi_ok) { /* JS cannot run: let the next push wake again */
+    pthread_mutex_lock(&re->mu);
+    re->scheduled = false;
+    pthread_mutex_unlock(&re->mu);
+    return;
+  }
   napi_value name, resource;
   if (!re->actx && napi_create_string_utf8(env, "cffi.JSCallback", NAPI_AUTO_LENGTH, &name) == napi_ok &&
       napi_create_object(env, &resource) == napi_ok && napi_async_init(env, resource, name, &re->actx) != napi_ok)
