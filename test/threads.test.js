@@ -1,6 +1,7 @@
 // threads.test.js: SPEC §8.1 and §8.2 with real pthreads (test/fixtures/threads.c).
 // Threadsafe void callbacks queued from many threads (nothing lost, nothing duplicated, FIFO
-// per thread, string arguments copied), blocking callbacks called from foreign threads,
+// per thread, string arguments copied), the callback scope relayed invocations run in
+// (async id, nextTick and microtasks), blocking callbacks called from foreign threads,
 // exceptions on each path, close() with invocations still queued, and environment teardown
 // (worker.terminate() while a foreign thread is blocked in a callback). Scenarios that must
 // end the process (uncaught exceptions, teardown) run in a child process with a timeout, so a
