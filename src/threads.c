@@ -191,6 +191,20 @@ static void relay_wake(relay_t *re) {
   if (!re->scheduled && uv_async_send(&re->wake) == 0) re->scheduled = true;
 }
 
+/* Delivers (env NULL: drops, see deliver) a list taken from the FIFO; returns its length. */
+static int deliver_list(napi_env env, item_t *list) {
+  int n = 0;
+  while (list) {
+    item_t *next = list->next;
+    bool queued = list->kind == ITEM_QUEUED;
+    deliver(env, list);
+    if (queued) free(list);
+    list = next;
+    n++;
+  }
+  return n;
+}
+
 /* Drains the FIFO on the JS thread. */
 static void relay_drain(napi_env env, relay_t *re) {
   int handled = 0;
@@ -199,29 +213,20 @@ static void relay_drain(napi_env env, relay_t *re) {
     item_t *list = re->head;
     re->head = re->tail = NULL;
     if (!list || handled >= BATCH_LIMIT) {
+      re->scheduled = false;
       if (list) {
         /* put the batch back and come back after the event loop had a turn */
         re->head = list;
         item_t *t = list;
         while (t->next) t = t->next;
         re->tail = t;
-        re->scheduled = false;
         relay_wake(re);
-      } else {
-        re->scheduled = false;
       }
       pthread_mutex_unlock(&re->mu);
       return;
     }
     pthread_mutex_unlock(&re->mu);
-    while (list) {
-      item_t *next = list->next;
-      bool queued = list->kind == ITEM_QUEUED;
-      deliver(env, list);
-      if (queued) free(list);
-      list = next;
-      handled++;
-    }
+    handled += deliver_list(env, list);
   }
 }
 
@@ -463,13 +468,7 @@ void cffi_threads_env_cleanup(cffi_env_t *st) {
   re->head = re->tail = NULL;
   pthread_mutex_unlock(&re->mu);
   for (node_t *n = re->live; n; n = n->next) n->cb->fn = NULL; /* the environment deletes its references itself */
-  while (list) {
-    item_t *next = list->next;
-    bool queued = list->kind == ITEM_QUEUED;
-    deliver(NULL, list); /* no JS: releases blocked callers with zero, frees the rest */
-    if (queued) free(list);
-    list = next;
-  }
+  deliver_list(NULL, list); /* no JS: releases blocked callers with zero, frees the rest */
   for (node_t *n = re->live; n; n = n->next) __atomic_store_n(&n->cb->st, &dead_env, __ATOMIC_RELEASE);
   if (re->actx) napi_async_destroy(st->env, re->actx);
   re->actx = NULL;
