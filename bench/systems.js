@@ -139,6 +139,9 @@ const cffiNoJit = { ...cffi, env: { CFFI_JIT: "0" } };
 // The same package under Node 26, beside node:ffi in the same runtime (Node-API is ABI-stable:
 // the one cffi.node serves both).
 const cffiNode26 = { ...cffi, runtime: "node26" };
+// cffi and koffi under Node 24, the LTS most users run (the other columns run on the machine's
+// Node 20): the same packages, another runtime.
+const cffiNode24 = { ...cffi, runtime: "node24" };
 const bun = {
   runtime: "bun",
   ...bunStyle(() => require("bun:ffi")),
@@ -339,6 +342,8 @@ module.exports = {
     "bun-cc": bunCc,
     "node:ffi": nodeFfi,
     "cffi (Node 26)": cffiNode26,
+    "cffi (Node 24)": cffiNode24,
+    "koffi (Node 24)": { ...koffi, runtime: "node24" },
   },
   addonPath,
   benchDir,
