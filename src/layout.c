@@ -19,9 +19,11 @@
 #include "cffi.h"
 
 
+#if defined(__x86_64__)
 /* A stand-in that libffi's x86-64 classifier sends to memory: larger than 32 bytes. Only its
  * size and type are read (the outer type's size is preset, so it is never laid out). */
 static ffi_type memory_marker = {64, 1, FFI_TYPE_STRUCT, NULL};
+#endif
 
 static ffi_type *scalar_type(uint8_t type) {
   static ffi_type *const tab[CFFI_T_COUNT] = {
