@@ -66,9 +66,10 @@ const BYTES_SUM = (63 * 64) / 2;
 const big = new Uint8Array(100000);
 for (let i = 0; i < 256; i++) big[i] = (i * 7) & 0xff;
 for (let n = 256; n < big.length; n *= 2) big.copyWithin(n, 0, Math.min(n, big.length - n));
-// a period holds each byte value once: 390 periods, then the first 160 bytes of one
-let BIG_SUM = 390 * ((255 * 256) / 2);
-for (let i = 0; i < big.length - 390 * 256; i++) BIG_SUM += big[i];
+// a period holds each byte value once: the whole periods, then the bytes after them
+const BIG_PERIODS = Math.floor(big.length / 256);
+let BIG_SUM = BIG_PERIODS * ((255 * 256) / 2);
+for (let i = BIG_PERIODS * 256; i < big.length; i++) BIG_SUM += big[i];
 
 // Each op: the symbol it calls, two argument lists that calls alternate between (a callback
 // goes where CB is) and the value each must return, and how many C-side operations one call
