@@ -48,12 +48,14 @@ typedef struct {
 } direct_word_t;
 
 /* The entries' words and their bookkeeping, shared by every environment (Workers): one object,
- * aligned to a page, the lock and counters first and the words right after them, so that the
- * first JSCallback of a process faults in one page of zeros (the lock is its first access, a
- * write), where the bookkeeping and the words in objects of their own had cost one fault more
- * (a fault costs ~3 us here). A pthread mutex and counters on two other pages had cost four.
- * The lock is a spinlock held for a few instructions, by JS threads. The table's instructions
- * name the words by their offset in it (DIRECT_WORDS). */
+ * the lock and counters first and the words right after them. It is not page-aligned: in .bss
+ * right after .data and .got.plt, its start shares a page with them, which the dynamic loader
+ * has written by the time cffi.node is loaded, so the first JSCallbacks of a process fault in no
+ * page (aligned to a page of its own, the first one faulted in a page of zeros: 13 us of a first
+ * JSCallback's 75 on the VM of 2026-12-07, paired median of 21). Bookkeeping and words in
+ * objects of their own had cost one fault more, a pthread mutex and counters on two other pages
+ * four. The lock is a spinlock held for a few instructions, by JS threads. The table's
+ * instructions name the words by their offset in it (DIRECT_WORDS). */
 typedef struct {
   int lock;
   uint32_t used;       /* entries ever handed out: 0 … used-1 */
@@ -64,7 +66,7 @@ typedef struct {
 } direct_t;
 #define DIRECT_WORDS 16
 _Static_assert(offsetof(direct_t, words) == DIRECT_WORDS, "DIRECT_WORDS is the offset of direct_t's words");
-__attribute__((visibility("hidden"), aligned(4096))) direct_t cffi_direct;
+__attribute__((visibility("hidden"), aligned(64))) direct_t cffi_direct; /* a cache line, not a page */
 extern const uint8_t cffi_direct_table[] __attribute__((visibility("hidden")));
 void cffi_direct_entry(void) __attribute__((visibility("hidden")));
 
