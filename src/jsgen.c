@@ -67,7 +67,7 @@ static const bool ident_char[256] = {
  * the text). The room holds every name (~230 bytes); what it does not fill stays blanks. */
 #define PRELUDE_ROOM 256
 
-static void begin_source(sbuf_t *b) { sb_printf(b, "%*s", PRELUDE_ROOM, ""); }
+static void begin_source(sbuf_t *b) { sb_fill(b, ' ', PRELUDE_ROOM); }
 
 /* Copies s to w without its terminator; returns the end. */
 static char *put(char *w, const char *s) {

@@ -44,14 +44,24 @@ static void sb_int(sbuf_t *b, long long v) {
   b->p[b->len] = 0;
 }
 
-/* Appends fmt with its %s, %d, %zu and %% directly (glibc's vsnprintf costs ~0.1 us a call,
- * which showed in declaring large libraries), in one pass. false at any other conversion,
- * with what came before it appended: sb_printf then formats the whole with vsnprintf. */
+void sb_fill(sbuf_t *b, char c, size_t n) {
+  sb_reserve(b, n);
+  if (b->error) return;
+  memset(b->p + b->len, c, n);
+  b->len += n;
+  b->p[b->len] = 0;
+}
+
+/* Appends fmt with its %s, %d, %u, %zu and %% directly, in one pass: glibc's vsnprintf costs
+ * ~0.1 us a call, which showed in declaring large libraries, and the first call of a process
+ * runs cold code of glibc's (what a first dlopen paid for it: see the README's Performance
+ * notes). false at any other conversion, with what came before it appended: sb_printf then
+ * formats the whole with vsnprintf. */
 static bool sb_vformat(sbuf_t *b, const char *fmt, va_list ap) {
   const char *f = fmt;
   for (;;) {
-    const char *pct = strchr(f, '%');
-    if (!pct) pct = f + strlen(f);
+    const char *pct = f;
+    while (*pct && *pct != '%') pct++;
     size_t lit = (size_t)(pct - f);
     sb_reserve(b, lit);
     if (b->error) return true;
@@ -62,6 +72,7 @@ static bool sb_vformat(sbuf_t *b, const char *fmt, va_list ap) {
     switch (pct[1]) {
     case 's': sb_puts(b, va_arg(ap, const char *)); f = pct + 2; break;
     case 'd': sb_int(b, va_arg(ap, int)); f = pct + 2; break;
+    case 'u': sb_int(b, va_arg(ap, unsigned)); f = pct + 2; break;
     case '%': sb_puts(b, "%"); f = pct + 2; break;
     case 'z':
       if (pct[2] != 'u') return false;

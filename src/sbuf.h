@@ -15,6 +15,8 @@ typedef struct {
 
 void sb_puts(sbuf_t *b, const char *s);
 void sb_printf(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends n copies of c. */
+void sb_fill(sbuf_t *b, char c, size_t n);
 /* Writes the decimal digits of v (with a '-' when negative) at out, at most SB_DECIMAL_MAX
  * bytes and no terminator; returns the end. */
 #define SB_DECIMAL_MAX 20
