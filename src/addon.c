@@ -11,6 +11,7 @@
 #include <ffi.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cffi.h"
 
@@ -102,7 +103,7 @@ static uint32_t jit_threshold(void) {
   unsigned long n = strtoul(v, &end, 10);
   if (*v >= '0' && *v <= '9' && *end == 0 && errno == 0 && n <= INT32_MAX) return (uint32_t)n;
   if (!atomic_exchange(&warned, true))
-    fprintf(stderr, "cffi: ignoring CFFI_JIT_THRESHOLD=\"%s\" (expected a non-negative integer); using %d\n", v,
+    dprintf(STDERR_FILENO, "cffi: ignoring CFFI_JIT_THRESHOLD=\"%s\" (expected a non-negative integer); using %d\n", v,
             CFFI_JIT_THRESHOLD);
   return CFFI_JIT_THRESHOLD;
 }

@@ -290,7 +290,7 @@ bool cffi_jit_on(cffi_env_t *st) {
   if (cffi_exec_probe(&why) != CFFI_EXEC_NONE) return true;
   if (st->debug_source && !st->jit_refusal_told) {
     st->jit_refusal_told = true;
-    fprintf(stderr, "cffi: executable memory is refused (%s): the JIT is off, calls use libffi\n", why);
+    dprintf(STDERR_FILENO, "cffi: executable memory is refused (%s): the JIT is off, calls use libffi\n", why);
   }
   return false;
 }
@@ -314,7 +314,7 @@ int cffi_jit_link(cffi_env_t *st, cffi_fn_t **fns, size_t n) {
   cffi_codegen_env_t e = {st, st->slots, st->tags, &st->depth, &st->last_errno, &st->pending, &errno};
   src = cffi_codegen_batch(&e, batch, nb, NULL);
   if (!src) goto done;
-  if (st->debug_source) fprintf(stderr, "cffi: generated source (%zu functions):\n%s\n", nb, src);
+  if (st->debug_source) dprintf(STDERR_FILENO, "cffi: generated source (%zu functions):\n%s\n", nb, src);
 
   jit_errors_t err;
   err.msg[0] = 0;
@@ -323,10 +323,10 @@ int cffi_jit_link(cffi_env_t *st, cffi_fn_t **fns, size_t n) {
   cffi_code_t *code = jit_compile(src, nb, entries, &err);
   pthread_mutex_unlock(&tcc_lock);
   if (!code) {
-    if (st->debug_source) fprintf(stderr, "cffi: TinyCC failed, using libffi: %s\n", err.msg);
+    if (st->debug_source) dprintf(STDERR_FILENO, "cffi: TinyCC failed, using libffi: %s\n", err.msg);
     goto done;
   }
-  if (st->debug_source && err.count) fprintf(stderr, "cffi: TinyCC: %d warning(s), first: %s\n", err.count, err.msg);
+  if (st->debug_source && err.count) dprintf(STDERR_FILENO, "cffi: TinyCC: %d warning(s), first: %s\n", err.count, err.msg);
   for (size_t i = 0; i < nb; i++) {
     batch[i]->jit_entry = entries[i];
     batch[i]->code = code;
@@ -345,7 +345,7 @@ int cffi_jit_callback(cffi_env_t *st, const cffi_sig_t *sig, const void *cb,
   if (cffi_exec_probe(NULL) == CFFI_EXEC_NONE) return -1;
   char *src = cffi_codegen_cb_trampoline(sig, cb, dispatch);
   if (!src) return -1;
-  if (st->debug_source) fprintf(stderr, "cffi: generated source (callback):\n%s\n", src);
+  if (st->debug_source) dprintf(STDERR_FILENO, "cffi: generated source (callback):\n%s\n", src);
   jit_errors_t err;
   err.msg[0] = 0;
   err.count = 0;
@@ -355,7 +355,7 @@ int cffi_jit_callback(cffi_env_t *st, const cffi_sig_t *sig, const void *cb,
   pthread_mutex_unlock(&tcc_lock);
   free(src);
   if (!c) {
-    if (st->debug_source) fprintf(stderr, "cffi: TinyCC failed, callback stays on libffi: %s\n", err.msg);
+    if (st->debug_source) dprintf(STDERR_FILENO, "cffi: TinyCC failed, callback stays on libffi: %s\n", err.msg);
     return -1;
   }
   *entry = (void *)e;

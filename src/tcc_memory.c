@@ -49,6 +49,7 @@ void cffi_tcc_guard_leave(void) { tcc_guard = NULL; }
 /* `job` lives in the caller's frame, not in this one, which calls setjmp. */
 int cffi_tcc_run_guarded(void (*steps)(void *job, cffi_tcc_guard_t *guard), void *job) {
   cffi_tcc_guard_t guard;
+  cffi_tcc_glibc_init();
   if (setjmp(guard.exit_jmp)) return -1;
   cffi_tcc_guard_enter(&guard);
   steps(job, &guard);

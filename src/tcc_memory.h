@@ -46,8 +46,12 @@ typedef struct {
 } cffi_tcc_guard_t;
 void cffi_tcc_guard_enter(cffi_tcc_guard_t *g);
 void cffi_tcc_guard_leave(void);
-/* Runs steps(job, guard) with a guard held: 0, or -1 if libtcc called exit() (steps has then
- * stopped wherever libtcc was; whatever it reported went to its error callback). */
+/* Runs steps(job, guard) with a guard held (and call_jit.c's tcc_lock, which every caller
+ * holds): 0, or -1 if libtcc called exit() (steps has then stopped wherever libtcc was;
+ * whatever it reported went to its error callback). */
 int cffi_tcc_run_guarded(void (*steps)(void *job, cffi_tcc_guard_t *guard), void *job);
+/* Fills libtcc's copies of stdout, stderr and environ (tcc_glibc.c); cffi_tcc_run_guarded
+ * calls it first. */
+void cffi_tcc_glibc_init(void);
 
 #endif

@@ -105,6 +105,17 @@ test("lib/ and index.mjs are ASCII: V8 keeps a source with any other character a
   }
 });
 
+test("src/ writes to stdout and stderr only through file descriptors (tcc_glibc.c)", { skip: !fs.existsSync(path.join(cffiDir, "src", "tcc_glibc.c")) && "no src/ here" }, () => {
+  // Inside cffi.node, stdout, stderr and environ name libtcc's copies, which are filled only
+  // when TinyCC first runs: code that used them before would crash
+  const src = path.join(cffiDir, "src");
+  for (const name of fs.readdirSync(src).filter((n) => /\.[ch]$/.test(n) && n !== "tcc_glibc.c")) {
+    const text = fs.readFileSync(path.join(src, name), "utf8").replace(/\/\*[^]*?\*\//g, "").replace(/"(?:[^"\\\n]|\\.)*"/g, '""');
+    const m = /\b(stdout|stderr|environ)\b/.exec(text);
+    assert.equal(m, null, `src/${name} uses ${m && m[1]}: write with dprintf(STDOUT_FILENO/STDERR_FILENO, ...) instead`);
+  }
+});
+
 test("where `module` is not Node's (a bundler, a test runner), lib/ loads through its require()", () => {
   const r = spawnSync(process.execPath, [__filename], { env: { ...process.env, CFFI_LOAD_CHILD: "bundler" }, encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
