@@ -88,10 +88,11 @@ int cffi_decl_callback(napi_env env, napi_value def, cffi_sig_t *sig, bool *thre
   /* read as lib/types.js does: args, then returns, then the argument types */
   if (napi_get_named_property(env, def, "args", &args) != napi_ok || napi_typeof(env, args, &vt) != napi_ok) return -1;
   if (vt != napi_undefined) {
-    bool array;
-    if (napi_is_array(env, args, &array) != napi_ok) return -1;
-    if (!array) return 0;
-    if (napi_get_array_length(env, args, &n) != napi_ok) return -1;
+    /* napi_get_array_length answers napi_array_expected for anything but an array, as
+     * napi_is_array would say (one Node-API function fewer to bind on a first JSCallback) */
+    napi_status st = napi_get_array_length(env, args, &n);
+    if (st == napi_array_expected) return 0;
+    if (st != napi_ok) return -1;
     if (n > CFFI_MAX_ARGS) return 0;
   }
   if (napi_get_named_property(env, def, "returns", &ret) != napi_ok || napi_typeof(env, ret, &vt) != napi_ok) return -1;
