@@ -1,11 +1,9 @@
 /* addon.c: module initialisation. Creates the per-environment state (instance data, so that
  * every worker_threads Worker has its own), the shared call buffer, the type table, and lets
- * each part of the addon register its functions on the binding object used by lib/. Keeps
- * cffi.node itself loaded for the rest of the process (pin_self). */
+ * each part of the addon register its functions on the binding object used by lib/. (cffi.node
+ * stays loaded for the rest of the process: it is linked with -z nodelete, src/cffi.gypi.) */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
-#include <link.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <ffi.h>
@@ -108,37 +106,7 @@ static uint32_t jit_threshold(void) {
   return CFFI_JIT_THRESHOLD;
 }
 
-/* Node unloads an addon when the last environment that loaded it ends: a Worker that was the
- * only user of cffi takes cffi.node with it when it is terminated. But C threads may still run
- * cffi code then: a JSCallback's closure, stub and relay (SPEC §8.1: a callback that was not
- * closed answers zero after its environment is gone), and the trampolines that call into
- * cb_dispatch. So the first environment takes one more reference to cffi.node, never released
- * (RTLD_NODELETE: not even a dlclose could unload it), as the libraries opened by dlopen()
- * stay loaded until close() (SPEC §16). dl_iterate_phdr finds our own file name (dladdr would
- * need libdl's newer symbol versions, see glibc_compat.c). */
-static int find_self(struct dl_phdr_info *info, size_t size, void *data) {
-  const char **name = data;
-  uintptr_t self = (uintptr_t)&find_self;
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    uintptr_t start = info->dlpi_addr + ph->p_vaddr;
-    if (ph->p_type == PT_LOAD && self >= start && self - start < ph->p_memsz) {
-      *name = info->dlpi_name;
-      return 1;
-    }
-  }
-  return 0;
-}
-
-static void pin_self(void) {
-  const char *name = NULL;
-  dl_iterate_phdr(find_self, &name);
-  if (name && *name) dlopen(name, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE); /* never closed */
-}
-
 static napi_value init(napi_env env, napi_value exports) {
-  static pthread_once_t pinned = PTHREAD_ONCE_INIT;
-  pthread_once(&pinned, pin_self);
   cffi_env_t *st = calloc(1, sizeof(*st));
   if (!st) {
     napi_throw_error(env, NULL, "cffi: out of memory");
