@@ -66,6 +66,13 @@ const loadAddon = (function loadAddon() {
 });
 
 const binding = loadAddon();
+// binding.later(): the native functions that loading, declaring, calling and making callbacks
+// do not need (tier-up, close(), viewSource, .async, cc(), errno()), which src/addon.c makes on
+// the first call rather than with the binding.
+let laterBinding = null;
+const later = (function later() { // parenthesized: compiled with this module (see loadAddon)
+  return (laterBinding ??= binding.later());
+});
 
 
 const MAX_ARGS = 64;
@@ -426,7 +433,7 @@ const typeKey = (function typeKey(t) {
 });
 
 // Per-signature code from a source the native side writes (src/jsgen.c): `gen` is
-// binding.jsAsync or binding.jsCallback, and what the source returns is cached per signature.
+// binding.later().jsAsync or binding.jsCallback, and what the source returns is cached per signature.
 // With `ifMade`, only what is in the cache (else undefined): nothing is compiled, and while
 // the cache is empty (a first JSCallback) not even the key is made.
 const perSignature = new MapCtor();
@@ -451,7 +458,7 @@ const builtins = {
 };
 
 module.exports = {
-  builtins, binding, H, TAG, MAX_ARGS, AREA_OFFSET, BUF_SIZE, state, helpers, compiledFor, zlist, reserve, ReflectApply, newFunction, rejected,
+  builtins, binding, later, H, TAG, MAX_ARGS, AREA_OFFSET, BUF_SIZE, state, helpers, compiledFor, zlist, reserve, ReflectApply, newFunction, rejected,
   codedTypeError, codedError, codedRangeError,
   toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
   pointerError, isView, viewByteLength, abByteLength, viewGone, ptr, offsetArg, MIN_ADDRESS,

@@ -6,12 +6,12 @@
 // synchronous path, nothing user code can replace runs between the writer and the native call
 // (lib/abi.js), and settling uses no Promise method either: the native side calls `settle`.
 "use strict";
-const { binding, compiledFor, rejected } = require("./abi.js");
+const { binding, later, compiledFor, rejected } = require("./abi.js");
 const { T, VARIADIC } = require("./types.js");
 const { pin, unpin } = require("./library.js");
 
 // A signature's `.async` parts, { write(a0, ...), read() }, compiled on its first `.async` call.
-const asyncParts = (sig) => compiledFor(binding.jsAsync, sig);
+const asyncParts = (sig) => compiledFor(later().jsAsync, sig);
 
 // JSCallbacks passed as `function` arguments stay alive until the call settles, even if the
 // caller closes them meanwhile (JSCallback, lib/library.js): the C function may still call them.
@@ -41,7 +41,7 @@ function callAsync(handle, index, read, sig, owner, args) {
   };
   let p;
   try {
-    p = binding.callAsync(handle, index, read, args, settle);
+    p = later().callAsync(handle, index, read, args, settle);
   } catch (e) {
     return rejected(e);
   }

@@ -13,7 +13,7 @@
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
-const { binding, codedTypeError, codedError } = require("./abi.js");
+const { binding, later, codedTypeError, codedError } = require("./abi.js");
 const { linkLibrary, nulError, readSymbols, filePath } = require("./library.js");
 
 const runtimeDir = path.join(__dirname, "..", "cc-runtime");
@@ -126,7 +126,7 @@ function compileError(files, count, text) {
 function checkLayouts(e) {
   const types = [e.sig.returns, ...e.sig.args];
   for (const t of types) {
-    if (typeof t !== "object" || binding.tccAgrees(t)) continue;
+    if (typeof t !== "object" || later().tccAgrees(t)) continue;
     throw new TypeError(`cc(): "${e.name}": ${process.arch !== "x64" ? `structs by value in cc() are supported on x86-64 only` :
       "TinyCC passes this struct by value differently from gcc (16 bytes or less with an integer and a floating-point half, misaligned fields, or aligned to more than 8 bytes)"}; pass a pointer`);
   }
@@ -155,7 +155,7 @@ function cc(options) {
   }
   const sysincludes = [...s.sysincludes, path.join(runtimeDir, "include"), path.join(runtimeDir, "node"),
     ...systemIncludes(), path.join(runtimeDir, "fallback")];
-  const r = binding.ccCompile(archRuntimeDir, s.includes, sysincludes, s.defines, s.options, s.libraries, files,
+  const r = later().ccCompile(archRuntimeDir, s.includes, sysincludes, s.defines, s.options, s.libraries, files,
     list.map((e) => e.cname));
   const [handle, result] = r;
   if (handle === null) {

@@ -67,7 +67,7 @@ const siblingRequire = (function siblingRequire(id) {
   return ReflectApply(plainRequire, this, [id]);
 });
 
-const { binding, ptr } = sibling("abi.js");
+const { later, ptr } = sibling("abi.js");
 const { FFIType } = sibling("types.js");
 const { dlopen, linkSymbols, CFunction, viewSource, JSCallback } = sibling("library.js");
 
@@ -93,7 +93,7 @@ function cc(options) {
 }
 
 function errno() {
-  return binding.errno();
+  return later().errno();
 }
 
 module.exports = { FFIType, dlopen, linkSymbols, CFunction, viewSource, JSCallback, ptr, suffix, native, cc, errno };

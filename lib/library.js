@@ -11,7 +11,7 @@
 // 0.85 to 0.48 ms and require() from 2.42 to 2.60 ms).
 "use strict";
 const {
-  binding, state, helpers, codedTypeError, codedError, codedRangeError, ReflectApply, newFunction, rejected, zlist,
+  binding, later, state, helpers, codedTypeError, codedError, codedRangeError, ReflectApply, newFunction, rejected, zlist,
   compiledFor, builtins: { uncurry },
 } = require("./abi.js");
 const { readSignature, T } = require("./types.js");
@@ -153,7 +153,7 @@ const bindBatch = (function bindBatch(key, n, source, sigs, closedError, tierUp,
 // Builds the JS functions for resolved entries [{ name, sig, addr }]. Returns the functions
 // (same order) and a close() that disables them all. Until the batch tiers up, calls go
 // through one native function for all (binding.callAt); a symbol gets a libffi call function
-// of its own (binding.entry) only if it stays on libffi after tiering up. Declaring many
+// of its own (binding.later().entry) only if it stays on libffi after tiering up. Declaring many
 // functions and calling few stays cheap.
 // Tiering: every function starts on its libffi entry. After state.jitThreshold calls of any
 // of them (CFFI_JIT_THRESHOLD; 0: at once), tierUp compiles the whole batch with the JIT in
@@ -176,12 +176,13 @@ const bindAll = (function bindAll(entries, closedMessage, owner) {
     tiered = true;
     let jits = [];
     try {
-      if (state.jit) jits = binding.jit(handle);
+      if (state.jit) jits = later().jit(handle);
     } catch {
       // compiling never changes behaviour: whatever went wrong, the batch stays on libffi
     }
     const fast = new ArrayCtor(n);
-    for (let i = 0; i < n; i++) fast[i] = jits[i] || binding.entry(handle, i);
+    const { entry } = later();
+    for (let i = 0; i < n; i++) fast[i] = jits[i] || entry(handle, i);
     batch.swap(fast);
   };
   const callAsyncAt = (i, read, args) =>
@@ -204,7 +205,7 @@ const bindAll = (function bindAll(entries, closedMessage, owner) {
       // the native side (libffi data, compiled code) goes now, without waiting for the event
       // loop; or once the outermost call returned if one is running, or once the last .async
       // call settled (src/library.c)
-      binding.release(handle);
+      later().release(handle);
     },
   };
 });
@@ -307,7 +308,7 @@ const linkLibrary = (function linkLibrary(list, handle, lib = { handle, closed: 
     if (lib.inflight !== 0) return; // lib/async.js unloads it when the last call settles
     // Closed from a callback while C code (maybe this library's) is on the stack: unload once
     // the outermost call has returned.
-    if (binding.inCall()) setImmediate(() => binding.close(handle));
+    if (later().inCall()) setImmediate(() => binding.close(handle));
     else binding.close(handle);
   };
   return { symbols: out, close };
@@ -354,13 +355,14 @@ function viewSource(symbols, isCallback = false) {
     const sig = readSignature(symbols, "callback");
     // With the JIT, a JSCallback starts on a libffi closure and, after 100 x CFFI_JIT_THRESHOLD
     // calls on its thread, runs this trampoline.
-    return (binding.jitAvailable() && binding.source(sig.returns, sig.args, true)) || LIBFFI_NOTE("JSCallback");
+    return (later().jitAvailable() && later().source(sig.returns, sig.args, true)) || LIBFFI_NOTE("JSCallback");
   }
   const list = readSymbols(symbols, "viewsource");
   // With the JIT off (CFFI_JIT=0, or no executable memory) every signature runs on libffi, and
   // says so.
-  const jit = binding.jitAvailable();
-  return list.map((e) => (jit && binding.source(e.sig.returns, e.sig.args, false)) || LIBFFI_NOTE(e.name));
+  const { jitAvailable, source } = later();
+  const jit = jitAvailable();
+  return list.map((e) => (jit && source(e.sig.returns, e.sig.args, false)) || LIBFFI_NOTE(e.name));
 }
 
 // ---- JSCallback -----------------------------------------------------------------------------

@@ -32,6 +32,7 @@ static void env_finalize(napi_env env, void *data, void *hint) {
   if (st->buffer_ref) napi_delete_reference(env, st->buffer_ref);
   if (st->view_gone) napi_delete_reference(env, st->view_gone);
   if (st->cold_later) napi_delete_reference(env, st->cold_later);
+  if (st->later) napi_delete_reference(env, st->later);
   for (int i = 0; i < st->npend; i++) napi_delete_reference(env, st->pend[i].ref);
   free(st->pend);
   free(st);
@@ -44,8 +45,8 @@ static bool env_flag(const char *name, bool dflt) {
 }
 
 /* binding.state(viewGone): { buffer, jit, jitThreshold } — the shared buffer for lib/abi.js;
- * jit: false with CFFI_JIT=0 (binding.jitAvailable() also asks whether the system allows it).
- * viewGone (a function) is kept for convert.c's check of empty views. */
+ * jit: false with CFFI_JIT=0 (binding.later().jitAvailable() also asks whether the system
+ * allows it). viewGone (a function) is kept for convert.c's check of empty views. */
 static napi_value get_state(napi_env env, napi_callback_info info) {
   cffi_env_t *st = cffi_env_get(env);
   napi_value out, buf, jit, arg;
@@ -83,10 +84,38 @@ static napi_value get_jit_available(napi_env env, napi_callback_info info) {
   return v;
 }
 
+static napi_status init_misc_later(napi_env env, napi_value later) {
+  CFFI_EXPORT_FN(env, later, "jitAvailable", get_jit_available);
+  CFFI_EXPORT_FN(env, later, "errno", get_errno);
+  return napi_ok;
+}
+
+/* binding.later(): the native functions that loading cffi, declaring, calling and making
+ * callbacks do not need (tier-up, close(), viewSource, .async, cc(), errno(), the tests'
+ * declSig), made on the first call, then the same object every time in an environment. Made
+ * with the binding, they cost every require() ~40-50 us on the VM of 2026-12-07 (paired
+ * medians; dlopen + 9 and the first JSCallback were faster too). */
+static napi_value get_later(napi_env env, napi_callback_info info) {
+  cffi_env_t *st = cffi_env_get(env);
+  napi_value out;
+  if (st->later) {
+    CFFI_CALL(env, napi_get_reference_value(env, st->later, &out));
+    return out;
+  }
+  CFFI_CALL(env, napi_create_object(env, &out));
+  if (cffi_init_library_later(env, out) != napi_ok || cffi_init_async_later(env, out) != napi_ok ||
+      cffi_init_cc_later(env, out) != napi_ok || cffi_init_layout_later(env, out) != napi_ok ||
+      cffi_init_decl_later(env, out) != napi_ok || init_misc_later(env, out) != napi_ok) {
+    cffi_throw_last(env);
+    return NULL;
+  }
+  CFFI_CALL(env, napi_create_reference(env, out, 1, &st->later));
+  return out;
+}
+
 static napi_status init_misc(napi_env env, napi_value exports) {
   CFFI_EXPORT_FN(env, exports, "state", get_state);
-  CFFI_EXPORT_FN(env, exports, "jitAvailable", get_jit_available);
-  CFFI_EXPORT_FN(env, exports, "errno", get_errno);
+  CFFI_EXPORT_FN(env, exports, "later", get_later);
   return napi_ok;
 }
 
@@ -135,8 +164,7 @@ static napi_value init(napi_env env, napi_value exports) {
 
   if (cffi_init_library(env, exports) != napi_ok || cffi_init_call(env, exports) != napi_ok ||
       cffi_init_callback(env, exports) != napi_ok || cffi_init_memory(env, exports) != napi_ok ||
-      cffi_init_async(env, exports) != napi_ok || cffi_init_cc(env, exports) != napi_ok || cffi_init_layout(env, exports) != napi_ok ||
-      cffi_init_decl(env, exports) != napi_ok || init_misc(env, exports) != napi_ok) {
+      init_misc(env, exports) != napi_ok) {
     cffi_throw_last(env);
     return NULL;
   }

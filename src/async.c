@@ -212,7 +212,7 @@ fail:
   return NULL;
 }
 
-napi_status cffi_init_async(napi_env env, napi_value exports) {
-  CFFI_EXPORT_FN(env, exports, "callAsync", call_async);
+napi_status cffi_init_async_later(napi_env env, napi_value later) {
+  CFFI_EXPORT_FN(env, later, "callAsync", call_async);
   return napi_ok;
 }

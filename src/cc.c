@@ -250,7 +250,7 @@ done:
   return out;
 }
 
-napi_status cffi_init_cc(napi_env env, napi_value exports) {
-  CFFI_EXPORT_FN(env, exports, "ccCompile", cc_compile);
+napi_status cffi_init_cc_later(napi_env env, napi_value later) {
+  CFFI_EXPORT_FN(env, later, "ccCompile", cc_compile);
   return napi_ok;
 }

@@ -125,6 +125,7 @@ typedef struct cffi_env_s {
   int napi_calls;          /* calls in flight that pass C a napi_env (cc()): C may open scopes */
   napi_ref view_gone;      /* lib/abi.js viewGone(view): why a view's bytes are gone, or null */
   napi_ref cold_later;     /* lib/library.js coldLater, for cold callbacks (callback.c) */
+  napi_ref later;          /* binding.later()'s object, once made (addon.c) */
   uint32_t cb_wrappers;    /* JSCallback wrappers generated (library.c jsCallback) */
   void *threads;           /* thread relay state, see callback.c */
   void *memory;            /* memory.c state (deferred deallocators) */
@@ -365,15 +366,18 @@ napi_value cffi_sig_value(napi_env env, const cffi_sig_t *sig);
 bool cffi_direct_fits(const cffi_sig_t *sig);
 
 /* ---- Module parts: each registers its exports on the binding object ------------------- */
+/* The cffi_init_*_later ones register on binding.later()'s object instead (addon.c), made on
+ * first use: functions that loading cffi, declaring, calling and making callbacks never need. */
 
 napi_status cffi_init_library(napi_env env, napi_value exports);
+napi_status cffi_init_library_later(napi_env env, napi_value later);
 napi_status cffi_init_call(napi_env env, napi_value exports);
 napi_status cffi_init_callback(napi_env env, napi_value exports);
 napi_status cffi_init_memory(napi_env env, napi_value exports);
-napi_status cffi_init_async(napi_env env, napi_value exports);
-napi_status cffi_init_cc(napi_env env, napi_value exports);
-napi_status cffi_init_layout(napi_env env, napi_value exports);
-napi_status cffi_init_decl(napi_env env, napi_value exports);
+napi_status cffi_init_async_later(napi_env env, napi_value later);
+napi_status cffi_init_cc_later(napi_env env, napi_value later);
+napi_status cffi_init_layout_later(napi_env env, napi_value later);
+napi_status cffi_init_decl_later(napi_env env, napi_value later);
 void cffi_callback_env_cleanup(cffi_env_t *st);
 void cffi_library_env_cleanup(cffi_env_t *st);
 void cffi_memory_env_cleanup(cffi_env_t *st);

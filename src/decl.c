@@ -145,7 +145,7 @@ static napi_value decl_sig(napi_env env, napi_callback_info info) {
   return cffi_sig_value(env, &sig);
 }
 
-napi_status cffi_init_decl(napi_env env, napi_value exports) {
-  CFFI_EXPORT_FN(env, exports, "declSig", decl_sig);
+napi_status cffi_init_decl_later(napi_env env, napi_value later) {
+  CFFI_EXPORT_FN(env, later, "declSig", decl_sig);
   return napi_ok;
 }

@@ -387,7 +387,7 @@ static napi_value tcc_agrees(napi_env env, napi_callback_info info) {
   return out;
 }
 
-napi_status cffi_init_layout(napi_env env, napi_value exports) {
-  CFFI_EXPORT_FN(env, exports, "tccAgrees", tcc_agrees);
+napi_status cffi_init_layout_later(napi_env env, napi_value later) {
+  CFFI_EXPORT_FN(env, later, "tccAgrees", tcc_agrees);
   return napi_ok;
 }

@@ -430,12 +430,17 @@ napi_status cffi_init_library(napi_env env, napi_value exports) {
   CFFI_EXPORT_FN(env, exports, "sym", lib_sym);
   CFFI_EXPORT_FN(env, exports, "close", lib_close);
   CFFI_EXPORT_FN(env, exports, "link", lib_link);
-  CFFI_EXPORT_FN(env, exports, "entry", lib_entry);
-  CFFI_EXPORT_FN(env, exports, "jit", lib_jit);
-  CFFI_EXPORT_FN(env, exports, "inCall", lib_in_call);
-  CFFI_EXPORT_FN(env, exports, "release", lib_release);
-  CFFI_EXPORT_FN(env, exports, "source", lib_source);
   CFFI_EXPORT_FN(env, exports, "jsCallback", lib_js_callback);
-  CFFI_EXPORT_FN(env, exports, "jsAsync", lib_js_async);
+  return napi_ok;
+}
+
+/* tier-up (jit, entry), close() (inCall, release), viewSource (source), .async (jsAsync) */
+napi_status cffi_init_library_later(napi_env env, napi_value later) {
+  CFFI_EXPORT_FN(env, later, "entry", lib_entry);
+  CFFI_EXPORT_FN(env, later, "jit", lib_jit);
+  CFFI_EXPORT_FN(env, later, "inCall", lib_in_call);
+  CFFI_EXPORT_FN(env, later, "release", lib_release);
+  CFFI_EXPORT_FN(env, later, "source", lib_source);
+  CFFI_EXPORT_FN(env, later, "jsAsync", lib_js_async);
   return napi_ok;
 }

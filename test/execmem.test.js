@@ -76,7 +76,7 @@ if (process.env.CFFI_EXECMEM_CHILD === "1") {
     sumIn,
     wideIn,
     closures: /\/memfd:cffi-closures/.test(maps),
-    jit: require(path.join(cffiDir, "lib", "abi.js")).binding.jitAvailable(),
+    jit: require(path.join(cffiDir, "lib", "abi.js")).binding.later().jitAvailable(),
     memfd: /\/memfd:cffi-jit/.test(maps),
     note: cffi.viewSource({ f: { args: ["i32"], returns: "i32" } })[0],
   };

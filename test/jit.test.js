@@ -137,8 +137,8 @@ function runChild() {
   const exBefore = executableMaps();
   const mapsBefore = allMaps();
   const [batch] = binding.link(defs); // [the batch, JS source of its symbol functions]
-  const jit = process.env.CFFI_JIT === "0" ? [] : binding.jit(batch); // one batch: one TinyCC state
-  const fns = defs.map((d, i) => jit[i] || binding.entry(batch, i)); // JIT, or libffi
+  const jit = process.env.CFFI_JIT === "0" ? [] : binding.later().jit(batch); // one batch: one TinyCC state
+  const fns = defs.map((d, i) => jit[i] || binding.later().entry(batch, i)); // JIT, or libffi
   const exAfter = executableMaps();
   const mapsAfter = allMaps();
   const out = { results: [], jit: fns.map((_, i) => Boolean(jit[i])) };
@@ -160,7 +160,7 @@ function runChild() {
       const rv = fns[i](...js);
       out.results.push({ sym: c.sym, ret: c.ret, args: call.map((a) => ("js" in a ? `<${a.tag}>` : String(Object.values(a)[0]))).join(","),
         slot: U64[0].toString(16), tag: TG[0], rv: rv === undefined ? "undefined" : JSON.stringify(rv),
-        errno: binding.errno() });
+        errno: binding.later().errno() });
     }
   });
   // Linking must not add a writable+executable mapping (the JIT relocates into RW pages,
@@ -287,11 +287,11 @@ test("CFFI_DEBUG_SOURCE prints the generated C", () => {
 
 test("viewSource's native half: C for JIT signatures and for the callback trampolines", () => {
   const binding = require(path.join(cffiDir, "lib", "abi.js")).binding;
-  const src = binding.source(T.f64, [T.i32, T.cstring, T.u64], false);
+  const src = binding.later().source(T.f64, [T.i32, T.cstring, T.u64], false);
   assert.equal(typeof src, "string");
   assert.match(src, /^#line 1 "cffi:prelude"/);
   assert.match(src, /#line 1 "cffi:[^"]*:double\(int32_t, char \*, uint64_t\)"/);
-  const cb = binding.source(T.f64, [T.i32, T.cstring], true); // what a hot JSCallback runs
+  const cb = binding.later().source(T.f64, [T.i32, T.cstring], true); // what a hot JSCallback runs
   assert.match(cb, /#line 1 "cffi:callback:double\(int32_t, char \*\)"/);
   assert.match(cb, /double cffi_call_0\(int32_t a0, char \* a1\)/);
 });
