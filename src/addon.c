@@ -95,21 +95,30 @@ static napi_status init_misc_later(napi_env env, napi_value later) {
  * declSig), made on the first call, then the same object every time in an environment. Made
  * with the binding, they cost every require() ~40-50 us on the VM of 2026-12-07 (paired
  * medians; dlopen + 9 and the first JSCallback were faster too). */
+static napi_status make_later(napi_env env, void *ctx, napi_value *out) {
+  napi_status s;
+  if ((s = napi_create_object(env, out)) != napi_ok || (s = cffi_init_library_later(env, *out)) != napi_ok ||
+      (s = cffi_init_async_later(env, *out)) != napi_ok || (s = cffi_init_cc_later(env, *out)) != napi_ok ||
+      (s = cffi_init_layout_later(env, *out)) != napi_ok || (s = cffi_init_decl_later(env, *out)) != napi_ok)
+    return s;
+  return init_misc_later(env, *out);
+}
+
 static napi_value get_later(napi_env env, napi_callback_info info) {
-  cffi_env_t *st = cffi_env_get(env);
+  return cffi_binding_part(env, &cffi_env_get(env)->later, make_later, NULL);
+}
+
+napi_value cffi_binding_part(napi_env env, napi_ref *ref, napi_status (*make)(napi_env env, void *ctx, napi_value *out),
+                             void *ctx) {
   napi_value out;
-  if (st->later) {
-    CFFI_CALL(env, napi_get_reference_value(env, st->later, &out));
+  if (*ref) {
+    CFFI_CALL(env, napi_get_reference_value(env, *ref, &out));
     return out;
   }
-  CFFI_CALL(env, napi_create_object(env, &out));
-  if (cffi_init_library_later(env, out) != napi_ok || cffi_init_async_later(env, out) != napi_ok ||
-      cffi_init_cc_later(env, out) != napi_ok || cffi_init_layout_later(env, out) != napi_ok ||
-      cffi_init_decl_later(env, out) != napi_ok || init_misc_later(env, out) != napi_ok) {
+  if (make(env, ctx, &out) != napi_ok || napi_create_reference(env, out, 1, ref) != napi_ok) {
     cffi_throw_last(env);
     return NULL;
   }
-  CFFI_CALL(env, napi_create_reference(env, out, 1, &st->later));
   return out;
 }
 

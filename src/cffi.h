@@ -416,4 +416,10 @@ napi_value cffi_throw_range(napi_env env, const char *code, const char *msg);
     if (s__ != napi_ok) return s__;                                                 \
   } while (0)
 
+/* A part of the binding made on first use (binding.later(), binding.memory()): the object *ref
+ * holds, or the first time the one make(env, ctx, &out) builds, then kept in *ref (the owner
+ * deletes it). NULL with an exception pending when that fails. */
+napi_value cffi_binding_part(napi_env env, napi_ref *ref, napi_status (*make)(napi_env env, void *ctx, napi_value *out),
+                             void *ctx);
+
 #endif

@@ -288,7 +288,8 @@ static napi_value decode_utf8(napi_env env, napi_callback_info info) {
 /* The functions of lib/memory.js and lib/layout.js and the scratch buffer, on an object of
  * their own: those modules load on first use. Made at require("cffi") with the deallocators'
  * threadsafe function, they cost 60-90 us of every require. */
-static napi_status make_memory_binding(napi_env env, mem_state_t *ms, napi_value *result) {
+static napi_status make_memory_binding(napi_env env, void *ctx, napi_value *result) {
+  mem_state_t *ms = ctx;
   napi_status s;
   napi_value out, ab;
   void *data;
@@ -309,8 +310,8 @@ static napi_status make_memory_binding(napi_env env, mem_state_t *ms, napi_value
   CFFI_EXPORT_FN(env, out, "copyOut", copy_out);
   CFFI_EXPORT_FN(env, out, "memCopyIn", scratch_copy_in);
   CFFI_EXPORT_FN(env, out, "memCopyOut", scratch_copy_out);
-  /* the reference keeps the buffer, so the functions may use ms->scratch */
-  if ((s = napi_create_reference(env, out, 1, &ms->binding_ref)) != napi_ok) return s;
+  /* the reference cffi_binding_part takes keeps the buffer, so the functions may use
+   * ms->scratch (they are reachable only through `out`) */
   ms->scratch = data;
   *result = out;
   return napi_ok;
@@ -319,14 +320,7 @@ static napi_status make_memory_binding(napi_env env, mem_state_t *ms, napi_value
 /* binding.memory(): the same object every time in an environment. */
 static napi_value memory_binding(napi_env env, napi_callback_info info) {
   mem_state_t *ms = state(env);
-  napi_value out;
-  if (ms->binding_ref) {
-    CFFI_CALL(env, napi_get_reference_value(env, ms->binding_ref, &out));
-  } else if (make_memory_binding(env, ms, &out) != napi_ok) {
-    cffi_throw_last(env);
-    return NULL;
-  }
-  return out;
+  return cffi_binding_part(env, &ms->binding_ref, make_memory_binding, ms);
 }
 
 napi_status cffi_init_memory(napi_env env, napi_value exports) {
