@@ -15,12 +15,12 @@
 // built-in from user code runs Node's loader path for them for the first time, ~80 us of
 // require("cffi") on Node 20 (process.getBuiltinModule("node:fs"): ~11 us).
 "use strict";
+const ReflectApply = Reflect.apply;
 const getBuiltinModule = typeof process.getBuiltinModule === "function" ? process.getBuiltinModule : undefined;
-const builtin = (id) => (getBuiltinModule !== undefined && Reflect.apply(getBuiltinModule, process, [id])) || require(id);
+const builtin = (id) => (getBuiltinModule !== undefined && ReflectApply(getBuiltinModule, process, [id])) || require(id);
 const { readFileSync } = builtin("node:fs");
 
 const ModuleCtor = module.constructor;
-const ReflectApply = Reflect.apply;
 // Each sibling also as a plain require() with a literal name: where `module` is not Node's
 // (a bundler's or a test runner's module system) that is what runs, and what they can see.
 const SIBLINGS = {
