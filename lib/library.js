@@ -12,7 +12,7 @@
 "use strict";
 const {
   binding, later, state, helpers, codedTypeError, codedError, codedRangeError, ReflectApply, newFunction, rejected, zlist,
-  compiledFor, builtins: { uncurry },
+  compiledFor, H, builtins: { uncurry },
 } = require("./abi.js");
 const { readSignature, T } = require("./types.js");
 const { fileURLToPath } = require("node:url");
@@ -403,8 +403,8 @@ const startsCold = (function startsCold(sig) {
   return true;
 });
 
-// The native side of `new JSCallback(fn, def)` where binding.callbackOf declined it:
-// [handle, address, threadsafe].
+// The native side of `new JSCallback(fn, def)` where binding.callbackOf declined it: the
+// callback's handle (see JSCallback for the rest of what it returns).
 const createCallback = (function createCallback(fn, def) {
   if (def === null || typeof def !== "object") throw new TypeError("Expected object");
   if (typeof fn !== "function") throw new TypeError("Expected callback function");
@@ -416,15 +416,19 @@ const createCallback = (function createCallback(fn, def) {
     : binding.callback((makeWrapper ?? makeCallbackWrapper(sig))(fn), sig.returns, sig.args, threadsafe, undefined);
 });
 
-// What each JSCallback keeps out of reach of user code: its native handle (null once closed),
-// the `.async` calls in flight that were passed it (pins), and whether close() was called
-// while pinned (closing: freed when the last pin goes); stateOf(x) is undefined for anything
-// else. The methods below are the only ones that see it; another object as `this` is a
-// TypeError, as a class's private field would be.
+// What each JSCallback keeps out of reach of user code: `callbacks` holds its native handle
+// (null once closed); handleOf(x) is undefined for anything else. `pinned` holds, only while
+// `.async` calls in flight were passed it, their count and whether close() was called
+// meanwhile (closing: freed when the last pin goes). The methods below are the only ones that
+// see them; another object as `this` is a TypeError, as a class's private field would be. The
+// handle alone, not an object per callback: the object literal cost ~1 us of a second
+// `new JSCallback` (paired fresh processes), which V8 runs without feedback yet.
 const callbacks = new WeakMap();
-const callbackGet = uncurry(WeakMap.prototype.get);
-const callbackSet = uncurry(WeakMap.prototype.set);
-const stateOf = (cb) => (cb !== null && typeof cb === "object" ? callbackGet(callbacks, cb) : undefined);
+const pinned = new WeakMap();
+const weakGet = uncurry(WeakMap.prototype.get);
+const weakSet = uncurry(WeakMap.prototype.set);
+const weakDelete = uncurry(WeakMap.prototype.delete);
+const handleOf = (cb) => (cb !== null && typeof cb === "object" ? weakGet(callbacks, cb) : undefined);
 
 // JSCallback is a function, not a class, though it behaves as one (`new` only, methods on its
 // prototype, not enumerable): V8 compiles a parenthesized function with this module, where a
@@ -432,24 +436,27 @@ const stateOf = (cb) => (cb !== null && typeof cb === "object" ? callbackGet(cal
 // JSCallback (141.7 -> 111.2 us, medians of 21 fresh processes).
 const JSCallback = (function JSCallback(fn, def) {
   if (new.target === undefined) throw new TypeError("Class constructor JSCallback cannot be invoked without 'new'");
-  const made = binding.callbackOf(fn, def, coldLater) ?? createCallback(fn, def);
-  callbackSet(callbacks, this, { handle: made[0], pins: 0, closing: false });
-  this.ptr = made[1];
-  this.threadsafe = made[2];
+  const handle = binding.callbackOf(fn, def, coldLater) ?? createCallback(fn, def);
+  // the native side leaves the address in slot 0 as a pointer result (src/cffi.h: never NULL
+  // here) and `threadsafe` in slot 1: one value returned, not an array of three
+  this.ptr = H.T[0] === 0 ? H.F64[0] : H.BU64[0];
+  this.threadsafe = H.I32[2] !== 0;
+  weakSet(callbacks, this, handle);
 });
 
 const methods = {
   close() {
-    const st = stateOf(this);
-    if (st === undefined) throw new TypeError("JSCallback.prototype.close called on an object that is not a JSCallback");
-    if (st.handle === null || st.closing) return;
+    const h = handleOf(this);
+    if (h === undefined) throw new TypeError("JSCallback.prototype.close called on an object that is not a JSCallback");
+    if (h === null) return;
+    const p = weakGet(pinned, this);
+    if (p !== undefined && p.closing) return;
     this.ptr = null;
-    if (st.pins > 0) {
-      st.closing = true;
+    if (p !== undefined) {
+      p.closing = true;
       return;
     }
-    const h = st.handle;
-    st.handle = null;
+    weakSet(callbacks, this, null);
     binding.callbackClose(h);
   },
   [Symbol.toPrimitive]() {
@@ -469,17 +476,19 @@ Object.defineProperty(JSCallback, "prototype", { writable: false });
 // pin(cb) / unpin(cb): an `.async` call that was given `cb` keeps its native side alive until
 // the call settles, because the C function may still call it after the JS caller closed it.
 const pin = (cb) => {
-  const st = stateOf(cb);
-  if (st === undefined || st.handle === null || st.closing) return false;
-  st.pins++;
+  const h = handleOf(cb);
+  if (h === undefined || h === null) return false;
+  const p = weakGet(pinned, cb);
+  if (p === undefined) weakSet(pinned, cb, { n: 1, closing: false });
+  else if (p.closing) return false;
+  else p.n++;
   return true;
 };
 const unpin = (cb) => {
-  const st = callbackGet(callbacks, cb);
-  if (--st.pins === 0 && st.closing) {
-    st.closing = false;
-    cb.close();
-  }
+  const p = weakGet(pinned, cb);
+  if (--p.n > 0) return;
+  weakDelete(pinned, cb);
+  if (p.closing) ReflectApply(methods.close, cb, []); // the close() it deferred
 };
 
 module.exports = {

@@ -414,10 +414,10 @@ void cffi_cb_dispatch(cffi_cb_t *cb, void *ret, void **args) {
 }
 
 /* A new callback of signature *sig (taken: freed here on failure) calling `fn`: the wrapper,
- * or the user's function itself when cold (cb_call_cold) -> [handle (External), address,
- * threadsafe]. */
+ * or the user's function itself when cold (cb_call_cold) -> its handle (an External), with its
+ * address in slot 0 (a pointer result: slot and tag) and `threadsafe` in slot 1 (int32). */
 static napi_value cb_make(napi_env env, napi_value fn, cffi_sig_t *sig, bool threadsafe, bool cold) {
-  napi_value out, handle, v;
+  napi_value handle;
   cb_ext_t *x = calloc(1, sizeof(*x));
   if (!x) {
     cffi_sig_free(sig);
@@ -478,15 +478,17 @@ static napi_value cb_make(napi_env env, napi_value fn, cffi_sig_t *sig, bool thr
   /* No finalizer: close() frees the callback, and one never closed stays (C may hold its
    * pointer). A finalizer, even an empty one, would hold memory until the event loop turns
    * (Node-API runs finalizers from it; SPEC §16). */
-  if (napi_create_external(env, cb, NULL, NULL, &handle) != napi_ok ||
-      napi_create_array_with_length(env, 3, &out) != napi_ok || napi_get_boolean(env, threadsafe, &v) != napi_ok) {
+  if (napi_create_external(env, cb, NULL, NULL, &handle) != napi_ok) {
     cffi_throw_last(env);
     goto fail;
   }
-  napi_set_element(env, out, 0, handle);
-  napi_set_element(env, out, 1, cffi_address_value(env, cb->code));
-  napi_set_element(env, out, 2, v);
-  return out;
+  /* the address and `threadsafe` go back through the shared buffer: an array of three cost
+   * five Node-API calls more per callback */
+  cffi_env_t *st = cb->st;
+  cffi_slot_t a = {.ptr = cb->code};
+  cffi_store_value(CFFI_T_PTR, a, &st->slots[0], &st->tags[0]);
+  st->slots[1].i32 = threadsafe;
+  return handle;
 fail:
   if (cb->fn) napi_delete_reference(env, cb->fn);
   cb->fn = NULL; /* cffi_threads_cb_close would delete it again */
@@ -503,7 +505,7 @@ static bool cb_cold_later(napi_env env, cffi_env_t *st, napi_value later) {
   return st->cold_later || napi_create_reference(env, later, 1, &st->cold_later) == napi_ok;
 }
 
-/* callback(fn, ret, args, threadsafe, later) -> cb_make's [handle, address, threadsafe]: fn is
+/* callback(fn, ret, args, threadsafe, later) -> cb_make's handle and slots: fn is
  * the signature's wrapper made for the user's function, or with `later` (coldLater) the
  * user's function itself, called cold. */
 static napi_value cb_create(napi_env env, napi_callback_info info) {
@@ -517,7 +519,7 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
   return cb_make(env, argv[0], &sig, threadsafe, cb_cold_later(env, cffi_env_get(env), argv[4]));
 }
 
-/* callbackOf(fn, def, later) -> `new JSCallback(fn, def)`'s [handle, address, threadsafe],
+/* callbackOf(fn, def, later) -> `new JSCallback(fn, def)`'s handle and slots (cb_make),
  * made cold, when decl.c reads def and cold calls apply: no wrapper of the signature may
  * exist yet (lib/library.js then gives new callbacks that one), and CFFI_JIT_THRESHOLD is
  * not 0. Otherwise undefined, and lib/library.js makes the callback (with the errors of a

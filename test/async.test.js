@@ -147,6 +147,13 @@ test("a JSCallback given to .async and closed while the call runs stays alive un
   cb.close(); // still idempotent after the deferred release
   // a callback closed before the call is passed is rejected like any closed JSCallback
   await assert.rejects(S.call_twice.async(cb, 1), { message: "Expected function to be a JSCallback or a number" });
+  // given to two calls at once and closed meanwhile: alive until the last of them settles
+  const twice = new JSCallback((x) => 2 * x + 1, { args: ["i32"], returns: "i32" });
+  const both = [S.call_blocking_threads.async(twice, 2, 50), S.call_twice.async(twice, 8)];
+  twice.close();
+  assert.equal(twice.ptr, null);
+  assert.deepEqual(await Promise.all(both), [0, 17]);
+  await assert.rejects(S.call_twice.async(twice, 1), { message: "Expected function to be a JSCallback or a number" });
 });
 
 test("an exception in a relayed callback rejects the promise (first wins), C gets zero", async () => {
