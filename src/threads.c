@@ -98,6 +98,7 @@ struct relay_s {
   napi_env env;
   napi_async_context actx; /* of the dispatch's callback scope: made on the first dispatch */
   node_t *live;         /* callbacks not yet freed (JS thread only) */
+  void *raw;            /* the allocation this relay lies in (aligned inside it) */
 };
 
 /* What an open callback points at once its environment is gone (thread 0: never matches). */
@@ -259,7 +260,7 @@ static void relay_wake_cb(uv_async_t *handle) {
 
 static void relay_free(relay_t *re) {
   pthread_mutex_destroy(&re->mu);
-  free(re);
+  free(re->raw);
 }
 
 /* The handle is closed: libuv is done with it. Frees the relay unless a callback still
@@ -401,14 +402,18 @@ int cffi_threads_cb_init(cffi_cb_t *cb) {
   cffi_env_t *st = cb->st;
   relay_t *re = st->threads;
   if (!re) {
-    if (posix_memalign((void **)&re, RELAY_ALIGN, sizeof(*re)) != 0) return -1;
-    memset(re, 0, sizeof(*re));
+    /* calloc, aligned by hand, and the mutex's static initializer: posix_memalign and
+     * pthread_mutex_init would be two more functions bound on a first JSCallback */
+    void *raw = calloc(1, sizeof(*re) + RELAY_ALIGN - 1);
+    if (!raw) return -1;
+    re = (relay_t *)(((uintptr_t)raw + RELAY_ALIGN - 1) & ~(uintptr_t)(RELAY_ALIGN - 1));
+    re->raw = raw;
     uv_loop_t *loop;
     if (napi_get_uv_event_loop(st->env, &loop) != napi_ok || uv_async_init(loop, &re->wake, relay_wake_cb) != 0) {
-      free(re);
+      free(raw);
       return -1;
     }
-    pthread_mutex_init(&re->mu, NULL);
+    re->mu = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
     re->wake.data = re;
     re->env = st->env;
     uv_unref((uv_handle_t *)&re->wake);
