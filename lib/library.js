@@ -436,7 +436,9 @@ const handleOf = (cb) => (cb !== null && typeof cb === "object" ? weakGet(callba
 // JSCallback (141.7 -> 111.2 us, medians of 21 fresh processes).
 const JSCallback = (function JSCallback(fn, def) {
   if (new.target === undefined) throw new TypeError("Class constructor JSCallback cannot be invoked without 'new'");
-  const handle = binding.callbackOf(fn, def, coldLater) ?? createCallback(fn, def);
+  // def's fields are read here (JS reads them cheaper than Node-API), their types natively
+  const handle = (def !== null && typeof def === "object" &&
+    binding.callbackOf(fn, def.args, def.returns, def.threadsafe, coldLater)) || createCallback(fn, def);
   // the native side leaves the address in slot 0 as a pointer result (src/cffi.h: never NULL
   // here) and `threadsafe` in slot 1: one value returned, not an array of three
   this.ptr = H.T[0] === 0 ? H.F64[0] : H.BU64[0];

@@ -519,14 +519,14 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
   return cb_make(env, argv[0], &sig, threadsafe, cb_cold_later(env, cffi_env_get(env), argv[4]));
 }
 
-/* callbackOf(fn, def, later) -> `new JSCallback(fn, def)`'s handle and slots (cb_make),
- * made cold, when decl.c reads def and cold calls apply: no wrapper of the signature may
- * exist yet (lib/library.js then gives new callbacks that one), and CFFI_JIT_THRESHOLD is
- * not 0. Otherwise undefined, and lib/library.js makes the callback (with the errors of a
- * bad declaration). */
+/* callbackOf(fn, args, returns, threadsafe, later) -> `new JSCallback(fn, def)`'s handle and
+ * slots (cb_make), made cold, when decl.c reads def's fields and cold calls apply: no wrapper
+ * of the signature may exist yet (lib/library.js then gives new callbacks that one), and
+ * CFFI_JIT_THRESHOLD is not 0. Otherwise undefined, and lib/library.js makes the callback
+ * (with the errors of a bad declaration). */
 static napi_value cb_create_of(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 5;
+  napi_value argv[5];
   napi_valuetype vt;
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   cffi_env_t *st = cffi_env_get(env);
@@ -535,9 +535,8 @@ static napi_value cb_create_of(napi_env env, napi_callback_info info) {
   if (vt != napi_function) return NULL;
   cffi_sig_t sig;
   bool threadsafe;
-  int r = cffi_decl_callback(env, argv[1], &sig, &threadsafe);
-  if (r <= 0) return NULL; /* declined: undefined; or a getter of def threw, as it would in JS */
-  if (!cb_cold_later(env, st, argv[2])) return NULL;
+  if (cffi_decl_callback(env, argv[1], argv[2], argv[3], &sig, &threadsafe) <= 0) return NULL; /* declined */
+  if (!cb_cold_later(env, st, argv[4])) return NULL;
   return cb_make(env, argv[0], &sig, threadsafe, true);
 }
 

@@ -356,9 +356,10 @@ void cffi_cb_scope_close(cffi_env_t *st); /* closes st->cb_scope (from cffi_take
 /* Every C call of a JSCallback's address, from whichever entry (callback.c): libffi-style
  * argument pointers and result buffer. */
 void cffi_cb_dispatch(cffi_cb_t *cb, void *ret, void **args);
-/* Reads a JSCallback declaration of the usual kind (decl.c): 1 with *sig and *threadsafe set,
- * 0 when it declines (lib/types.js reads it instead), -1 when a getter of def threw. */
-int cffi_decl_callback(napi_env env, napi_value def, cffi_sig_t *sig, bool *threadsafe);
+/* Reads a JSCallback declaration of the usual kind (decl.c), given its `args`, `returns` and
+ * `threadsafe` as JS read them: 1 with *sig and *threadsafe set, 0 when it declines
+ * (lib/types.js reads it instead), -1 with a JS exception pending. */
+int cffi_decl_callback(napi_env env, napi_value args, napi_value ret, napi_value ts, cffi_sig_t *sig, bool *threadsafe);
 /* { args, returns } of a signature without layouts, as lib/types.js readSignature makes it
  * (decl.c); NULL with an exception pending on failure. */
 napi_value cffi_sig_value(napi_env env, const cffi_sig_t *sig);

@@ -1,4 +1,5 @@
-/* decl.c: reads a JSCallback declaration ({ args, returns, threadsafe }) natively when it is of
+/* decl.c: reads a JSCallback declaration ({ args, returns, threadsafe }, which lib/library.js
+ * reads from the declaration object and passes) natively when it is of
  * the usual kind: type names and FFIType numbers, at most 64 arguments, no struct or union by
  * value, nothing the callback rules refuse. Anything else is declined, and lib/types.js
  * (readSignature) reads the declaration instead, with every error message of SPEC §1.1: this
@@ -78,15 +79,12 @@ static bool callback_ret_ok(uint8_t t) {
 }
 static bool callback_arg_ok(uint8_t t) { return t != CFFI_T_VOID && callback_ret_ok(t); }
 
-int cffi_decl_callback(napi_env env, napi_value def, cffi_sig_t *sig, bool *threadsafe) {
+int cffi_decl_callback(napi_env env, napi_value args, napi_value ret, napi_value ts, cffi_sig_t *sig, bool *threadsafe) {
   napi_valuetype vt;
-  napi_value args, ret, e;
+  napi_value e;
   uint32_t n = 0;
   memset(sig, 0, sizeof(*sig));
-  if (napi_typeof(env, def, &vt) != napi_ok) return -1;
-  if (vt != napi_object) return 0;
-  /* read as lib/types.js does: args, then returns, then the argument types */
-  if (napi_get_named_property(env, def, "args", &args) != napi_ok || napi_typeof(env, args, &vt) != napi_ok) return -1;
+  if (napi_typeof(env, args, &vt) != napi_ok) return -1;
   if (vt != napi_undefined) {
     /* napi_get_array_length answers napi_array_expected for anything but an array, as
      * napi_is_array would say (one Node-API function fewer to bind on a first JSCallback) */
@@ -95,7 +93,7 @@ int cffi_decl_callback(napi_env env, napi_value def, cffi_sig_t *sig, bool *thre
     if (st != napi_ok) return -1;
     if (n > CFFI_MAX_ARGS) return 0;
   }
-  if (napi_get_named_property(env, def, "returns", &ret) != napi_ok || napi_typeof(env, ret, &vt) != napi_ok) return -1;
+  if (napi_typeof(env, ret, &vt) != napi_ok) return -1;
   int r;
   if (vt == napi_undefined) sig->ret = CFFI_T_VOID;
   else if ((r = decl_type(env, ret, &sig->ret)) <= 0) return r;
@@ -111,11 +109,11 @@ int cffi_decl_callback(napi_env env, napi_value def, cffi_sig_t *sig, bool *thre
   sig->nargs = sig->nfixed = (uint8_t)n;
   /* `!!def.threadsafe`: coerced only when neither absent nor a boolean (on Node 20 the first
    * coercion cost ~18 us) */
-  if (napi_get_named_property(env, def, "threadsafe", &e) != napi_ok || napi_typeof(env, e, &vt) != napi_ok) return -1;
+  if (napi_typeof(env, ts, &vt) != napi_ok) return -1;
   *threadsafe = false;
   if (vt == napi_undefined || vt == napi_null) return 1;
-  if (vt != napi_boolean && napi_coerce_to_bool(env, e, &e) != napi_ok) return -1;
-  return napi_get_value_bool(env, e, threadsafe) == napi_ok ? 1 : -1;
+  if (vt != napi_boolean && napi_coerce_to_bool(env, ts, &ts) != napi_ok) return -1;
+  return napi_get_value_bool(env, ts, threadsafe) == napi_ok ? 1 : -1;
 }
 
 napi_value cffi_sig_value(napi_env env, const cffi_sig_t *sig) {
@@ -132,16 +130,17 @@ napi_value cffi_sig_value(napi_env env, const cffi_sig_t *sig) {
   return out;
 }
 
-/* binding.declSig(def) -> { returns, args } as this reader reads def, or undefined where it
- * declines: for the test that holds it to lib/types.js. */
+/* binding.declSig(args, returns) -> { returns, args } as this reader reads a declaration of
+ * those, or undefined where it declines: for the test that holds it to lib/types.js. */
 static napi_value decl_sig(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value def;
-  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, &def, NULL, NULL));
+  size_t argc = 2;
+  napi_value argv[2], undef;
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CFFI_CALL(env, napi_get_undefined(env, &undef));
   cffi_sig_t sig;
   bool threadsafe;
-  int r = argc < 1 ? 0 : cffi_decl_callback(env, def, &sig, &threadsafe);
-  if (r <= 0) return NULL; /* declined: undefined; or a getter's exception */
+  int r = cffi_decl_callback(env, argv[0], argv[1], undef, &sig, &threadsafe);
+  if (r <= 0) return NULL; /* declined: undefined */
   return cffi_sig_value(env, &sig);
 }
 

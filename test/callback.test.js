@@ -87,7 +87,7 @@ test("JSCallback: the native reader of declarations agrees with readSignature or
   let taken = 0;
   const check = (def, label) => {
     const js = read(def);
-    const native = binding.later().declSig(def);
+    const native = binding.later().declSig(def.args, def.returns);
     if (native === undefined) {
       // declined: only what readSignature refuses, or a layout (whose codec is JS)
       assert.ok(js === "throws" || def.returns === point || (def.args ?? []).includes(point), `${label}: declined`);
@@ -110,8 +110,8 @@ test("JSCallback: the native reader of declarations agrees with readSignature or
   assert.ok(taken > 100, `the native reader took ${taken} declarations`);
   // every valid name and number is taken
   for (const v of [...Object.keys(FFIType).filter((k) => !/^\d/.test(k)), "size_t", ...Array.from({ length: 18 }, (_, i) => i)]) {
-    if (read({ args: [v] }) !== "throws") assert.notEqual(binding.later().declSig({ args: [v] }), undefined, `argument ${v}`);
-    if (read({ returns: v }) !== "throws") assert.notEqual(binding.later().declSig({ returns: v }), undefined, `result ${v}`);
+    if (read({ args: [v] }) !== "throws") assert.notEqual(binding.later().declSig([v], undefined), undefined, `argument ${v}`);
+    if (read({ returns: v }) !== "throws") assert.notEqual(binding.later().declSig(undefined, v), undefined, `result ${v}`);
   }
   // a getter that throws throws from `new JSCallback`, as from readSignature
   const boom = { get args() { throw new RangeError("boom"); } };
