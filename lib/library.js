@@ -350,16 +350,17 @@ function CFunction(def) {
 const LIBFFI_NOTE = (name) => `// ${name}: this signature runs on the libffi path (no JIT-compiled trampoline)`;
 
 function viewSource(symbols, isCallback = false) {
+  // With the JIT off (CFFI_JIT=0, or no executable memory) every signature runs on libffi, and
+  // says so.
   if (isCallback) {
     if (!isPlainObject(symbols)) throw new TypeError("Expected an object");
     const sig = readSignature(symbols, "callback");
-    // With the JIT, a JSCallback starts on a libffi closure and, after 100 x CFFI_JIT_THRESHOLD
-    // calls on its thread, runs this trampoline.
-    return (later().jitAvailable() && later().source(sig.returns, sig.args, true)) || LIBFFI_NOTE("JSCallback");
+    const { jitAvailable, source } = later();
+    // With the JIT, a JSCallback starts on a direct entry or a libffi closure and, after
+    // 100 x CFFI_JIT_THRESHOLD calls on its thread, runs this trampoline.
+    return (jitAvailable() && source(sig.returns, sig.args, true)) || LIBFFI_NOTE("JSCallback");
   }
   const list = readSymbols(symbols, "viewsource");
-  // With the JIT off (CFFI_JIT=0, or no executable memory) every signature runs on libffi, and
-  // says so.
   const { jitAvailable, source } = later();
   const jit = jitAvailable();
   return list.map((e) => (jit && source(e.sig.returns, e.sig.args, false)) || LIBFFI_NOTE(e.name));
