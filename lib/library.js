@@ -438,7 +438,7 @@ const handleOf = (cb) => (cb !== null && typeof cb === "object" ? weakGet(callba
 const JSCallback = (function JSCallback(fn, def) {
   if (new.target === undefined) throw new TypeError("Class constructor JSCallback cannot be invoked without 'new'");
   // def's fields are read here (JS reads them cheaper than Node-API), their types natively
-  const handle = (def !== null && typeof def === "object" &&
+  const handle = (typeof fn === "function" && def !== null && typeof def === "object" &&
     binding.callbackOf(fn, def.args, def.returns, def.threadsafe, coldLater)) || createCallback(fn, def);
   // the native side leaves the address in slot 0 as a pointer result (src/cffi.h: never NULL
   // here) and `threadsafe` in slot 1: one value returned, not an array of three

@@ -520,23 +520,22 @@ static napi_value cb_create(napi_env env, napi_callback_info info) {
 }
 
 /* callbackOf(fn, args, returns, threadsafe, later) -> `new JSCallback(fn, def)`'s handle and
- * slots (cb_make), made cold, when decl.c reads def's fields and cold calls apply: no wrapper
+ * slots (cb_make), fn a function (lib/library.js checks), made cold, when decl.c reads def's
+ * fields and cold calls apply: no wrapper
  * of the signature may exist yet (lib/library.js then gives new callbacks that one), and
  * CFFI_JIT_THRESHOLD is not 0. Otherwise undefined, and lib/library.js makes the callback
  * (with the errors of a bad declaration). */
 static napi_value cb_create_of(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
-  napi_valuetype vt;
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   cffi_env_t *st = cffi_env_get(env);
   if (st->cb_wrappers > 0 || st->jit_threshold == 0) return NULL;
-  CFFI_CALL(env, napi_typeof(env, argv[0], &vt));
-  if (vt != napi_function) return NULL;
   cffi_sig_t sig;
   bool threadsafe;
   if (cffi_decl_callback(env, argv[1], argv[2], argv[3], &sig, &threadsafe) <= 0) return NULL; /* declined */
-  if (!cb_cold_later(env, st, argv[4])) return NULL;
+  /* `later` is always lib/'s coldLater here: once kept, it need not be asked again */
+  if (!st->cold_later && !cb_cold_later(env, st, argv[4])) return NULL;
   return cb_make(env, argv[0], &sig, threadsafe, true);
 }
 
