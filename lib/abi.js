@@ -406,8 +406,12 @@ function offsetRange(byteOffset) {
   return new RangeError(`byteOffset ${byteOffset} is out of range`);
 }
 
-// What the generated wrappers see as `H`.
+// What the generated wrappers see as `H`. This object, `builtins` and the exports below (and
+// those of lib/types.js and lib/library.js) are null-prototype literals, which V8 makes a
+// dictionary in one step (lib/types.js says why): each is read once per generated source or
+// per module that takes from it, never per call.
 const helpers = {
+  __proto__: null,
   H, toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
   isView, isArrayBuffer, floor, reserve,
   // a JSCallback's pointer result given as a view or ArrayBuffer
@@ -453,11 +457,13 @@ const compiledFor = (function compiledFor(gen, sig, ifMade) {
 
 // The captures lazily loaded modules share (lib/layout.js), taken here at require("cffi").
 const builtins = {
+  __proto__: null,
   uncurry, getter, NumberCtor, BigIntAsIntN, StringCtor, TypeErrorCtor, RangeErrorCtor, ObjectDefineProperty,
   newFunction, Uint8ArrayCtor,
 };
 
 module.exports = {
+  __proto__: null,
   builtins, binding, later, H, TAG, MAX_ARGS, AREA_OFFSET, BUF_SIZE, state, helpers, compiledFor, zlist, reserve, ReflectApply, newFunction, rejected,
   codedTypeError, codedError, codedRangeError,
   toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,

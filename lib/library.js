@@ -495,6 +495,7 @@ const unpin = (cb) => {
 };
 
 module.exports = {
+  __proto__: null, // a dictionary at once (lib/abi.js's exports say why)
   dlopen, linkSymbols, CFunction, viewSource, readPtrField, openLibrary, linkLibrary, readSymbols, nulError, filePath, T,
   JSCallback, pin, unpin,
 };

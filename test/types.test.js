@@ -132,6 +132,11 @@ for (const [reader, read] of Object.entries(READERS)) {
     expectTypeError(() => read({ args: ["i32", "size_t ", "i32"] }), "Unknown type size_t ", "ERR_INVALID_ARG_VALUE");
     expectTypeError(() => read({ args: [], returns: "int128" }), "Unknown return type int128", "ERR_INVALID_ARG_VALUE");
     expectTypeError(() => read({ args: ["I32"] }), "Unknown type I32", "ERR_INVALID_ARG_VALUE");
+    // names an object inherits are no type names (the table of names has no prototype)
+    for (const name of ["toString", "__proto__", "constructor", "hasOwnProperty", "valueOf"]) {
+      expectTypeError(() => read({ args: [name] }), `Unknown type ${name}`, "ERR_INVALID_ARG_VALUE");
+      expectTypeError(() => read({ args: [], returns: name }), `Unknown return type ${name}`, "ERR_INVALID_ARG_VALUE");
+    }
   });
 
   test(`${reader}: number that is no type`, () => {
