@@ -23,7 +23,7 @@
 "use strict";
 const { isArrayBuffer } = require("node:util").types;
 const {
-  builtins, binding, H, BUF_SIZE, reserve, codedTypeError, isView, viewByteLength, abByteLength, viewGone, MIN_ADDRESS,
+  builtins, binding, H, dataView, BUF_SIZE, reserve, codedTypeError, isView, viewByteLength, abByteLength, viewGone, MIN_ADDRESS,
 } = require("./abi.js");
 const { T, typeOf } = require("./types.js");
 const memory = require("./memory.js");
@@ -65,7 +65,7 @@ const SetHas = uncurry(Set.prototype.has);
 // The DataViews of L.view() objects are plain: their getters and setters run no FFI call, so a
 // replaced prototype method only affects the user.
 const harden = memory.hardenDataView;
-harden(H.DV);
+harden(dataView());
 const AREA_BUFFER = dvBuffer(H.DV); // the shared buffer (its layout area: lib/abi.js)
 const TA = {
   Int8Array, Uint8Array, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array,
