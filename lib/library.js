@@ -12,7 +12,7 @@
 "use strict";
 const {
   binding, later, state, helpers, codedTypeError, codedError, codedRangeError, ReflectApply, newFunction, rejected, zlist,
-  compiledFor, H, builtins: { uncurry },
+  compiledFor, H, MAX_ARGS, builtins: { uncurry },
 } = require("./abi.js");
 const { readSignature, T } = require("./types.js");
 const { fileURLToPath } = require("node:url");
@@ -105,7 +105,7 @@ function readPtrField(name, v) {
 // After `close()`, the functions throw `closedError()` and `asyncs[i]` reject with it.
 // Nothing user code can replace runs between a call's first slot write and its native call
 // (SPEC 16): see lib/abi.js.
-// `key` is what callAt takes (binding.link's third result); the generated functions keep the
+// `key` is what callAt takes (the `key` of binding.link's batch); the generated functions keep the
 // batch alive through `count`, whose tierUp holds the handle.
 const bindBatch = (function bindBatch(key, n, source, sigs, closedError, tierUp, threshold, callAsync) {
   let isClosed = false;
@@ -169,7 +169,8 @@ const bindAll = (function bindAll(entries, closedMessage, owner) {
     sigs[i] = entries[i].sig;
     list[i] = [entries[i].addr, sigs[i].returns, sigs[i].args, entries[i].name];
   }
-  const [handle, source, key] = binding.link(list);
+  const handle = binding.link(list);
+  const source = handle.source, key = handle.key;
   let tiered = false;
   const tierUp = () => {
     if (tiered) return;
@@ -256,6 +257,22 @@ const openLibrary = (function openLibrary(file) {
   return { handle: h, file };
 });
 
+// The addresses of `names` in the library `handle`, null where one is missing:
+// binding.sym leaves those of up to MAX_ARGS + 1 names in the shared buffer's slots, each as
+// a pointer result.
+const lookUp = (function lookUp(handle, names) {
+  const n = names.length;
+  const out = new ArrayCtor(n);
+  const tags = H.T, F64 = H.F64, BU64 = H.BU64;
+  for (let from = 0; from < n; from += MAX_ARGS + 1) {
+    binding.sym(handle, names, from);
+    for (let s = 0; s <= MAX_ARGS && from + s < n; s++) {
+      out[from + s] = tags[s] === 0 ? F64[s] : tags[s] === 2 ? null : BU64[s];
+    }
+  }
+  return out;
+});
+
 const dlopen = (function dlopen(p, symbols) {
   const file = libraryPath(p); // argument errors first
   const list = readSymbols(symbols, "call");
@@ -268,7 +285,7 @@ const dlopen = (function dlopen(p, symbols) {
       e.ptr = e.def.ptr; // read once: it may be a getter
       if (e.ptr === undefined || e.ptr === null) names.push(e.cname);
     }
-    const found = names.length ? binding.sym(handle, names) : names;
+    const found = lookUp(handle, names);
     let k = 0;
     for (const e of list) {
       if (e.ptr !== undefined && e.ptr !== null) {

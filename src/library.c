@@ -94,31 +94,33 @@ static lib_t *get_lib(napi_env env, napi_value v) {
   return p;
 }
 
-/* sym(lib, [name, ...]) -> [address (number/BigInt) | null, ...]: one call for a whole
- * declaration. */
+/* sym(lib, [name, ...], from): looks up names[from], names[from + 1], ... (CFFI_MAX_ARGS + 1 of
+ * them at most, fewer at the end) and leaves each address in the shared buffer's slot
+ * 0, 1, ... as a pointer result (NULL: not found). Through the buffer rather than an array of
+ * numbers: a first dlopen of a process binds three Node-API functions fewer (each costs
+ * ~10 us the first time here, cffi_env_t says where the buffer is). */
 static napi_value lib_sym(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], out;
+  size_t argc = 3;
+  napi_value argv[3];
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   lib_t *lib = get_lib(env, argv[0]);
   if (!lib) return NULL;
+  cffi_env_t *st = cffi_env_get(env);
   void *handle = lib->handle;
   uint32_t n;
+  double from;
   CFFI_CALL(env, napi_get_array_length(env, argv[1], &n));
-  CFFI_CALL(env, napi_create_array_with_length(env, n, &out));
-  for (uint32_t i = 0; i < n; i++) {
+  CFFI_CALL(env, napi_get_value_double(env, argv[2], &from));
+  for (uint32_t s = 0; s <= CFFI_MAX_ARGS && from + s < n; s++) {
     char name[1024];
     size_t len;
-    napi_value e, v;
-    CFFI_CALL(env, napi_get_element(env, argv[1], i, &e));
+    napi_value e;
+    CFFI_CALL(env, napi_get_element(env, argv[1], (uint32_t)from + s, &e));
     CFFI_CALL(env, napi_get_value_string_utf8(env, e, name, sizeof name, &len));
-    void *p = len < sizeof name - 1 ? dlsym(handle, name) : NULL;
-    if (p) v = cffi_address_value(env, p);
-    else CFFI_CALL(env, napi_get_null(env, &v));
-    if (!v) return NULL;
-    CFFI_CALL(env, napi_set_element(env, out, i, v));
+    cffi_slot_t v = {.ptr = len < sizeof name - 1 ? dlsym(handle, name) : NULL};
+    cffi_store_value(CFFI_T_PTR, v, &st->slots[s], &st->tags[s]);
   }
-  return out;
+  return NULL;
 }
 
 /* close(lib): unloads the library (or frees cc()'s code) and frees the handle's bookkeeping.
@@ -216,14 +218,16 @@ static batch_t *get_batch(napi_env env, napi_value v) {
   return p;
 }
 
+/* The index is read as a double, the function dlopen has already bound (layout.c sig_type):
+ * a first call binds no Node-API function of its own. */
 static cffi_fn_t *batch_fn(napi_env env, batch_t *b, napi_value index) {
-  uint32_t i;
+  double i;
   if (!b) return NULL;
-  if (napi_get_value_uint32(env, index, &i) != napi_ok || i >= b->n) {
+  if (napi_get_value_double(env, index, &i) != napi_ok || !(i >= 0 && i < b->n) || i != (double)(uint32_t)i) {
     cffi_throw_type(env, NULL, "cffi: no such function in the batch");
     return NULL;
   }
-  return b->fns[i];
+  return b->fns[(uint32_t)i];
 }
 
 cffi_fn_t *cffi_batch_fn(napi_env env, napi_value batch, napi_value index) {
@@ -257,15 +261,16 @@ static napi_value lib_release(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* link([[address, ret, [args...], name | null], ...]) -> [batch, source, key]: the batch (a
- * handle owning a cffi_fn_t per entry, same order), the JS source of its symbol
- * functions (jsgen.c), which names each function `name` where it can, and the key callAt
- * takes (cffi_batch_key_fn). No native function is
+/* link([[address, ret, [args...], name | null], ...]) -> batch: a handle owning a cffi_fn_t per
+ * entry, same order, with two properties: `source`, the JS source of its symbol functions
+ * (jsgen.c), which names each function `name` where it can, and `key`, what callAt takes
+ * (cffi_batch_key_fn); properties of the handle rather than an array of three, which a first
+ * dlopen would bind two more Node-API functions for (see sym). No native function is
  * made here: calls go through callAt (call_ffi.c) until the batch tiers up, then jit(), and
  * entry() for the functions the JIT leaves on libffi. */
 static napi_value lib_link(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2], out;
+  napi_value argv[2];
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   cffi_env_t *st = cffi_env_get(env);
   uint32_t n;
@@ -317,12 +322,12 @@ static napi_value lib_link(napi_env env, napi_callback_info info) {
   free_names(names, n); /* the batch is owned by its handle from here */
   napi_value key;
   if (napi_create_external(env, b, NULL, NULL, &key) != napi_ok ||
-      napi_create_array_with_length(env, 3, &out) != napi_ok || napi_set_element(env, out, 0, batch) != napi_ok ||
-      napi_set_element(env, out, 1, source) != napi_ok || napi_set_element(env, out, 2, key) != napi_ok) {
+      napi_set_named_property(env, batch, "source", source) != napi_ok ||
+      napi_set_named_property(env, batch, "key", key) != napi_ok) {
     cffi_throw_last(env);
     return NULL;
   }
-  return out;
+  return batch;
 
 fail:
   for (uint32_t j = 0; j < n; j++) fn_free(fns[j]);

@@ -133,10 +133,14 @@ function runChild() {
   const TG = new Uint8Array(buf, 8 * 65, 65);
   const lib = binding.open(process.env.CFFI_JIT_TEST_LIB);
   const list = scenarios();
-  const defs = list.map((c) => [binding.sym(lib, [c.sym])[0], c.ret, c.args, null]);
+  const address = (name) => { // binding.sym leaves it in slot 0 as a pointer result
+    binding.sym(lib, [name], 0);
+    return TG[0] === 0 ? F64[0] : TG[0] === 2 ? null : U64[0];
+  };
+  const defs = list.map((c) => [address(c.sym), c.ret, c.args, null]);
   const exBefore = executableMaps();
   const mapsBefore = allMaps();
-  const [batch] = binding.link(defs); // [the batch, JS source of its symbol functions]
+  const batch = binding.link(defs); // the batch (its .source: the JS of its symbol functions)
   const jit = process.env.CFFI_JIT === "0" ? [] : binding.later().jit(batch); // one batch: one TinyCC state
   const fns = defs.map((d, i) => jit[i] || binding.later().entry(batch, i)); // JIT, or libffi
   const exAfter = executableMaps();
