@@ -191,8 +191,7 @@ function viewGone(v) {
   return null;
 }
 
-const state = binding.state(viewGone);
-const buffer = state.buffer;
+const buffer = binding.state(viewGone);
 const H = {
   I32: new Int32Array(buffer, 0, 2 * (MAX_ARGS + 1)),
   U32: new Uint32Array(buffer, 0, 2 * (MAX_ARGS + 1)),
@@ -207,6 +206,8 @@ const H = {
 };
 H.AT[0] = AREA_OFFSET;
 const dataView = () => (H.DV ??= new DataView(buffer));
+// binding.state() left these in the buffer's first slots (src/addon.c)
+const state = { buffer, jit: H.I32[0] !== 0, jitThreshold: H.U32[2] };
 
 function describe(v) {
   if (v === null) return "null";

@@ -44,12 +44,14 @@ static bool env_flag(const char *name, bool dflt) {
   return !(strcmp(v, "0") == 0 || strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "off") == 0);
 }
 
-/* binding.state(viewGone): { buffer, jit, jitThreshold } — the shared buffer for lib/abi.js;
- * jit: false with CFFI_JIT=0 (binding.later().jitAvailable() also asks whether the system
- * allows it). viewGone (a function) is kept for convert.c's check of empty views. */
+/* binding.state(viewGone) -> the shared buffer for lib/abi.js, with jit (int32 slot 0: 0 with
+ * CFFI_JIT=0; binding.later().jitAvailable() also asks whether the system allows it) and
+ * jitThreshold (uint32 slot 1) in its first slots, not in an object of three: a require() binds
+ * no napi_get_boolean and napi_create_uint32 for them (~10 us each the first time here).
+ * viewGone (a function) is kept for convert.c's check of empty views. */
 static napi_value get_state(napi_env env, napi_callback_info info) {
   cffi_env_t *st = cffi_env_get(env);
-  napi_value out, buf, jit, arg;
+  napi_value buf, arg;
   size_t argc = 1;
   napi_valuetype t = napi_undefined;
   CFFI_CALL(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
@@ -59,15 +61,10 @@ static napi_value get_state(napi_env env, napi_callback_info info) {
     st->view_gone = NULL;
     CFFI_CALL(env, napi_create_reference(env, arg, 1, &st->view_gone));
   }
-  CFFI_CALL(env, napi_create_object(env, &out));
   CFFI_CALL(env, napi_get_reference_value(env, st->buffer_ref, &buf));
-  CFFI_CALL(env, napi_set_named_property(env, out, "buffer", buf));
-  CFFI_CALL(env, napi_get_boolean(env, st->jit_enabled, &jit));
-  CFFI_CALL(env, napi_set_named_property(env, out, "jit", jit));
-  napi_value threshold;
-  CFFI_CALL(env, napi_create_uint32(env, st->jit_threshold, &threshold));
-  CFFI_CALL(env, napi_set_named_property(env, out, "jitThreshold", threshold));
-  return out;
+  st->slots[0].i32 = st->jit_enabled;
+  st->slots[1].u32 = st->jit_threshold;
+  return buf;
 }
 
 /* binding.errno(): errno captured after the last synchronous call on this thread. */

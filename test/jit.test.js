@@ -126,7 +126,7 @@ function executableMaps() {
 
 function runChild() {
   const binding = require(path.join(cffiDir, "lib", "abi.js")).binding;
-  const buf = binding.state().buffer;
+  const buf = binding.state();
   const I32 = new Int32Array(buf, 0, 130);
   const F64 = new Float64Array(buf, 0, 65);
   const U64 = new BigUint64Array(buf, 0, 65);
