@@ -97,8 +97,9 @@ static lib_t *get_lib(napi_env env, napi_value v) {
 /* sym(lib, [name, ...], from): looks up names[from], names[from + 1], ... (CFFI_MAX_ARGS + 1 of
  * them at most, fewer at the end) and leaves each address in the shared buffer's slot
  * 0, 1, ... as a pointer result (NULL: not found). Through the buffer rather than an array of
- * numbers: a first dlopen of a process binds three Node-API functions fewer (each costs
- * ~10 us the first time here, cffi_env_t says where the buffer is). */
+ * numbers: with link() returning no array either, a first dlopen of a process binds no
+ * napi_create_array_with_length, napi_set_element or napi_create_double (each first use of a
+ * Node-API function costs ~10 us here, the dynamic linker's lookup in node's symbols). */
 static napi_value lib_sym(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -111,6 +112,7 @@ static napi_value lib_sym(napi_env env, napi_callback_info info) {
   double from;
   CFFI_CALL(env, napi_get_array_length(env, argv[1], &n));
   CFFI_CALL(env, napi_get_value_double(env, argv[2], &from));
+  if (!(from >= 0 && from < n)) return NULL; /* lib/library.js passes 0, 65, ... below n */
   for (uint32_t s = 0; s <= CFFI_MAX_ARGS && from + s < n; s++) {
     char name[1024];
     size_t len;
