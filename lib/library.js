@@ -399,31 +399,36 @@ function viewSource(symbols, isCallback = false) {
 // side too (src/decl.c, binding.callbackOf), which then makes the callback cold; anything
 // else, and every error, goes through readSignature and createCallback here.
 
+// The four functions below are plain declarations, compiled on their first call: a
+// `new JSCallback` of the usual kind runs none of them (binding.callbackOf), a cold callback
+// calls coldLater when it tiers up. Parenthesized, they cost require() ~50 us more (paired
+// median of 25).
+
 // (userFn) -> the function native code calls for a JSCallback of `sig`: reads the C arguments
 // from the buffer, calls userFn, writes its result into slot 0. One per signature.
-const makeCallbackWrapper = (function makeCallbackWrapper(sig) {
+function makeCallbackWrapper(sig) {
   return compiledFor(binding.jsCallback, sig);
-});
+}
 
 // What a cold callback of `fn` hands over (src/callback.c, cb_later): with tierUp, fn's
 // wrapper, which the native side calls from then on; else a result r of fn that the native
 // side does not store itself (an object for a pointer, a string for a number, ...), stored by
 // the wrapper's own code: same values, same errors.
-const coldLater = (function coldLater(tierUp, r, fn, sig) {
+function coldLater(tierUp, r, fn, sig) {
   const make = makeCallbackWrapper(sig);
   return tierUp ? make(fn) : make(() => r)();
-});
+}
 
 // Can the native side call a callback of `sig` itself? Not with layouts: their codecs are JS.
-const startsCold = (function startsCold(sig) {
+function startsCold(sig) {
   if (state.jitThreshold === 0 || typeof sig.returns === "object") return false;
   for (let k = 0; k < sig.args.length; k++) if (typeof sig.args[k] === "object") return false;
   return true;
-});
+}
 
 // The native side of `new JSCallback(fn, def)` where binding.callbackOf declined it: the
 // callback's handle (see JSCallback for the rest of what it returns).
-const createCallback = (function createCallback(fn, def) {
+function createCallback(fn, def) {
   if (def === null || typeof def !== "object") throw new TypeError("Expected object");
   if (typeof fn !== "function") throw new TypeError("Expected callback function");
   const sig = readSignature(def, "callback");
@@ -432,7 +437,7 @@ const createCallback = (function createCallback(fn, def) {
   return makeWrapper === undefined && startsCold(sig)
     ? binding.callback(fn, sig.returns, sig.args, threadsafe, coldLater)
     : binding.callback((makeWrapper ?? makeCallbackWrapper(sig))(fn), sig.returns, sig.args, threadsafe, undefined);
-});
+}
 
 // What each JSCallback keeps out of reach of user code: `callbacks` holds its native handle
 // (null once closed); handleOf(x) is undefined for anything else. `pinned` holds, only while
