@@ -171,6 +171,7 @@ const bindAll = (function bindAll(entries, closedMessage, owner) {
   }
   const handle = binding.link(list);
   const source = handle.source, key = handle.key;
+  handle.source = null; // the handle lives as long as the functions: their source need not
   let tiered = false;
   const tierUp = () => {
     if (tiered) return;
