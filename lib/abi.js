@@ -206,6 +206,9 @@ const H = {
 };
 H.AT[0] = AREA_OFFSET;
 const dataView = () => (H.DV ??= new DataView(buffer));
+// A pointer result the native side left in slot s (src/cffi.h CFFI_RTAG_*: a number, a BigInt's
+// 64 bits, or NULL).
+const pointerAt = (s) => (H.T[s] === 0 ? H.F64[s] : H.T[s] === 2 ? null : H.BU64[s]);
 // binding.state() left these in the buffer's first slots (src/addon.c)
 const state = { buffer, jit: H.I32[0] !== 0, jitThreshold: H.U32[2] };
 
@@ -468,7 +471,7 @@ const builtins = {
 
 module.exports = {
   __proto__: null,
-  builtins, binding, later, H, dataView, TAG, MAX_ARGS, AREA_OFFSET, BUF_SIZE, state, helpers, compiledFor, zlist, reserve, ReflectApply, newFunction, rejected,
+  builtins, binding, later, H, dataView, pointerAt, TAG, MAX_ARGS, AREA_OFFSET, BUF_SIZE, state, helpers, compiledFor, zlist, reserve, ReflectApply, newFunction, rejected,
   codedTypeError, codedError, codedRangeError,
   toInt32, toF64, write64, writePointer, writeFunction, functionAddress, writeBuffer, bufferLength,
   pointerError, isView, viewByteLength, abByteLength, viewGone, ptr, offsetArg, MIN_ADDRESS,

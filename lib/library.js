@@ -12,7 +12,7 @@
 "use strict";
 const {
   binding, later, state, helpers, codedTypeError, codedError, codedRangeError, ReflectApply, newFunction, rejected, zlist,
-  compiledFor, H, MAX_ARGS, builtins: { uncurry },
+  compiledFor, H, pointerAt, MAX_ARGS, builtins: { uncurry },
 } = require("./abi.js");
 const { readSignature, T } = require("./types.js");
 const { fileURLToPath } = require("node:url");
@@ -264,12 +264,9 @@ const openLibrary = (function openLibrary(file) {
 const lookUp = (function lookUp(handle, names) {
   const n = names.length;
   const out = new ArrayCtor(n);
-  const tags = H.T, F64 = H.F64, BU64 = H.BU64;
   for (let from = 0; from < n; from += MAX_ARGS + 1) {
     binding.sym(handle, names, from);
-    for (let s = 0; s <= MAX_ARGS && from + s < n; s++) {
-      out[from + s] = tags[s] === 0 ? F64[s] : tags[s] === 2 ? null : BU64[s];
-    }
+    for (let s = 0; s <= MAX_ARGS && from + s < n; s++) out[from + s] = pointerAt(s);
   }
   return out;
 });
@@ -465,7 +462,7 @@ const JSCallback = (function JSCallback(fn, def) {
     binding.callbackOf(fn, def.args, def.returns, def.threadsafe, coldLater)) || createCallback(fn, def);
   // the native side leaves the address in slot 0 as a pointer result (src/cffi.h: never NULL
   // here) and `threadsafe` in slot 1: one value returned, not an array of three
-  this.ptr = H.T[0] === 0 ? H.F64[0] : H.BU64[0];
+  this.ptr = pointerAt(0);
   this.threadsafe = H.I32[2] !== 0;
   weakSet(callbacks, this, handle);
 });
