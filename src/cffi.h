@@ -250,6 +250,11 @@ int cffi_load_arg(napi_env env, uint8_t type, const cffi_slot_t *slot, uint8_t t
 int cffi_object_ptr(napi_env env, napi_value v, uint8_t tag, void **out);
 char *cffi_tmp_string(napi_env env, napi_value v, cffi_tmp_t *tmp);
 void cffi_tmp_free(cffi_tmp_t *tmp);
+/* Whether a JS number read as a double is a whole number 0 ... limit - 1 (limit at most 2^32):
+ * a type number, a batch index. */
+static inline bool cffi_is_index(double d, double limit) {
+  return d >= 0 && d < limit && d == (double)(uint32_t)d;
+}
 /* Stores a C value of `type` (raw bits in *v) into a slot/tag pair for JS to read. */
 void cffi_store_value(uint8_t type, cffi_slot_t v, cffi_slot_t *slot, uint8_t *tag);
 /* The JS value of a slot/tag pair as the generated code reads it (jsgen.c, emit_read); NULL

@@ -57,7 +57,7 @@ static int decl_type(napi_env env, napi_value v, uint8_t *out) {
     s = napi_get_value_double(env, v, &d);
     if (s == napi_number_expected) return 0;
     if (s != napi_ok) return -1;
-    if (!(d >= 0 && d < CFFI_T_LAYOUT) || d != (double)(int)d) return 0;
+    if (!cffi_is_index(d, CFFI_T_LAYOUT)) return 0;
     *out = (uint8_t)d;
     return 1;
   }

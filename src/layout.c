@@ -294,7 +294,7 @@ static int sig_type(napi_env env, napi_value v, uint32_t *t) {
     cffi_throw_last(env);
     return -1;
   }
-  if (!(d >= 0 && d < 256) || d != (double)(uint32_t)d) d = CFFI_T_LAYOUT; /* invalid below */
+  if (!cffi_is_index(d, 256)) d = CFFI_T_LAYOUT; /* invalid below */
   *t = (uint32_t)d;
   return 1;
 }

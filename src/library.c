@@ -225,7 +225,7 @@ static batch_t *get_batch(napi_env env, napi_value v) {
 static cffi_fn_t *batch_fn(napi_env env, batch_t *b, napi_value index) {
   double i;
   if (!b) return NULL;
-  if (napi_get_value_double(env, index, &i) != napi_ok || !(i >= 0 && i < b->n) || i != (double)(uint32_t)i) {
+  if (napi_get_value_double(env, index, &i) != napi_ok || !cffi_is_index(i, b->n)) {
     cffi_throw_type(env, NULL, "cffi: no such function in the batch");
     return NULL;
   }
