@@ -116,6 +116,12 @@ gypRun("build");
 console.log(`cffi: built ${path.join(gypDir, "build", process.env.CFFI_DEBUG_BUILD ? "Debug" : "Release", "cffi.node")}`);
 if (cross) ccArchRuntime(cross, crossTccDir);
 else ccRuntime();
+// In a clone: the V8 code cache of lib/ for this Node.js (build/jscache/, see lib/index.js).
+const jscache = path.join(__dirname, "jscache.js");
+if (!cross && gypDir === root && fs.existsSync(jscache)) {
+  const r = spawnSync(process.execPath, [jscache], { cwd: root, stdio: "inherit" });
+  if (r.status !== 0) fail(`writing the code cache failed (scripts/jscache.js, exit ${r.status})`);
+}
 
 // cc-runtime/: the files cc() hands TinyCC at run time (lib/cc.js), so that an installed package
 // compiles C with no compiler and no tcc package on the machine: TinyCC's own headers (the same

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // test.js: the `npm test` command. Compiles the C fixtures once, then runs every
-// test/*.test.js and test/*.test.mjs with `node --expose-gc --test`, test files in parallel
-// (one per CPU, at least 2, where Node has --test-concurrency).
+// test/*.test.js and test/*.test.mjs with `node --test`, test files in parallel (one per CPU,
+// at least 2, where Node has --test-concurrency). In a clone it first writes build/jscache/
+// for this Node.js (scripts/jscache.js), so that the tests load lib/ the way a user's program
+// does: from V8's code cache. Node runs without --expose-gc for the same reason (V8 refuses a
+// cache made with other flags); the tests that need gc() enable it at run time (test/helpers.js).
 //
 // The terminal shows a first line (package under test, call path, where the full output
 // goes), each failure with its error, and a closing line "N passed, N failed, N skipped (T s)".
@@ -72,6 +75,14 @@ const mode = process.env.CFFI_JIT === "0" ? "libffi (CFFI_JIT=0)"
 const where = verbose ? "full output below" : `full output in ${path.relative(process.cwd(), outputFile) || outputFile}`;
 console.log(`cffi tests: ${pkgLine}; call path = ${mode}; ${where}`);
 
+if (!process.env.CFFI_TEST_PACKAGE) {
+  const w = spawnSync(process.execPath, [path.join(__dirname, "jscache.js")], { cwd: root, encoding: "utf8" });
+  if (w.status !== 0) {
+    console.error(`cffi tests: writing the code cache failed (scripts/jscache.js):\n${w.stderr}`);
+    process.exit(1);
+  }
+}
+
 try {
   require(path.join(testDir, "helpers.js")).buildFixtures();
 } catch (e) {
@@ -112,7 +123,7 @@ if (ownReporters) {
   env.CFFI_TEST_SUMMARY = summaryFile;
 }
 
-const r = spawnSync(process.execPath, ["--expose-gc", "--test", ...runFlags, ...nodeFlags, ...files], {
+const r = spawnSync(process.execPath, ["--test", ...runFlags, ...nodeFlags, ...files], {
   cwd: root,
   stdio: "inherit",
   env,

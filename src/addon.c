@@ -4,6 +4,7 @@
  * stays loaded for the rest of the process: it is linked with -z nodelete, src/cffi.gypi.) */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <ffi.h>
@@ -119,9 +120,43 @@ napi_value cffi_binding_part(napi_env env, napi_ref *ref, napi_status (*make)(na
   return out;
 }
 
+/* binding.readFile(path) -> a Buffer of the file's bytes, or undefined when it cannot be read
+ * (no such file, not a string, over 16 MiB). lib/index.js reads V8's code cache of the modules it
+ * loads after lib/abi.js with it: fs.readFileSync's Buffer path asks user-replaceable built-ins
+ * (%TypedArray%.prototype.byteLength), and lib/async.js or lib/layout.js may load inside a call,
+ * where replaced built-ins must never run (SPEC 16). */
+static napi_value read_file(napi_env env, napi_callback_info info) {
+  napi_value arg, out = NULL;
+  size_t argc = 1, len = 0;
+  char path[4096];
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  if (argc < 1 || napi_get_value_string_utf8(env, arg, path, sizeof path, &len) != napi_ok || len >= sizeof path - 1)
+    return NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  /* the size from lseek, not fstat: fstat is a GLIBC_2.33 symbol on arm64 (scripts/check-binary.js);
+   * a directory opens, but its read fails below */
+  off_t end = lseek(fd, 0, SEEK_END);
+  char *data;
+  if (end >= 0 && end <= (1 << 24) && lseek(fd, 0, SEEK_SET) == 0 &&
+      napi_create_buffer(env, (size_t)end, (void **)&data, &out) == napi_ok) {
+    size_t got = 0, size = (size_t)end;
+    while (got < size) {
+      ssize_t n = read(fd, data + got, size - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += (size_t)n;
+    }
+    if (got != size) out = NULL;
+  }
+  close(fd);
+  return out;
+}
+
 static napi_status init_misc(napi_env env, napi_value exports) {
   CFFI_EXPORT_FN(env, exports, "state", get_state);
   CFFI_EXPORT_FN(env, exports, "later", get_later);
+  CFFI_EXPORT_FN(env, exports, "readFile", read_file);
   return napi_ok;
 }
 
