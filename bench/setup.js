@@ -5,7 +5,8 @@
 //      -pthread: some of them start threads), and build/libmany.so (300 generated functions);
 //   2. the peer packages of bench/package.json in bench/node_modules (install scripts off);
 //   3. the hand-written Node-API addon in bench/addon (node-gyp against this Node's headers);
-//   4. ref-napi and ffi-napi's native parts, rebuilt the same way (npm ran no install script).
+//   4. ref-napi and ffi-napi's native parts, rebuilt the same way (npm ran no install script);
+//   5. build/jscache/: lib/'s V8 code cache for this Node.js, Node 24 and Node 26.
 // With --for=<system,...> only what those systems need is prepared.
 // What could not be prepared is recorded with its reason in build/status.json, which
 // bench/run.js prints next to the system it disables. Exit status is 0 unless the fixture or
@@ -139,6 +140,14 @@ if (!fs.existsSync(node26)) {
 } else {
   const r = spawnSync(node26, ["--no-warnings", "-e", "require('node:ffi')"], { encoding: "utf8" });
   if (r.status !== 0) status["node:ffi"] = `node:ffi is not available in ${node26}`;
+}
+
+// The V8 code cache of lib/ that the package ships (scripts/jscache.js), for each Node.js that
+// runs cffi here, written from lib/ as it is now: what a user's require("cffi") compiles from.
+for (const node of [process.execPath, path.join(nm, "node24", "bin", "node"), node26]) {
+  if (!fs.existsSync(node)) continue;
+  const r = spawnSync(node, [path.join(dir, "..", "scripts", "jscache.js")], { encoding: "utf8" });
+  if (r.status !== 0) log(`writing the code cache with ${node} failed: ${r.stderr.trim()}`);
 }
 
 for (const sys of Object.keys(status)) if (!needs(sys)) delete status[sys];
