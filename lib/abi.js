@@ -30,9 +30,16 @@ const loadAddon = (function loadAddon() {
   for (const dir of ["build", "src/build"]) for (const k of kinds) candidates.push(`${root}/${dir}/${k}/cffi.node`);
   candidates.push(`${root}/prebuilds/${platform}/cffi.node`);
   // An existence check per candidate: a load that misses costs ~0.2 ms (it builds an Error).
+  // Under Node's permission model, a candidate the process may not read throws (Node 20): skip it.
   let file;
   for (const f of candidates) {
-    if (existsSync(f)) {
+    let found = false;
+    try {
+      found = existsSync(f);
+    } catch {
+      // not readable here
+    }
+    if (found) {
       file = f;
       break;
     }

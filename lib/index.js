@@ -72,10 +72,19 @@ const sibling = (function sibling(name) { // parenthesized: compiled with this m
 // the folder that has one for this Node.js, or null.
 let jsCache;
 let debugJsCache = false;
+// existsSync throws under Node's permission model for a path the process may not read (Node
+// 20): that folder has no cache for us.
+const exists = (function exists(file) {
+  try {
+    return existsSync(file);
+  } catch {
+    return false;
+  }
+});
 
 const findJsCache = (function findJsCache() {
   const key = `${process.arch}-${process.versions.v8}`;
-  const base = [`${__dirname}/../jscache`, `${__dirname}/../build/jscache`].find((d) => existsSync(`${d}/${key}`));
+  const base = [`${__dirname}/../jscache`, `${__dirname}/../build/jscache`].find((d) => exists(`${d}/${key}`));
   debugJsCache = !!process.env.CFFI_DEBUG_JSCACHE;
   if (base === undefined && debugJsCache) process._rawDebug(`cffi: no code cache jscache/${key}: lib/ is compiled from source`);
   return base === undefined ? null : { sources: `${base}/lib`, caches: `${base}/${key}` };

@@ -162,4 +162,11 @@ test("where Node.js refuses addons (--no-addons, --permission), require says so;
   // node --no-addons: the same error
   const r = spawnSync(process.execPath, ["--no-addons", "-e", src], { encoding: "utf8" });
   assert.equal(JSON.parse(r.stdout)[0], "ERR_DLOPEN_DISABLED", r.stdout + r.stderr);
+  // reads allowed only where lib/ and the binary are: the other places cffi looks (the other
+  // binaries' folders, the code cache) are skipped, not errors (Node 20's existsSync throws there)
+  const binary = ["build/Release", "src/build/Release", `prebuilds/${process.platform}-${process.arch}`]
+    .map((d) => path.join(cffiDir, d)).find((d) => fs.existsSync(path.join(d, "cffi.node")));
+  const narrow = spawnSync(process.execPath, [permission, "--allow-addons", `--allow-fs-read=${path.join(cffiDir, "lib")}`,
+    `--allow-fs-read=${binary}`, `--allow-fs-read=${path.join(cffiDir, "package.json")}`, "-e", src], { encoding: "utf8" });
+  assert.equal(narrow.stdout.trim(), "7", narrow.stderr);
 });
