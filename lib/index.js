@@ -15,8 +15,9 @@
 // by scripts/jscache.js at pack time for each Node.js release it was run with, and by
 // `npm run build`. V8 then deserializes the module's bytecode instead of parsing it:
 // require("cffi") -0.28 ms on Node 20, -0.53 on Node 24, -0.58 on Node 26 here (paired medians
-// of 15-21; it reads two more files per module, ~20 us each). A cache V8 refuses (other V8 flags) costs a normal compile; an edited
-// lib/ file is compiled as usual. CFFI_DEBUG_JSCACHE=1 prints, per module, which happened.
+// of 15-21; it reads two more files per module, ~20 us each). A cache V8 refuses (other V8
+// flags) costs a normal compile; an edited lib/ file is compiled as usual.
+// CFFI_DEBUG_JSCACHE=1 prints, per module, which happened.
 //
 // Node's built-in modules ("node:fs", ...) come from process.getBuiltinModule where Node has it
 // (>= 20.16 and 22.3), here and for the siblings' require(): the first require() of a
