@@ -73,6 +73,20 @@ const sibling = (function sibling(name) { // parenthesized: compiled with this m
 // the folder that has one for this Node.js, or null.
 let jsCache;
 let debugJsCache = false;
+// Node.js options that are not V8 flags (the arguments of those that take one do not start with
+// "-"): eval/print, preloading, ESM loaders, source maps, warnings, the inspector, --env-file,
+// --watch, --test's own, --conditions, --input-type, --title, --unhandled-rejections. A
+// dictionary, not a regular expression: V8 compiled that one on its first use, ~140 us. Made
+// (and compiled) only when Node.js has options.
+function nodeOnlyOptions() {
+  const names = { __proto__: null };
+  for (const n of ["-e", "-r", "-p", "-C", "--eval", "--print", "--require", "--import", "--loader",
+    "--experimental-loader", "--enable-source-maps", "--no-warnings", "--no-deprecation", "--trace-warnings",
+    "--trace-uncaught", "--env-file", "--conditions", "--input-type", "--inspect", "--inspect-brk",
+    "--inspect-port", "--inspect-wait", "--watch", "--watch-path", "--title", "--unhandled-rejections", "--test",
+    "--test-reporter", "--test-reporter-destination"]) names[n] = true;
+  return names;
+}
 // existsSync throws under Node's permission model for a path the process may not read (Node
 // 20): that folder has no cache for us.
 const exists = (function exists(file) {
@@ -85,10 +99,29 @@ const exists = (function exists(file) {
 
 const findJsCache = (function findJsCache() {
   const key = `${process.arch}-${process.versions.v8}`;
-  const base = [`${__dirname}/../jscache`, `${__dirname}/../build/jscache`].find((d) => exists(`${d}/${key}`));
   debugJsCache = !!process.env.CFFI_DEBUG_JSCACHE;
-  if (base === undefined && debugJsCache) process._rawDebug(`cffi: no code cache jscache/${key}: lib/ is compiled from source`);
-  return base === undefined ? null : { sources: `${base}/lib`, caches: `${base}/${key}` };
+  // With V8 flags (on the command line or in NODE_OPTIONS: --max-old-space-size,
+  // --stack-trace-limit, --expose-gc, ...) V8 refuses every cache, and trying cost require()
+  // ~1 ms more than not: Node compiles its own modules (node:vm here) from source then too.
+  // So the cache is tried only when every option is one of Node's own that leaves V8's flags
+  // alone; any other option, even a harmless one, means lib/ is compiled as usual.
+  const opts = process.env.NODE_OPTIONS;
+  const args = opts ? [...process.execArgv, ...opts.split(" ")] : process.execArgv;
+  const nodeOnly = args.length > 0 ? nodeOnlyOptions() : null;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const eq = arg.indexOf("=");
+    if (arg[0] === "-" && nodeOnly[eq < 0 ? arg : arg.slice(0, eq)] !== true) {
+      if (debugJsCache) process._rawDebug(`cffi: option ${arg.slice(0, 40)} may be a V8 flag, with which V8 refuses the code cache: lib/ is compiled from source`);
+      return null;
+    }
+  }
+  const base = [`${__dirname}/../jscache`, `${__dirname}/../build/jscache`].find((d) => exists(`${d}/${key}`));
+  if (base === undefined) {
+    if (debugJsCache) process._rawDebug(`cffi: no code cache jscache/${key}: lib/ is compiled from source`);
+    return null;
+  }
+  return { sources: `${base}/lib`, caches: `${base}/${key}` };
 });
 
 // Compiles and runs sibling `name` into module `m`: from the code cache when it has this very
@@ -109,6 +142,9 @@ const compile = (function compile(m, name, filename) {
   if (cached === null) return m._compile(source, filename);
   const { Script } = builtin("node:vm");
   const script = new Script(`${WRAPPER}${source}${WRAPPER_END}`, { filename, cachedData: cached });
+  // refused: V8 runs with other flags (or is not the one that wrote it), and would refuse the
+  // other modules' caches too; they are compiled as usual, without reading them
+  if (script.cachedDataRejected) jsCache = null;
   if (debugJsCache) process._rawDebug(`cffi: lib/${name}: code cache ${script.cachedDataRejected ? "refused by V8: compiled from source" : "used"}`);
   const require = function require(id) {
     return ReflectApply(siblingRequire, m, [id]);

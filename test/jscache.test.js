@@ -2,7 +2,8 @@
 // lib/index.js reads it). In a copy of the package under test with a cache written for this
 // Node.js: the modules load from the cache and work; a module whose source differs from the
 // cache's copy, a cache V8 refuses (damaged, or other V8 flags) and a missing cache each fall
-// back to compiling the source, with the same results. CFFI_DEBUG_JSCACHE=1 says which.
+// back to compiling the source, with the same results; options that may be V8 flags skip the
+// cache. CFFI_DEBUG_JSCACHE=1 says which.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -77,15 +78,32 @@ test("an edited module is compiled from its source, the others still from the ca
   assert.ok(lines.includes("cffi: lib/abi.js: code cache used"), lines.join("; "));
 });
 
-test("a cache V8 refuses is compiled from source: damaged, or made with other V8 flags", (t) => {
+test("a cache V8 refuses is compiled from source: damaged, or V8 flags set at run time", (t) => {
   const dir = packageCopy(t);
   const bin = path.join(dir, "build", "jscache", key, "library.js.bin");
   fs.writeFileSync(bin, Buffer.alloc(fs.statSync(bin).size, 0x5a));
   let lines = run(dir);
   assert.ok(lines.includes("cffi: lib/library.js: code cache refused by V8: compiled from source"), lines.join("; "));
   assert.ok(lines.includes("cffi: lib/abi.js: code cache used"), lines.join("; "));
-  lines = run(dir, ["--stack-trace-limit=20"]);
-  assert.ok(lines.includes("cffi: lib/abi.js: code cache refused by V8: compiled from source"), lines.join("; "));
+  // flags V8 hashes, changed before require(): the first module is refused, the others are
+  // then compiled from source without trying their caches
+  const preload = path.join(dir, "flags.js");
+  fs.writeFileSync(preload, 'require("node:v8").setFlagsFromString("--stack-trace-limit=20");\n');
+  lines = run(dir, ["-r", preload]);
+  assert.deepEqual(lines, ["cffi: lib/abi.js: code cache refused by V8: compiled from source"]);
+});
+
+test("options that may be V8 flags skip the cache; Node.js's own options keep it", (t) => {
+  const dir = packageCopy(t);
+  for (const flags of [["--stack-trace-limit=20"], ["--max-old-space-size=512", "--enable-source-maps"]]) {
+    const lines = run(dir, flags);
+    assert.deepEqual(lines, [`cffi: option ${flags[0]} may be a V8 flag, with which V8 refuses the code cache: lib/ is compiled from source`]);
+  }
+  assert.ok(run(dir, ["--enable-source-maps", "--no-warnings"]).includes("cffi: lib/abi.js: code cache used"));
+  const viaEnv = spawnSync(process.execPath, ["-e", PROGRAM, path.join(dir, "lib", "index.js")],
+    { encoding: "utf8", env: { ...process.env, CFFI_DEBUG_JSCACHE: "1", NODE_OPTIONS: "--stack-trace-limit=30" } });
+  assert.equal(viaEnv.stdout.trim(), "ok", viaEnv.stderr);
+  assert.match(viaEnv.stderr, /option --stack-trace-limit=30 may be a V8 flag/);
 });
 
 test("without a cache for this Node.js, lib/ is compiled from source", (t) => {
