@@ -129,15 +129,12 @@ const findJsCache = (function findJsCache() {
 // writes the cache with the same one: V8 refuses a cache made for another source length).
 const compile = (function compile(m, name, filename) {
   const where = jsCache === undefined ? (jsCache = findJsCache()) : jsCache;
-  const source = readFileSync(filename, "utf8");
+  // (a missing file: readFileSync's own error)
+  const source = read(filename, true) ?? readFileSync(filename, "utf8");
   let cached = null;
   if (where !== null) {
-    try {
-      if (readFileSync(`${where.sources}/${name}`, "utf8") === source) cached = readBytes(`${where.caches}/${name}.bin`) ?? null;
-      else if (debugJsCache) process._rawDebug(`cffi: lib/${name} differs from the code cache's copy: compiled from source`);
-    } catch {
-      // no cache for this module
-    }
+    if (read(`${where.sources}/${name}`, true) === source) cached = read(`${where.caches}/${name}.bin`, false) ?? null;
+    else if (debugJsCache) process._rawDebug(`cffi: lib/${name} differs from the code cache's copy (or it has none): compiled from source`);
   }
   if (cached === null) return m._compile(source, filename);
   const { Script } = builtin("node:vm");
@@ -151,9 +148,15 @@ const compile = (function compile(m, name, filename) {
   };
   ReflectApply(script.runInThisContext(), m.exports, [m.exports, require, m, filename, __dirname]);
 });
-// How compile() reads a cache: fs until lib/abi.js has loaded the addon, then the addon's own
-// read (binding.readFile says why).
-let readBytes = readFileSync;
+// How compile() reads a file, as a string (text) or a Buffer, undefined when it cannot: fs until
+// lib/abi.js has loaded the addon, then the addon's own read (binding.readFile says why).
+let read = (function readFs(file, text) {
+  try {
+    return text ? readFileSync(file, "utf8") : readFileSync(file);
+  } catch {
+    return undefined;
+  }
+});
 const WRAPPER = "(function (exports, require, module, __filename, __dirname) { ";
 const WRAPPER_END = "\n});";
 
@@ -166,7 +169,7 @@ const siblingRequire = (function siblingRequire(id) {
 });
 
 const { later, ptr, binding } = sibling("abi.js");
-readBytes = binding.readFile;
+read = binding.readFile;
 const { FFIType } = sibling("types.js");
 const { dlopen, linkSymbols, CFunction, viewSource, JSCallback } = sibling("library.js");
 

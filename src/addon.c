@@ -120,37 +120,52 @@ napi_value cffi_binding_part(napi_env env, napi_ref *ref, napi_status (*make)(na
   return out;
 }
 
-/* binding.readFile(path) -> a Buffer of the file's bytes, or undefined when it cannot be read
- * (no such file, not a string, over 16 MiB). lib/index.js reads V8's code cache of the modules it
- * loads after lib/abi.js with it: fs.readFileSync's Buffer path asks user-replaceable built-ins
- * (%TypedArray%.prototype.byteLength), and lib/async.js or lib/layout.js may load inside a call,
- * where replaced built-ins must never run (SPEC 16). */
-static napi_value read_file(napi_env env, napi_callback_info info) {
-  napi_value arg, out = NULL;
-  size_t argc = 1, len = 0;
-  char path[4096];
-  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
-  if (argc < 1 || napi_get_value_string_utf8(env, arg, path, sizeof path, &len) != napi_ok || len >= sizeof path - 1)
-    return NULL;
+/* The bytes of the file at `path` (malloc'd, *size set), or NULL when it cannot be read (no such
+ * file, a directory, over 16 MiB). The size comes from lseek, not fstat: fstat is a GLIBC_2.33
+ * symbol on arm64 (scripts/check-binary.js). */
+static char *read_all(const char *path, size_t *size) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return NULL;
-  /* the size from lseek, not fstat: fstat is a GLIBC_2.33 symbol on arm64 (scripts/check-binary.js);
-   * a directory opens, but its read fails below */
   off_t end = lseek(fd, 0, SEEK_END);
-  char *data;
-  if (end >= 0 && end <= (1 << 24) && lseek(fd, 0, SEEK_SET) == 0 &&
-      napi_create_buffer(env, (size_t)end, (void **)&data, &out) == napi_ok) {
-    size_t got = 0, size = (size_t)end;
-    while (got < size) {
-      ssize_t n = read(fd, data + got, size - got);
+  char *data = NULL;
+  if (end >= 0 && end <= (1 << 24) && lseek(fd, 0, SEEK_SET) == 0 && (data = malloc((size_t)end + 1)) != NULL) {
+    size_t got = 0;
+    while (got < (size_t)end) {
+      ssize_t n = read(fd, data + got, (size_t)end - got);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       got += (size_t)n;
     }
-    if (got != size) out = NULL;
+    if (got != (size_t)end) {
+      free(data);
+      data = NULL;
+    }
+    *size = got;
   }
   close(fd);
-  return out;
+  return data;
+}
+
+/* binding.readFile(path, text) -> the file's bytes as a Buffer, or with `text` true as a string
+ * (UTF-8); undefined when it cannot be read or `path` is not a string. lib/index.js reads the
+ * modules it loads after lib/abi.js, and their V8 code cache, with it: fs.readFileSync's Buffer
+ * path asks user-replaceable built-ins (%TypedArray%.prototype.byteLength; on Node 18 its "utf8"
+ * path as well), and lib/async.js or lib/layout.js may load inside a call, where replaced
+ * built-ins must never run (SPEC 16). */
+static napi_value read_file(napi_env env, napi_callback_info info) {
+  napi_value args[2], out = NULL;
+  size_t argc = 2, len = 0, size = 0;
+  bool text = false;
+  char path[4096];
+  CFFI_CALL(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc < 1 || napi_get_value_string_utf8(env, args[0], path, sizeof path, &len) != napi_ok || len >= sizeof path - 1)
+    return NULL;
+  if (argc >= 2 && napi_get_value_bool(env, args[1], &text) != napi_ok) text = false;
+  char *data = read_all(path, &size);
+  if (!data) return NULL;
+  napi_status st = text ? napi_create_string_utf8(env, data, size, &out) : napi_create_buffer_copy(env, size, data, NULL, &out);
+  free(data);
+  return st == napi_ok ? out : NULL;
 }
 
 static napi_status init_misc(napi_env env, napi_value exports) {
