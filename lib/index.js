@@ -14,8 +14,8 @@
 // source is the same text: jscache/<arch>-<V8 version>/ (build/jscache/ in a clone), written
 // by scripts/jscache.js at pack time for each Node.js release it was run with, and by
 // `npm run build`. V8 then deserializes the module's bytecode instead of parsing it:
-// require("cffi") -0.28 ms on Node 20, -0.53 on Node 24, -0.58 on Node 26 here (paired medians
-// of 15-21; it reads two more files per module, ~20 us each). A cache V8 refuses (other V8
+// require("cffi") -0.06 to -0.29 ms on Node 20, -0.37 to -0.53 on Node 24, -0.38 to -0.63 on
+// Node 26 here (paired medians, series of 15-31; it reads two more files per module). A cache V8 refuses (other V8
 // flags) costs a normal compile; an edited lib/ file is compiled as usual.
 // CFFI_DEBUG_JSCACHE=1 prints, per module, which happened.
 //

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // jscache.js: writes the V8 code cache of lib/'s modules for the Node.js that runs it. When a
 // module's source is the one the cache was made from, lib/index.js compiles it from the cache:
-// V8 deserializes its bytecode instead of parsing it (require("cffi") -0.28 ms on Node 20,
-// -0.53 and -0.58 ms on Node 24 and 26 here).
+// V8 deserializes its bytecode instead of parsing it (require("cffi") -0.06 to -0.29 ms on
+// Node 20, -0.37 to -0.63 ms on Node 24 and 26 here).
 //
 //   node scripts/jscache.js [--root=DIR] [--out=DIR]
 //
