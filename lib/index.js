@@ -15,8 +15,8 @@
 // by scripts/jscache.js at pack time for each Node.js release it was run with, and by
 // `npm run build`. V8 then deserializes the module's bytecode instead of parsing it:
 // require("cffi") -0.06 to -0.29 ms on Node 20, -0.37 to -0.53 on Node 24, -0.38 to -0.63 on
-// Node 26 here (paired medians, series of 15-31; it reads two more files per module). A cache V8 refuses (other V8
-// flags) costs a normal compile; an edited lib/ file is compiled as usual.
+// Node 26 here (paired medians, series of 15-31; it reads two more files per module). A cache
+// V8 refuses (other V8 flags) costs a normal compile; an edited lib/ file is compiled as usual.
 // CFFI_DEBUG_JSCACHE=1 prints, per module, which happened.
 //
 // Node's built-in modules ("node:fs", ...) come from process.getBuiltinModule where Node has it
@@ -79,13 +79,15 @@ let debugJsCache = false;
 // dictionary, not a regular expression: V8 compiled that one on its first use, ~140 us. Made
 // (and compiled) only when Node.js has options.
 function nodeOnlyOptions() {
-  const names = { __proto__: null };
-  for (const n of ["-e", "-r", "-p", "-C", "--eval", "--print", "--require", "--import", "--loader",
-    "--experimental-loader", "--enable-source-maps", "--no-warnings", "--no-deprecation", "--trace-warnings",
-    "--trace-uncaught", "--env-file", "--conditions", "--input-type", "--inspect", "--inspect-brk",
-    "--inspect-port", "--inspect-wait", "--watch", "--watch-path", "--title", "--unhandled-rejections", "--test",
-    "--test-reporter", "--test-reporter-destination"]) names[n] = true;
-  return names;
+  return {
+    __proto__: null, "-e": true, "-r": true, "-p": true, "-C": true, "--eval": true, "--print": true,
+    "--require": true, "--import": true, "--loader": true, "--experimental-loader": true,
+    "--enable-source-maps": true, "--no-warnings": true, "--no-deprecation": true, "--trace-warnings": true,
+    "--trace-uncaught": true, "--env-file": true, "--conditions": true, "--input-type": true, "--inspect": true,
+    "--inspect-brk": true, "--inspect-port": true, "--inspect-wait": true, "--watch": true, "--watch-path": true,
+    "--title": true, "--unhandled-rejections": true, "--test": true, "--test-reporter": true,
+    "--test-reporter-destination": true,
+  };
 }
 // existsSync throws under Node's permission model for a path the process may not read (Node
 // 20): that folder has no cache for us.

@@ -122,7 +122,8 @@ napi_value cffi_binding_part(napi_env env, napi_ref *ref, napi_status (*make)(na
 
 /* The bytes of the file at `path` (malloc'd, *size set), or NULL when it cannot be read (no such
  * file, a directory, over 16 MiB). The size comes from lseek, not fstat: fstat is a GLIBC_2.33
- * symbol on arm64 (scripts/check-binary.js). */
+ * symbol on arm64 (scripts/check-binary.js). One byte more than the file is allocated, so that an
+ * empty file is an empty result, not a failed malloc(0). */
 static char *read_all(const char *path, size_t *size) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return NULL;
